@@ -1,0 +1,40 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Glue between AnsibleModule and a manager: one place that shapes results and failures."""
+
+from __future__ import annotations
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.runner import CommandRunner
+
+
+def wants_details(module):
+    """Commands and actions are returned in check mode and at -vvv or with ANSIBLE_DEBUG."""
+    return module.check_mode or getattr(module, '_verbosity', 0) >= 3 or getattr(module, '_debug', False)
+
+
+def run_manager(module, manager_class, executables=None, secrets=None):
+    """Build the runner and the manager, run it, and exit or fail the module.
+
+    ``manager_class(module, runner)`` must provide ``run()`` returning a
+    result dict with at least ``changed`` and, optionally, ``plan`` (a
+    :class:`Plan`); on failure it may provide ``partial_result()``.
+    """
+    runner = CommandRunner(module, executables=executables, secrets=secrets)
+    manager = None
+    try:
+        manager = manager_class(module, runner)
+        result = manager.run()
+    except MultiplicityError as exc:
+        failure = exc.to_fail_kwargs()
+        if manager is not None and hasattr(manager, 'partial_result'):
+            for key, value in manager.partial_result().items():
+                failure.setdefault(key, value)
+        failure['commands'] = runner.commands
+        module.fail_json(**failure)
+    plan = result.pop('plan', None)
+    if wants_details(module):
+        result['commands'] = runner.commands
+        if plan is not None:
+            result['actions'] = plan.describe()
+    module.exit_json(**result)

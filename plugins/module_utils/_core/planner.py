@@ -1,0 +1,205 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""State model and planner shared by every guest module.
+
+A manager reads the current state into a dict, builds the desired state from
+the module parameters, and hands both to :func:`compare` with its option
+registry.  The resulting changes drive :func:`plan_lifecycle` (power state
+transitions) and the manager's own list of :class:`Action`.  ``changed`` is
+always ``bool(plan.actions)``; check mode only skips :func:`execute`.
+"""
+
+from __future__ import annotations
+
+LIVE = 'live'          # applied to the running object in place
+RESTART = 'restart'    # takes effect at the next start
+RECREATE = 'recreate'  # the object must be destroyed and created again
+APPLY_KINDS = (LIVE, RESTART, RECREATE)
+
+EQUAL = 'equal'        # values must be equal
+SET = 'set'            # order-insensitive list comparison
+SUBSET = 'subset'      # every desired element must be present in current
+
+GUEST_STATES = ('absent', 'stopped', 'running')
+DESIRED_STATES = ('present', 'started', 'stopped', 'restarted', 'absent')
+
+
+class Option(object):
+    """One comparable setting of a managed object."""
+
+    def __init__(self, name, apply=LIVE, comparison=EQUAL):
+        if apply not in APPLY_KINDS:
+            raise ValueError('unknown apply kind %r for option %s' % (apply, name))
+        if comparison not in (EQUAL, SET, SUBSET):
+            raise ValueError('unknown comparison %r for option %s' % (comparison, name))
+        self.name = name
+        self.apply = apply
+        self.comparison = comparison
+
+    def differs(self, before, after):
+        if self.comparison == EQUAL:
+            return before != after
+        before_items = set(_as_list(before))
+        after_items = set(_as_list(after))
+        if self.comparison == SET:
+            return before_items != after_items
+        return not after_items.issubset(before_items)
+
+
+class Change(object):
+    __slots__ = ('option', 'before', 'after')
+
+    def __init__(self, option, before, after):
+        self.option = option
+        self.before = before
+        self.after = after
+
+    @property
+    def name(self):
+        return self.option.name
+
+    @property
+    def apply(self):
+        return self.option.apply
+
+    def __repr__(self):
+        return 'Change(%s: %r -> %r, %s)' % (self.name, self.before, self.after, self.apply)
+
+
+class Action(object):
+    """One step of a plan: a command line, or a callable for file edits."""
+
+    __slots__ = ('verb', 'description', 'argv', 'func')
+
+    def __init__(self, verb, description, argv=None, func=None):
+        if (argv is None) == (func is None):
+            raise ValueError('an action needs exactly one of argv or func')
+        self.verb = verb
+        self.description = description
+        self.argv = list(argv) if argv is not None else None
+        self.func = func
+
+    def to_dict(self):
+        result = {'verb': self.verb, 'description': self.description}
+        if self.argv is not None:
+            result['argv'] = list(self.argv)
+        return result
+
+
+class Plan(object):
+    def __init__(self, changes=None):
+        self.changes = list(changes or [])
+        self.actions = []
+        self.pending = []
+
+    @property
+    def changed(self):
+        return bool(self.actions)
+
+    def add(self, verb, description, argv=None, func=None):
+        action = Action(verb, description, argv=argv, func=func)
+        self.actions.append(action)
+        return action
+
+    def describe(self):
+        return [a.to_dict() for a in self.actions]
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
+def compare(options, current, desired):
+    """Compare option by option; return the list of :class:`Change`.
+
+    Options missing from ``desired`` (or set to None there) are not managed
+    and never produce a change.  ``current`` may be None for an object that
+    does not exist yet: every managed option is then a change.
+    """
+    current = current or {}
+    changes = []
+    for option in options:
+        if desired.get(option.name) is None:
+            continue
+        before = current.get(option.name)
+        after = desired[option.name]
+        if option.differs(before, after):
+            changes.append(Change(option, before, after))
+    return changes
+
+
+def _normalised(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return value
+
+
+def structured_diff(changes, before_extra=None, after_extra=None):
+    """The diff mode payload: only the differing options, plus the given extras."""
+    before = dict(before_extra or {})
+    after = dict(after_extra or {})
+    for change in changes:
+        before[change.name] = _normalised(change.before)
+        after[change.name] = _normalised(change.after)
+    return {'before': before, 'after': after}
+
+
+def plan_lifecycle(current_state, desired_state, changes, restart_allowed=False):
+    """The lifecycle transition table shared by jails, bhyve VMs and Xen domUs.
+
+    Returns ``(verbs, pending)``: the ordered verbs to carry out (``create``,
+    ``update``, ``start``, ``stop``, ``destroy``, ``recreate``) and the changes
+    that stay pending because they need a restart that is not allowed.
+    ``update`` means "write every change into the object's configuration";
+    on a running object only live changes are applied in place.
+    """
+    if current_state not in GUEST_STATES:
+        raise ValueError('unknown current state %r' % current_state)
+    if desired_state not in DESIRED_STATES:
+        raise ValueError('unknown desired state %r' % desired_state)
+
+    if desired_state == 'absent':
+        return ({'absent': [], 'stopped': ['destroy'], 'running': ['stop', 'destroy']}[current_state], [])
+
+    if current_state == 'absent':
+        verbs = ['create']
+        if desired_state in ('started', 'restarted'):
+            verbs.append('start')
+        return verbs, []
+
+    kinds = set(change.apply for change in changes)
+    update = ['update'] if changes else []
+
+    if current_state == 'stopped':
+        verbs = (['recreate'] if RECREATE in kinds else update)
+        if desired_state in ('started', 'restarted'):
+            verbs = verbs + ['start']
+        return verbs, []
+
+    # running
+    if desired_state == 'stopped':
+        return ['stop'] + (['recreate'] if RECREATE in kinds else update), []
+    if desired_state == 'restarted':
+        return ['stop'] + (['recreate'] if RECREATE in kinds else update) + ['start'], []
+    # present or started: keep it running, apply what can be applied
+    if RECREATE in kinds or RESTART in kinds:
+        if restart_allowed:
+            return ['stop'] + (['recreate'] if RECREATE in kinds else update) + ['start'], []
+        pending = [c for c in changes if c.apply != LIVE]
+        return update, pending
+    return update, []
+
+
+def execute(plan, runner, check_mode):
+    """Carry out the plan's actions in order, unless in check mode."""
+    if check_mode:
+        return
+    for action in plan.actions:
+        if action.argv is not None:
+            runner.run(action.argv, action=action.description)
+        else:
+            action.func()
