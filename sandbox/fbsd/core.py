@@ -1,0 +1,133 @@
+"""What every simulated command shares: state, the command log, errors, getopt."""
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+
+STATE_DIR = '/var/db/fbsdsim'
+STATE_FILE = STATE_DIR + '/state.json'
+LOCK_FILE = STATE_DIR + '/lock'
+LOG_FILE = '/var/log/fbsdsim/commands.log'
+
+
+class Exit(Exception):
+    """Stop the command with this exit status (messages already printed)."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class Command(object):
+    """Context of one invocation: its name, output streams and the shared state."""
+
+    def __init__(self, prog, usage_lines, usage_status=1):
+        self.prog = prog
+        self.usage_lines = usage_lines
+        self.usage_status = usage_status
+
+    def bad_option(self, flag=None):
+        self.usage(*self.usage_lines, status=self.usage_status)
+
+    def out(self, text=''):
+        sys.stdout.write(text + '\n')
+
+    def err(self, text):
+        sys.stderr.write(text + '\n')
+
+    def warnx(self, message):
+        self.err('%s: %s' % (self.prog, message))
+
+    def warn(self, message, errno_name):
+        self.warnx('%s: %s' % (message, ERRNO_TEXT[errno_name]))
+
+    def errx(self, status, message):
+        self.warnx(message)
+        raise Exit(status)
+
+    def fail(self, status, message, errno_name):
+        self.warn(message, errno_name)
+        raise Exit(status)
+
+    def usage(self, *lines, status=1):
+        for line in lines:
+            self.err(line)
+        raise Exit(status)
+
+
+ERRNO_TEXT = {
+    'ENOENT': 'No such file or directory',
+    'EEXIST': 'File exists',
+    'EBUSY': 'Device busy',
+    'EINVAL': 'Invalid argument',
+    'EPERM': 'Operation not permitted',
+    'ENXIO': 'Device not configured',
+}
+
+
+def getopt(cmd, args, optstring):
+    """BSD getopt(3): options end at the first operand or '--'; bad ones call usage.
+
+    Returns (list of (flag, value), operands).  ``cmd.bad_option(flag)`` is
+    expected to print usage and raise.
+    """
+    options = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == '--':
+            index += 1
+            break
+        if not arg.startswith('-') or arg == '-':
+            break
+        position = 1
+        while position < len(arg):
+            flag = arg[position]
+            spec = optstring.find(flag)
+            if spec < 0 or flag == ':':
+                cmd.err('%s: illegal option -- %s' % (cmd.prog, flag))
+                cmd.bad_option(flag)
+            if spec + 1 < len(optstring) and optstring[spec + 1] == ':':
+                if position + 1 < len(arg):
+                    value = arg[position + 1:]
+                elif index + 1 < len(args):
+                    index += 1
+                    value = args[index]
+                else:
+                    cmd.err('%s: option requires an argument -- %s' % (cmd.prog, flag))
+                    cmd.bad_option(flag)
+                options.append((flag, value))
+                break
+            options.append((flag, None))
+            position += 1
+        index += 1
+    return options, args[index:]
+
+
+@contextlib.contextmanager
+def locked_state(write=True):
+    """The instance's simulated kernel state, under an exclusive lock."""
+    os.makedirs(STATE_DIR, exist_ok=True)
+    with open(LOCK_FILE, 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+        with open(STATE_FILE) as handle:
+            state = json.load(handle)
+        yield state
+        if write:
+            tmp = STATE_FILE + '.tmp'
+            with open(tmp, 'w') as handle:
+                json.dump(state, handle, indent=1, sort_keys=True)
+            os.rename(tmp, STATE_FILE)
+
+
+def log_invocation(prog, argv, status, started):
+    """Append one line per command run: what tests and benchmarks count."""
+    record = {'time': round(started, 3), 'duration': round(time.time() - started, 4),
+              'argv': [prog] + list(argv), 'rc': status, 'pid': os.getpid()}
+    os.makedirs(os.path.dirname(LOG_FILE), exist_ok=True)
+    with open(LOG_FILE, 'a') as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write(json.dumps(record) + '\n')

@@ -1,0 +1,35 @@
+"""Entry point: dispatch on the name the command was called by, and log it."""
+
+import os
+import sys
+import time
+
+from fbsd import core, kld, sysctl, sysrc, version
+
+COMMANDS = {
+    'kldload': kld.kldload,
+    'kldunload': kld.kldunload,
+    'kldstat': kld.kldstat,
+    'sysctl': sysctl.main,
+    'sysrc': sysrc.main,
+    'uname': version.uname,
+    'freebsd-version': version.freebsd_version,
+}
+
+
+def main():
+    prog = os.path.basename(sys.argv[0])
+    args = sys.argv[1:]
+    started = time.time()
+    status = 0
+    try:
+        handler = COMMANDS[prog]
+        status = handler(prog, args) or 0
+    except core.Exit as stop:
+        status = stop.status
+    except BrokenPipeError:
+        status = 1
+    finally:
+        sys.stdout.flush()
+        core.log_invocation(prog, args, status, started)
+    return status
