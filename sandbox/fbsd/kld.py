@@ -54,6 +54,10 @@ def locate(state, name):
 def link_file(state, name):
     """Load ``name`` and its dependencies; return (file id, errno name or None)."""
     kld = state['kld']
+    # The linker looks a bare name up as a module first: one built into the
+    # kernel (or loaded from another file) is already there.
+    if '/' not in name and not name.endswith('.ko') and find_module(kld['files'], name)[0] is not None:
+        return None, 'EEXIST'
     path = locate(state, name)
     if path is None:
         return None, 'ENOENT'
