@@ -70,12 +70,12 @@ def link_file(state, name):
             return None, 'EEXIST'
     depends = []
     for dependency in info.get('depends', []):
-        provider, _ = find_module(kld['files'], dependency)
+        provider = find_module(kld['files'], dependency)[0]
         if provider is None:
-            _, error = link_file(state, dependency)
+            error = link_file(state, dependency)[1]
             if error:
                 return None, 'ENOENT' if error == 'ENOENT' else error
-            provider, _ = find_module(kld['files'], dependency)
+            provider = find_module(kld['files'], dependency)[0]
         provider['refs'] += 1
         depends.append(provider['id'])
     kernel = kld['files'][0]
@@ -111,7 +111,7 @@ def unlink_file(state, entry):
 def kldload(prog, args):
     cmd = Command(prog, ['usage: kldload [-nqv] file ...'])
     options, operands = getopt(cmd, args, 'nqv')
-    flags = ''.join(flag for flag, _ in options)
+    flags = ''.join(flag for flag, value in options)
     verbose = 'v' in flags and flags.rfind('v') > flags.rfind('q')
     if not operands:
         cmd.bad_option()
@@ -137,7 +137,7 @@ def kldunload(prog, args):
     cmd = Command(prog, ['usage: kldunload [-fv] -i id ...', '       kldunload [-fv] [-n] name ...'],
                   usage_status=KLDUNLOAD_EX_USAGE)
     options, operands = getopt(cmd, args, 'finv')
-    flags = ''.join(flag for flag, _ in options)
+    flags = ''.join(flag for flag, value in options)
     if not operands:
         cmd.bad_option()
     with locked_state() as state:

@@ -50,7 +50,7 @@ def assignments(text):
 
 def values(text):
     result = {}
-    for _, name, value in assignments(text):
+    for line_number, name, value in assignments(text):
         result[name] = value
     return result
 
@@ -63,7 +63,7 @@ def set_value(text, name, value):
     """Replace the last assignment of ``name`` (or append one); keep every other line."""
     lines = (text or '').splitlines(True)
     line = '%s=%s\n' % (name, quote(value))
-    matches = [number for number, found, _ in assignments(text) if found == name]
+    matches = [number for number, found, value in assignments(text) if found == name]
     if matches:
         lines[matches[-1]] = line
     else:
@@ -75,5 +75,5 @@ def set_value(text, name, value):
 
 def remove(text, name):
     lines = (text or '').splitlines(True)
-    drop = set(number for number, found, _ in assignments(text) if found == name)
+    drop = set(number for number, found, value in assignments(text) if found == name)
     return ''.join(line for number, line in enumerate(lines) if number not in drop)

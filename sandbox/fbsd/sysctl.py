@@ -49,7 +49,7 @@ def main(prog, args):
                 _show(cmd, name, nodes[name], opts)
             return 0
         for operand in operands:
-            name, _, value = operand.partition('=')
+            name, value = operand.split('=', 1) if '=' in operand else (operand, None)
             names = lookup(nodes, name)
             if not names:
                 if 'i' in opts:

@@ -10,7 +10,7 @@ def uname(prog, args):
     options, operands = getopt(cmd, args, 'abiKmnoprsUv')
     if operands:
         cmd.bad_option()
-    flags = set(flag for flag, _ in options)
+    flags = set(flag for flag, value in options)
     if 'a' in flags:
         flags.update('mnrsv')
     if not flags:
@@ -35,7 +35,7 @@ def freebsd_version(prog, args):
     options, operands = getopt(cmd, args, 'j:kru')
     if operands:
         cmd.bad_option()
-    flags = [flag for flag, _ in options if flag in 'kru']
+    flags = [flag for flag, value in options if flag in 'kru']
     jail = dict(options).get('j')
     with locked_state(write=False) as state:
         release = state['release']

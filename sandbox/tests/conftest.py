@@ -16,7 +16,7 @@ class Instance(object):
 
     def run(self, *argv, stdin=None):
         """(rc, stdout, stderr) of a command run inside the instance."""
-        result = subprocess.run([SANDBOX, 'run', self.name, '--'] + list(argv), input=stdin,
+        result = subprocess.run([SANDBOX, 'run', self.name, '--'] + list(argv), input=stdin, check=False,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         return result.returncode, result.stdout, result.stderr
 

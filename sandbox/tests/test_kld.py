@@ -15,7 +15,8 @@ def test_kldstat_layout_matches_freebsd(fresh):
 
 def test_kldload_then_kldstat_shows_the_file(fresh):
     assert fresh.run('kldload', 'vmm') == (0, '', '')
-    rc, out, _ = fresh.run('kldstat', '-n', 'vmm')
+    rc, out, err = fresh.run('kldstat', '-n', 'vmm')
+    assert err == ''
     assert rc == 0
     assert re.match(r'^ 2 +1 0x[0-9a-f]{16} +[0-9a-f]+ vmm\.ko$', out.splitlines()[1])
 
@@ -39,8 +40,8 @@ def test_kldload_missing_file(fresh):
 
 def test_kldload_usage(fresh):
     assert fresh.run('kldload') == (1, '', 'usage: kldload [-nqv] file ...\n')
-    rc, _, err = fresh.run('kldload', '-z', 'vmm')
-    assert rc == 1 and err.startswith('kldload: illegal option -- z\n')
+    rc, out, err = fresh.run('kldload', '-z', 'vmm')
+    assert rc == 1 and out == '' and err.startswith('kldload: illegal option -- z\n')
 
 
 def test_dependencies_load_first_and_hold_references(fresh):
@@ -54,8 +55,8 @@ def test_dependencies_load_first_and_hold_references(fresh):
 
 def test_kldunload_not_loaded_and_usage(fresh):
     assert fresh.run('kldunload', 'vmm') == (1, '', "kldunload: can't find file vmm\n")
-    rc, _, err = fresh.run('kldunload')
-    assert rc == 64 and err.startswith('usage: kldunload [-fv] -i id ...\n')
+    rc, out, err = fresh.run('kldunload')
+    assert rc == 64 and out == '' and err.startswith('usage: kldunload [-fv] -i id ...\n')
 
 
 def test_kldunload_verbose(fresh):
@@ -68,8 +69,8 @@ def test_kldstat_module_queries(fresh):
     assert fresh.run('kldstat', '-m', 'vmm') == (1, '', "kldstat: can't find module vmm: %s\n" % ENOENT)
     fresh.run('kldload', 'vmm')
     assert fresh.run('kldstat', '-q', '-m', 'vmm') == (0, '', '')
-    rc, out, _ = fresh.run('kldstat', '-m', 'vmm')
-    assert rc == 0 and out.splitlines()[0] == 'Id  Refs Name'
+    rc, out, err = fresh.run('kldstat', '-m', 'vmm')
+    assert rc == 0 and err == '' and out.splitlines()[0] == 'Id  Refs Name'
     assert re.match(r'^ *\d+ +\d+ vmm$', out.splitlines()[1])
 
 
@@ -83,8 +84,8 @@ def test_kldstat_verbose_lists_contained_modules(fresh):
 
 
 def test_kldstat_usage_and_unknown_file(fresh):
-    rc, _, err = fresh.run('kldstat', '-z')
-    assert rc == 1 and err.startswith('kldstat: illegal option -- z\nusage: kldstat')
+    rc, out, err = fresh.run('kldstat', '-z')
+    assert rc == 1 and out == '' and err.startswith('kldstat: illegal option -- z\nusage: kldstat')
     assert fresh.run('kldstat', '-n', 'nosuch') == (1, '', "kldstat: can't find file nosuch: %s\n" % ENOENT)
 
 

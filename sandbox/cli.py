@@ -1,0 +1,295 @@
+"""sandbox: disposable FreeBSD-like hosts for bsd.multiplicity's tests and demo.
+
+An instance is an overlayfs copy of a cached minimal Debian root (built once
+with mmdebstrap), with FreeBSD's command surface simulated by fbsdsim and
+FreeBSD's configuration files in place.  Ansible reaches it with the
+community.general.chroot connection; `sandbox run` enters it the same way.
+
+    sandbox create NAME      make an instance (seconds once the root is cached)
+    sandbox run NAME -- CMD  run CMD inside; stdout, stderr and status pass through
+    sandbox log NAME         the simulated commands run so far (--json for raw records)
+    sandbox destroy NAME     unmount and remove everything the instance made
+    sandbox path NAME        the instance's root directory
+    sandbox list             instances that exist
+
+Environment: BSDM_SANDBOX_DIR (instances, default /var/tmp/bsd-multiplicity/sandbox),
+BSDM_CACHE_DIR (cached root, default ~/.cache/bsd-multiplicity),
+BSDM_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+"""
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUITE = 'bookworm'
+PACKAGES = ['python3']
+NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
+SIM_DIR = '/usr/local/libexec/fbsdsim'
+PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
+
+# FreeBSD's location of each simulated command (the instance's /sbin and /bin
+# are Debian's merged-usr links, so these land in /usr/sbin and /usr/bin).
+COMMANDS = {
+    '/sbin/kldload': 'kldload', '/sbin/kldunload': 'kldunload', '/sbin/kldstat': 'kldstat',
+    '/sbin/sysctl': 'sysctl', '/usr/sbin/sysrc': 'sysrc', '/usr/bin/uname': 'uname',
+    '/bin/freebsd-version': 'freebsd-version',
+}
+
+RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
+           'build': 'releng/14.3-n271432-8c9ce319fef7', 'build_id': '8c9ce319fef7'}
+
+
+class SandboxError(Exception):
+    pass
+
+
+def instances_dir():
+    return os.environ.get('BSDM_SANDBOX_DIR', '/var/tmp/bsd-multiplicity/sandbox')
+
+
+def cache_dir():
+    return os.environ.get('BSDM_CACHE_DIR', os.path.join(os.path.expanduser('~'), '.cache', 'bsd-multiplicity'))
+
+
+def instance_dir(name):
+    if not NAME_RE.match(name or ''):
+        raise SandboxError('invalid instance name %r: use 1-32 of a-z, 0-9, "_" and "-"' % name)
+    return os.path.join(instances_dir(), name)
+
+
+def root_of(name):
+    return os.path.join(instance_dir(name), 'root')
+
+
+def mounts_under(path):
+    """Mount points at or below ``path``, deepest first (from /proc/self/mountinfo)."""
+    path = os.path.realpath(path)
+    found = []
+    with open('/proc/self/mountinfo') as handle:
+        for line in handle:
+            point = line.split()[4].encode().decode('unicode_escape')
+            if point == path or point.startswith(path + '/'):
+                found.append(point)
+    return sorted(found, key=lambda p: p.count('/'), reverse=True)
+
+
+def run(argv, **kwargs):
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
+                            **kwargs)
+    if result.returncode != 0:
+        raise SandboxError('%s exited %d: %s' % (' '.join(argv), result.returncode, result.stderr.strip()))
+    return result.stdout
+
+
+def cached_rootfs():
+    """The Debian root every instance is layered on; built once per package set."""
+    key = hashlib.sha256(json.dumps([SUITE, 'minbase', PACKAGES]).encode()).hexdigest()[:12]
+    base = os.path.join(cache_dir(), 'rootfs')
+    target = os.path.join(base, '%s-minbase-%s' % (SUITE, key))
+    os.makedirs(base, exist_ok=True)
+    with open(os.path.join(base, '.lock'), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(target, '.complete')):
+            return target
+        if shutil.which('mmdebstrap') is None:
+            raise SandboxError('mmdebstrap is not installed (apt-get install mmdebstrap); it builds the cached root once')
+        tarball = target + '.tar'
+        mirror = os.environ.get('BSDM_DEBIAN_MIRROR', 'http://deb.debian.org/debian')
+        sys.stderr.write('sandbox: building the cached Debian root (once): %s\n' % target)
+        run(['mmdebstrap', '--quiet', '--variant=minbase', '--include=' + ','.join(PACKAGES), SUITE, tarball, mirror])
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(target)
+        run(['tar', '-xpf', tarball, '-C', target, '--numeric-owner'])
+        os.unlink(tarball)
+        open(os.path.join(target, '.complete'), 'w').close()
+        return target
+
+
+def initial_state(hostname):
+    with open(os.path.join(HERE, 'fbsd', 'kernel.json')) as handle:
+        kernel = json.load(handle)
+    modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(kernel['builtin_modules'])]
+    return {
+        'release': RELEASE,
+        'kld': {
+            'files': [{'id': 1, 'refs': 1, 'address': 0xffffffff80200000, 'size': 0x1f3c6c0, 'name': 'kernel',
+                       'path': '/boot/kernel/kernel', 'modules': modules, 'depends': []}],
+            'next_file_id': 2, 'next_module_id': 500, 'next_address': 0xffffffff82200000,
+        },
+        'sysctl': {
+            'kern.ostype': 'FreeBSD', 'kern.osrelease': RELEASE['kernel'], 'kern.osreldate': RELEASE['osreldate'],
+            'kern.hostname': hostname, 'kern.module_path': '/boot/kernel;/boot/modules',
+            'kern.securelevel': -1, 'kern.racct.enable': 1, 'hw.machine': 'amd64', 'hw.machine_arch': 'amd64',
+            'hw.ncpu': os.cpu_count() or 1, 'hw.physmem': 25769803776, 'security.jail.jailed': 0,
+            'security.jail.enforce_statfs': 2, 'security.jail.vnet': 0,
+        },
+        'sysctl_writable': ['kern.hostname', 'kern.module_path', 'kern.securelevel',
+                            'net.link.bridge.member_ifaddrs', 'net.link.bridge.pfil_member'],
+        'sysctl_dynamic': {},
+        'jails': {},
+    }
+
+
+def resolve_in_root(root, path):
+    """Resolve ``path`` inside ``root``, following symlinks without ever leaving it."""
+    current = root
+    parts = [p for p in path.split('/') if p]
+    for hops in range(40):
+        if not parts:
+            return current
+        candidate = os.path.join(current, parts.pop(0))
+        if os.path.islink(candidate):
+            link = os.readlink(candidate)
+            base = root if link.startswith('/') else current
+            parts = [p for p in link.split('/') if p] + parts
+            current = base
+            continue
+        current = candidate
+    raise SandboxError('too many symlinks resolving %s in %s' % (path, root))
+
+
+def install_freebsd_layer(root, name):
+    """fbsdsim, its command wrappers, FreeBSD's files and the initial state."""
+    shutil.copytree(os.path.join(HERE, 'fbsd'), os.path.join(root, SIM_DIR.lstrip('/'), 'fbsd'),
+                    ignore=shutil.ignore_patterns('__pycache__'))
+    for path, command in COMMANDS.items():
+        target = os.path.join(resolve_in_root(root, os.path.dirname(path)), os.path.basename(path))
+        if os.path.lexists(target):
+            os.unlink(target)
+        with open(target, 'w') as handle:
+            handle.write('#!/usr/bin/python3 -I\n# %s, simulated by fbsdsim (see /etc/fbsdsim-notice)\n'
+                         'import sys\nsys.path.insert(0, %r)\nsys.argv[0] = %r\n'
+                         'from fbsd.main import main\nsys.exit(main())\n' % (command, SIM_DIR, command))
+        os.chmod(target, 0o755)
+    # FreeBSD's own files, copied over the Debian ones.
+    source = os.path.join(HERE, 'freebsd-root')
+    for directory, subdirectories, files in os.walk(source):
+        relative = os.path.relpath(directory, source)
+        os.makedirs(os.path.join(root, relative), exist_ok=True)
+        for filename in files:
+            if filename != '.keep':
+                shutil.copy2(os.path.join(directory, filename), os.path.join(root, relative, filename))
+    # Loadable kernel files: placeholders holding their metadata.
+    with open(os.path.join(HERE, 'fbsd', 'kernel.json')) as handle:
+        kernel = json.load(handle)
+    for directory in ('boot/kernel', 'boot/modules'):
+        os.makedirs(os.path.join(root, directory), exist_ok=True)
+    with open(os.path.join(root, 'boot/kernel/kernel'), 'w') as handle:
+        handle.write('fbsdsim: simulated kernel\n')
+    for filename, info in kernel['files'].items():
+        with open(os.path.join(root, 'boot/kernel', filename), 'w') as handle:
+            json.dump(dict(info, fbsdsim='placeholder for a loadable kernel file'), handle, indent=1, sort_keys=True)
+    os.makedirs(os.path.join(root, 'var/db/fbsdsim'), exist_ok=True)
+    os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
+    with open(os.path.join(root, 'var/db/fbsdsim/state.json'), 'w') as handle:
+        json.dump(initial_state(name), handle, indent=1, sort_keys=True)
+    open(os.path.join(root, 'var/log/fbsdsim/commands.log'), 'w').close()
+    with open(os.path.join(root, 'etc/hostname'), 'w') as handle:
+        handle.write(name + '\n')
+
+
+def create(name):
+    base = instance_dir(name)
+    if os.path.exists(base):
+        raise SandboxError('instance %s already exists (%s); destroy it first' % (name, base))
+    lower = cached_rootfs()
+    for part in ('upper', 'work', 'root'):
+        os.makedirs(os.path.join(base, part))
+    root = os.path.join(base, 'root')
+    try:
+        run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s'
+             % (lower, os.path.join(base, 'upper'), os.path.join(base, 'work')), root])
+        run(['mount', '-t', 'proc', 'proc', os.path.join(root, 'proc')])
+        install_freebsd_layer(root, name)
+        with open(os.path.join(base, 'instance.json'), 'w') as handle:
+            json.dump({'name': name, 'root': root, 'lower': lower, 'release': RELEASE}, handle, indent=1)
+    except BaseException:
+        destroy(name)
+        raise
+    print(root)
+
+
+def destroy(name):
+    base = instance_dir(name)
+    if not os.path.exists(base):
+        return
+    for point in mounts_under(base):
+        result = subprocess.run(["umount", point], stderr=subprocess.PIPE, universal_newlines=True, check=False)
+        if result.returncode != 0:
+            raise SandboxError('cannot unmount %s: %s; nothing was removed' % (point, result.stderr.strip()))
+    left = mounts_under(base)
+    if left:
+        raise SandboxError('still mounted under %s: %s; nothing was removed' % (base, ', '.join(left)))
+    shutil.rmtree(base)
+
+
+def enter(name, command):
+    root = root_of(name)
+    if not os.path.ismount(root):
+        raise SandboxError('instance %s does not exist or is not mounted' % name)
+    if not command:
+        raise SandboxError('run needs a command after --')
+    env = ['env', '-i', 'PATH=' + PATH, 'HOME=/root', 'LANG=C.UTF-8', 'TERM=' + os.environ.get('TERM', 'dumb')]
+    os.execvp('chroot', ['chroot', root] + env + command)
+
+
+def show_log(name, as_json):
+    path = os.path.join(root_of(name), 'var/log/fbsdsim/commands.log')
+    if not os.path.exists(path):
+        raise SandboxError('instance %s has no command log (does it exist?)' % name)
+    with open(path) as handle:
+        for line in handle:
+            if as_json:
+                sys.stdout.write(line)
+            else:
+                record = json.loads(line)
+                print('%s\t%s' % (record['rc'], ' '.join(shlex.quote(a) for a in record['argv'])))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='sandbox', description=__doc__.split('\n\n', maxsplit=1)[0])
+    sub = parser.add_subparsers(dest='verb', required=True)
+    for verb in ('create', 'destroy', 'path'):
+        sub.add_parser(verb).add_argument('name')
+    log = sub.add_parser('log')
+    log.add_argument('name')
+    log.add_argument('--json', action='store_true', help='one JSON record per command')
+    enter_parser = sub.add_parser('run')
+    enter_parser.add_argument('name')
+    enter_parser.add_argument('command', nargs=argparse.REMAINDER)
+    sub.add_parser('list')
+    args = parser.parse_args(argv)
+    try:
+        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run'):
+            raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
+        if args.verb == 'create':
+            create(args.name)
+        elif args.verb == 'destroy':
+            destroy(args.name)
+        elif args.verb == 'path':
+            print(root_of(args.name))
+        elif args.verb == 'log':
+            show_log(args.name, args.json)
+        elif args.verb == 'list':
+            if os.path.isdir(instances_dir()):
+                for name in sorted(os.listdir(instances_dir())):
+                    print(name)
+        elif args.verb == 'run':
+            command = args.command[1:] if args.command[:1] == ['--'] else args.command
+            enter(args.name, command)
+    except SandboxError as exc:
+        sys.stderr.write('sandbox: %s\n' % exc)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
