@@ -40,7 +40,8 @@ PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
 COMMANDS = {
     '/sbin/kldload': 'kldload', '/sbin/kldunload': 'kldunload', '/sbin/kldstat': 'kldstat',
     '/sbin/sysctl': 'sysctl', '/usr/sbin/sysrc': 'sysrc', '/usr/bin/uname': 'uname',
-    '/bin/freebsd-version': 'freebsd-version',
+    '/bin/freebsd-version': 'freebsd-version', '/usr/sbin/jail': 'jail', '/usr/sbin/jls': 'jls',
+    '/usr/sbin/jexec': 'jexec',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,

@@ -4,13 +4,16 @@ import os
 import sys
 import time
 
-from fbsd import core, kld, sysctl, sysrc, version
+from fbsd import core, jail, kld, sysctl, sysrc, version
 
 COMMANDS = {
     'kldload': kld.kldload,
     'kldunload': kld.kldunload,
     'kldstat': kld.kldstat,
     'sysctl': sysctl.main,
+    'jail': jail.jail_main,
+    'jls': jail.jls_main,
+    'jexec': jail.jexec_main,
     'sysrc': sysrc.main,
     'uname': version.uname,
     'freebsd-version': version.freebsd_version,

@@ -1,0 +1,122 @@
+"""jail(8) with command-line parameters, jls(8) formats (src-notes section 2), jexec(8)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+
+# A tiny userland for the jail root: a shell, cat and pwd with the C library.
+JAIL_FILES = ('usr/bin/dash', 'usr/bin/cat', 'usr/bin/pwd', 'usr/lib/x86_64-linux-gnu/libc.so.6',
+              'usr/lib64/ld-linux-x86-64.so.2')
+
+
+@pytest.fixture
+def jailhost(fresh):
+    """An instance with a jail root that holds a small runnable userland."""
+    jail = '%s/jails/web' % fresh.root
+    for name in JAIL_FILES:
+        os.makedirs(os.path.dirname('%s/%s' % (jail, name)), exist_ok=True)
+        shutil.copy2('%s/%s' % (fresh.root, name), '%s/%s' % (jail, name))
+    os.makedirs('%s/etc' % jail)
+    for link, target in (('bin', 'usr/bin'), ('lib', 'usr/lib'), ('lib64', 'usr/lib64'), ('usr/bin/sh', 'dash')):
+        os.symlink(target, '%s/%s' % (jail, link))
+    return fresh
+
+
+def create(host, *extra):
+    return host.run('jail', '-c', 'name=web', 'path=/jails/web', 'host.hostname=web.example.org',
+                    'ip4.addr=em0|10.0.0.5/24', 'persist', *extra)
+
+
+def test_create_prints_created_and_runs_exec_start_inside(jailhost):
+    rc, out, err = create(jailhost, 'exec.start=echo $JNAME $JID $(pwd)')
+    assert (rc, err) == (0, '')
+    assert out == 'web: created\nweb 1 /\n'
+
+
+def test_create_quiet_and_jid_only(jailhost):
+    assert jailhost.run('jail', '-qc', 'name=a', 'path=/jails/web', 'persist') == (0, '', '')
+    assert jailhost.run('jail', '-ic', 'name=b', 'path=/jails/web', 'persist') == (0, '2\n', '')
+
+
+def test_errors(jailhost):
+    create(jailhost)
+    assert create(jailhost)[0] == 1
+    assert jailhost.run('jail', '-c', 'name=x', 'path=/jails/web', 'bogus=1') == \
+        (1, '', 'jail: unknown parameter: bogus\n')
+    assert jailhost.run('jail', '-c', 'name=x', 'path=/jails/web', 'persist=maybe') == \
+        (1, '', 'jail: persist: unknown boolean value "maybe"\n')
+    assert jailhost.run('jail', '-r', 'nosuch') == (1, '', 'jail: "nosuch" not found\n')
+    assert jailhost.run('jail')[0] == 1
+
+
+def test_default_listing_layout(jailhost):
+    create(jailhost)
+    assert jailhost.run('jls') == (0, '   JID  IP Address      Hostname                      Path\n'
+                                      '     1  10.0.0.5        web.example.org               /jails/web\n', '')
+    assert jailhost.run('jls', '-N')[1].splitlines() == [
+        ' JID             IP Address      Hostname                      Path',
+        ' web             10.0.0.5        web.example.org               /jails/web']
+
+
+def test_verbose_listing(jailhost):
+    create(jailhost)
+    assert jailhost.run('jls', '-v')[1].splitlines()[4:] == [
+        '     1  web.example.org               /jails/web',
+        '        web                           ACTIVE',
+        '        2',
+        '        10.0.0.5']
+
+
+def test_parameter_mode(jailhost):
+    create(jailhost)
+    assert jailhost.run('jls', '-j', 'web', '-n', 'name', 'persist', 'allow.mount', 'ip6.addr') == \
+        (0, 'name=web persist allow.nomount ip6.addr=\n', '')
+    assert jailhost.run('jls', '-j', 'web', '-h', 'jid', 'ip6.addr', 'host.domainname') == \
+        (0, 'jid ip6.addr host.domainname\n1 - ""\n', '')
+    assert jailhost.run('jls', '-j', 'web', '-q', 'ip6.addr')[1] == '""\n'
+
+
+def test_libxo_json_shapes(jailhost):
+    assert jailhost.run('jls', '--libxo', 'json') == \
+        (0, '{"__version": "2", "jail-information": {"jail": []}}\n', '')
+    create(jailhost)
+    out = jailhost.run('jls', '--libxo', 'json')[1]
+    assert out == ('{"__version": "2", "jail-information": {"jail": [{"jid":1,"ipv4":"10.0.0.5",'
+                   '"hostname":"web.example.org","path":"/jails/web"}]}}\n')
+    data = json.loads(jailhost.run('jls', '-j', 'web', '--libxo', 'json', '-n', 'name', 'persist')[1])
+    assert data['jail-information']['jail'] == [{'name': 'web', 'persist': True}]
+
+
+def test_jls_unknown_jail_and_check(jailhost):
+    assert jailhost.run('jls', '-j', 'nosuch') == (1, '', 'jls: jail "nosuch" not found\n')
+    assert jailhost.run('jls', '-c', '-j', 'nosuch') == (1, '', '')
+    create(jailhost)
+    assert jailhost.run('jls', '-c', '-j', 'web') == (0, '', '')
+
+
+def test_modify_and_remove(jailhost):
+    create(jailhost, 'exec.stop=echo stopping $JNAME')
+    assert jailhost.run('jail', '-m', 'name=web', 'host.hostname=new.example.org')[0] == 0
+    assert jailhost.run('jls', '-j', 'web', 'host.hostname') == (0, 'new.example.org\n', '')
+    assert jailhost.run('jail', '-m', 'name=web', 'path=/')[0] == 1
+    assert jailhost.run('jail', '-r', 'web') == (0, 'stopping web\nweb: removed\n', '')
+    assert jailhost.run('jls', '-c', '-j', 'web')[0] == 1
+
+
+def test_jexec_runs_for_real_inside_the_jail_root(jailhost):
+    create(jailhost)
+    jailhost.write('/jails/web/etc/only-in-jail', 'yes\n')
+    assert jailhost.run('jexec', 'web', '/bin/cat', '/etc/only-in-jail') == (0, 'yes\n', '')
+    assert jailhost.run('jexec', 'web', '/bin/sh', '-c', 'exit 3')[0] == 3
+    assert jailhost.run('jexec', '1', 'pwd') == (0, '/\n', '')
+    assert jailhost.run('jexec', 'nosuch', 'true') == (1, '', 'jexec: jail "nosuch" not found\n')
+
+
+def test_freebsd_version_and_sysrc_in_a_jail(jailhost):
+    create(jailhost)
+    assert jailhost.run('freebsd-version', '-j', 'web') == (0, '14.3-RELEASE\n', '')
+    jailhost.write('/jails/web/etc/rc.conf', 'hostname="web"\n')
+    assert jailhost.run('sysrc', '-j', 'web', '-f', '/etc/rc.conf', 'hostname') == (0, 'hostname: web\n', '')
