@@ -2,8 +2,6 @@
 
 from fbsd.core import Command, getopt, locked_state
 
-UNAME_FIELDS = 'smnrvpoiKUb'
-
 
 def uname(prog, args):
     cmd = Command(prog, ['usage: uname [-abiKmnoprsUv]'])
