@@ -114,9 +114,7 @@ def cached_rootfs():
         return target
 
 
-def initial_state(hostname):
-    with open(os.path.join(HERE, 'fbsd', 'kernel.json')) as handle:
-        kernel = json.load(handle)
+def initial_state(hostname, kernel):
     modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(kernel['builtin_modules'])]
     return {
         'release': RELEASE,
@@ -191,7 +189,7 @@ def install_freebsd_layer(root, name):
     os.makedirs(os.path.join(root, 'var/db/fbsdsim'), exist_ok=True)
     os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
     with open(os.path.join(root, 'var/db/fbsdsim/state.json'), 'w') as handle:
-        json.dump(initial_state(name), handle, indent=1, sort_keys=True)
+        json.dump(initial_state(name, kernel), handle, indent=1, sort_keys=True)
     open(os.path.join(root, 'var/log/fbsdsim/commands.log'), 'w').close()
     with open(os.path.join(root, 'etc/hostname'), 'w') as handle:
         handle.write(name + '\n')

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from fbsd.core import Command, Exit, getopt, locked_state
+from fbsd.core import Command, getopt, locked_state
 
 # Kernel parameters (security.jail.param) and their types; 'ro' ones cannot be set.
 INT, STR, BOOL, IPV4, IPV6, JAILSYS = 'int', 'str', 'bool', 'ip4', 'ip6', 'jailsys'
@@ -125,9 +125,14 @@ def kernel_address(entry):
     return entry.split('|', 1)[-1].split('/', 1)[0].split()[0]
 
 
+def jail_matches(jail, key):
+    """jls -j / jexec / sysrc -j: a purely numeric key is a jid, anything else a name."""
+    return key == str(jail['jid']) or (not key.isdigit() and key == jail['name'])
+
+
 def find_jail(state, key):
     for jail in state['jails'].values():
-        if key == str(jail['jid']) or (not key.isdigit() and key == jail['name']):
+        if jail_matches(jail, key):
             return jail
     return None
 
@@ -306,7 +311,7 @@ def jls_main(prog, args):
         if not flags & {'d', 'a'}:
             jails = [j for j in jails if not j.get('dying')]
         if 'j' in opts:
-            jails = [j for j in jails if opts['j'] == str(j['jid']) or (not opts['j'].isdigit() and opts['j'] == j['name'])]
+            jails = [j for j in jails if jail_matches(j, opts['j'])]
             if not jails:
                 if 'c' in flags:
                     return 1
@@ -409,6 +414,19 @@ def jls_params(cmd, jails, params, flags, as_json):
 
 # ---------------------------------------------------------------- jexec(8)
 
+def jail_account(jail, user):
+    """(uid, gid) of ``user`` in the jail's own /etc/passwd, read before entering it."""
+    try:
+        with open(os.path.join(jail['path'], 'etc/passwd')) as handle:
+            for line in handle:
+                fields = line.rstrip('\n').split(':')
+                if len(fields) >= 4 and fields[0] == user and fields[2].isdigit() and fields[3].isdigit():
+                    return int(fields[2]), int(fields[3])
+    except OSError:
+        pass
+    return None
+
+
 def jexec_main(prog, args):
     cmd = Command(prog, ['usage: jexec [-l] [-d working-directory] [-u username | -U username] jail',
                          '       [command ...]'])
@@ -422,16 +440,17 @@ def jexec_main(prog, args):
         cmd.errx(1, 'jail "%s" not found' % operands[0])
     command = operands[1:]
     user = opts.get('u') or opts.get('U')
+    account = jail_account(jail, user) if user else None
+    if user and account is None:
+        cmd.errx(1, 'unknown user: %s' % user)
 
     def enter():
         os.chroot(jail['path'])
         os.chdir(opts.get('d', '/'))
-        if user:
-            import pwd  # looked up inside the jail's own /etc/passwd
-            entry = pwd.getpwnam(user)
-            os.initgroups(user, entry.pw_gid)
-            os.setgid(entry.pw_gid)
-            os.setuid(entry.pw_uid)
+        if account:
+            os.setgroups([account[1]])
+            os.setgid(account[1])
+            os.setuid(account[0])
 
     env = dict(os.environ)
     if 'l' in opts:
@@ -444,6 +463,4 @@ def jexec_main(prog, args):
         return subprocess.call(argv, env=env, preexec_fn=enter)
     except OSError as exc:
         cmd.errx(1, 'execvp: %s: %s' % (argv[0], exc.strerror))
-    except KeyError:
-        cmd.errx(1, 'unknown user: %s' % user)
-    raise Exit(1)
+    return 1  # not reached: errx raises

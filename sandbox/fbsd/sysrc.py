@@ -4,6 +4,7 @@ import os
 
 from fbsd import rcconf
 from fbsd.core import Command, getopt, locked_state
+from fbsd.jail import find_jail
 
 RC_DEFAULTS = '/etc/defaults/rc.conf'
 USAGE = ['Usage: sysrc [OPTIONS] {name[[+|-]=value] ...}',
@@ -30,7 +31,7 @@ def _write(path, text):
     os.rename(tmp, path)
 
 
-def _split(value, items):
+def _split(items):
     """Items of ``items`` (the right side of += or -=) and the delimiter they imply."""
     if items[:1] in (' ', ',', ':', ';', '|'):
         delimiter = items[0]
@@ -111,10 +112,10 @@ def main(prog, args):
     root = opts.get('R', '/')
     if 'j' in opts:
         with locked_state(write=False) as state:
-            jails = [j for j in state.get('jails', {}).values() if opts['j'] in (str(j.get('jid')), j.get('name'))]
-        if not jails:
+            jail = find_jail(state, opts['j'])
+        if jail is None:
             cmd.errx(1, '%s: jail not found' % opts['j'])
-        root = jails[0]['path']
+        root = jail['path']
     files = Files(root, explicit)
 
     if 'a' in opts or 'A' in opts:
@@ -170,7 +171,7 @@ def main(prog, args):
         if operator == '=':
             new = value
         else:
-            items, delimiter = _split(old, value)
+            items, delimiter = _split(value)
             existing = _current_items(old, delimiter)
             if operator == '+=':
                 new_items = existing + [i for i in items if i not in existing]

@@ -1,6 +1,7 @@
 """uname(1) and freebsd-version(1) for the simulated release."""
 
 from fbsd.core import Command, getopt, locked_state
+from fbsd.jail import find_jail
 
 
 def uname(prog, args):
@@ -38,11 +39,10 @@ def freebsd_version(prog, args):
     with locked_state(write=False) as state:
         release = state['release']
         if jail is not None:
-            jails = state.get('jails', {})
-            match = [j for j in jails.values() if jail in (str(j.get('jid')), j.get('name'))]
-            if not match:
+            found = find_jail(state, jail)
+            if found is None:
                 cmd.errx(1, 'jail "%s" not found' % jail)
-            userland = match[0].get('userland', release['userland'])
+            userland = found.get('userland', release['userland'])
         else:
             userland = release['userland']
         for flag in ('k', 'r', 'u'):

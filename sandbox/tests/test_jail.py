@@ -115,6 +115,16 @@ def test_jexec_runs_for_real_inside_the_jail_root(jailhost):
     assert jailhost.run('jexec', 'nosuch', 'true') == (1, '', 'jexec: jail "nosuch" not found\n')
 
 
+def test_jexec_runs_as_a_user_of_the_jail(jailhost):
+    create(jailhost)
+    jailhost.write('/jails/web/etc/passwd', 'root:*:0:0::/root:/bin/sh\nwww:*:80:80::/:/bin/sh\n')
+    jailhost.write('/jails/web/etc/probe', 'x')
+    os.chmod('%s/jails/web/etc/probe' % jailhost.root, 0o600)
+    assert jailhost.run('jexec', '-u', 'www', 'web', '/bin/cat', '/etc/probe')[0] == 1
+    assert jailhost.run('jexec', '-u', 'root', 'web', '/bin/cat', '/etc/probe') == (0, 'x', '')
+    assert jailhost.run('jexec', '-u', 'nosuch', 'web', 'true') == (1, '', 'jexec: unknown user: nosuch\n')
+
+
 def test_freebsd_version_and_sysrc_in_a_jail(jailhost):
     create(jailhost)
     assert jailhost.run('freebsd-version', '-j', 'web') == (0, '14.3-RELEASE\n', '')
