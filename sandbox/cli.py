@@ -28,9 +28,13 @@ import shutil
 import subprocess
 import sys
 
+import baserelease
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = 'bookworm'
-PACKAGES = ['python3']
+# python3 runs Ansible's modules; busybox-static becomes the base.txz userland; xz-utils
+# lets tar read .txz as FreeBSD's libarchive tar does.
+PACKAGES = ['python3', 'busybox-static', 'xz-utils']
 NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 SIM_DIR = '/usr/local/libexec/fbsdsim'
 PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
@@ -41,7 +45,8 @@ COMMANDS = {
     '/sbin/kldload': 'kldload', '/sbin/kldunload': 'kldunload', '/sbin/kldstat': 'kldstat',
     '/sbin/sysctl': 'sysctl', '/usr/sbin/sysrc': 'sysrc', '/usr/bin/uname': 'uname',
     '/bin/freebsd-version': 'freebsd-version', '/usr/sbin/jail': 'jail', '/usr/sbin/jls': 'jls',
-    '/usr/sbin/jexec': 'jexec',
+    '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
+    '/sbin/mount_nullfs': 'mount_nullfs',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
@@ -155,6 +160,19 @@ def resolve_in_root(root, path):
     raise SandboxError('too many symlinks resolving %s in %s' % (path, root))
 
 
+def cached_base_release(lower):
+    """The stand-in base.txz and MANIFEST, built once per cached root and release."""
+    target = os.path.join(lower + '-dist', RELEASE['userland'])
+    if not os.path.exists(target):
+        building = '%s.%d' % (target, os.getpid())
+        baserelease.build(os.path.join(lower, 'bin/busybox'), RELEASE['userland'], building)
+        try:
+            os.rename(building, target)
+        except OSError:   # another create finished first
+            shutil.rmtree(building)
+    return target
+
+
 def install_freebsd_layer(root, name):
     """fbsdsim, its command wrappers, FreeBSD's files and the initial state."""
     shutil.copytree(os.path.join(HERE, 'fbsd'), os.path.join(root, SIM_DIR.lstrip('/'), 'fbsd'),
@@ -208,6 +226,8 @@ def create(name):
              % (lower, os.path.join(base, 'upper'), os.path.join(base, 'work')), root])
         run(['mount', '-t', 'proc', 'proc', os.path.join(root, 'proc')])
         install_freebsd_layer(root, name)
+        # FreeBSD keeps release archives in /usr/freebsd-dist (bsdinstall's place).
+        shutil.copytree(cached_base_release(lower), os.path.join(root, 'usr/freebsd-dist'))
         with open(os.path.join(base, 'instance.json'), 'w') as handle:
             json.dump({'name': name, 'root': root, 'lower': lower, 'release': RELEASE}, handle, indent=1)
     except BaseException:

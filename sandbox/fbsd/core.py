@@ -107,20 +107,64 @@ def getopt(cmd, args, optstring):
     return options, args[index:]
 
 
+_LOCKS = {}
+
+
+def _load():
+    with open(STATE_FILE) as handle:
+        return json.load(handle)
+
+
+def _save(state):
+    tmp = STATE_FILE + '.tmp'
+    with open(tmp, 'w') as handle:
+        json.dump(state, handle, indent=1, sort_keys=True)
+    os.rename(tmp, STATE_FILE)
+
+
 @contextlib.contextmanager
 def locked_state(write=True):
-    """The instance's simulated kernel state, under an exclusive lock."""
+    """The instance's simulated kernel state, under an exclusive lock.
+
+    Changes are saved only when the block ends normally: a command that fails
+    leaves the state as it found it.
+    """
     os.makedirs(STATE_DIR, exist_ok=True)
     with open(LOCK_FILE, 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
-        with open(STATE_FILE) as handle:
-            state = json.load(handle)
-        yield state
-        if write:
-            tmp = STATE_FILE + '.tmp'
-            with open(tmp, 'w') as handle:
-                json.dump(state, handle, indent=1, sort_keys=True)
-            os.rename(tmp, STATE_FILE)
+        state = _load()
+        _LOCKS[id(state)] = lock
+        try:
+            yield state
+            if write:
+                _save(state)
+        finally:
+            del _LOCKS[id(state)]
+
+
+def commit(state):
+    """Save the state now, even if the command goes on to fail (undo already done)."""
+    _save(state)
+
+
+@contextlib.contextmanager
+def released(state):
+    """Save the state and drop the lock while other commands run (exec.* hooks).
+
+    The hook may run jls, ifconfig or jail itself; afterwards the lock is taken
+    again and ``state`` reloaded in place, so callers must look up nested
+    records again.
+    """
+    lock = _LOCKS[id(state)]
+    _save(state)
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fresh = _load()
+        state.clear()
+        state.update(fresh)
 
 
 def log_invocation(prog, argv, status, started):

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import core, jail, kld, sysctl, sysrc, version
+from fbsd import core, jail, kld, mount, net, sysctl, sysrc, version
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -17,6 +17,10 @@ COMMANDS = {
     'sysrc': sysrc.main,
     'uname': version.uname,
     'freebsd-version': version.freebsd_version,
+    'ifconfig': net.ifconfig_main,
+    'mount': mount.mount_main,
+    'mount_nullfs': mount.mount_main,
+    'umount': mount.umount_main,
 }
 
 

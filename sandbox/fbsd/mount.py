@@ -1,0 +1,174 @@
+"""mount(8), umount(8) and the simulated mount table.
+
+The table lives in the instance state.  Where Linux has an equivalent the mount
+is also made for real inside the instance (nullfs -> bind mount, devfs -> a
+bind of the instance's /dev, tmpfs -> tmpfs, procfs/linprocfs -> proc,
+linsysfs -> sysfs), so a jail or chroot can use it; fdescfs is recorded only.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+from fbsd.core import Command, getopt, locked_state
+
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+MNT_DETACH = 2
+FSTYPES = ('devfs', 'nullfs', 'tmpfs', 'fdescfs', 'procfs', 'linprocfs', 'linsysfs', 'zfs', 'ufs')
+# The root and /dev of the simulated host, always mounted.
+BASE_MOUNTS = [
+    {'special': 'zroot/ROOT/default', 'node': '/', 'fstype': 'zfs', 'options': ['local', 'noatime', 'nfsv4acls']},
+    {'special': 'devfs', 'node': '/dev', 'fstype': 'devfs', 'options': []},
+]
+_LIBC = None
+
+
+def libc():
+    global _LIBC  # pylint: disable=global-statement
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+    return _LIBC
+
+
+def _sys_mount(source, target, fstype, flags, data=None):
+    result = libc().mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                          data.encode() if data else None)
+    if result != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), target)
+
+
+def realise(entry):
+    """Make the Linux equivalent of a FreeBSD mount, where there is one."""
+    fstype, node = entry['fstype'], entry['node']
+    read_only = 'read-only' in entry['options']
+    if fstype == 'nullfs':
+        _sys_mount(entry['special'], node, None, MS_BIND)
+        if read_only:
+            _sys_mount(entry['special'], node, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    elif fstype == 'devfs':
+        _sys_mount('/dev', node, None, MS_BIND | MS_REC)
+    elif fstype == 'tmpfs':
+        _sys_mount('tmpfs', node, 'tmpfs', MS_RDONLY if read_only else 0)
+    elif fstype in ('procfs', 'linprocfs'):
+        _sys_mount('proc', node, 'proc', 0)
+    elif fstype == 'linsysfs':
+        _sys_mount('sysfs', node, 'sysfs', MS_RDONLY)
+    else:
+        return False
+    return True
+
+
+def unrealise(entry):
+    if entry.get('real'):
+        libc().umount2(entry['node'].encode(), MNT_DETACH)
+
+
+def table(state):
+    return BASE_MOUNTS + state.setdefault('mounts', [])
+
+
+def add_mount(state, special, node, fstype, options, owner=None):
+    """Record (and realise) one mount; raises OSError like mount(2)."""
+    node = os.path.normpath(node)
+    if not os.path.isdir(node):
+        raise OSError(2, 'No such file or directory', node)
+    if fstype == 'nullfs' and not os.path.exists(special):
+        raise OSError(2, 'No such file or directory', special)
+    entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options)}
+    if owner:
+        entry['jail'] = owner
+    entry['real'] = realise(entry)
+    state.setdefault('mounts', []).append(entry)
+    return entry
+
+
+def remove_mount(state, node):
+    """Unmount the last mount on node; False if nothing is mounted there."""
+    mounts = state.setdefault('mounts', [])
+    for index in range(len(mounts) - 1, -1, -1):
+        if mounts[index]['node'] == node:
+            if any(m['node'].startswith(node.rstrip('/') + '/') for m in mounts[index + 1:]):
+                raise OSError(16, 'Device busy', node)
+            unrealise(mounts[index])
+            del mounts[index]
+            return True
+    return False
+
+
+def describe(entry):
+    """One line of mount(8) output: 'special on node (fstype, options)'."""
+    options = list(entry['options'])
+    if entry['fstype'] not in ('devfs', 'fdescfs') and 'local' not in options:
+        options.insert(0, 'local')
+    return '%s on %s (%s)' % (entry['special'], entry['node'], ', '.join([entry['fstype']] + options))
+
+
+def parse_options(text):
+    """-o ro,nosuid -> the words mount(8) prints ('read-only', 'nosuid')."""
+    words = []
+    for option in (text or '').split(','):
+        if option in ('', 'rw'):
+            continue
+        words.append('read-only' if option in ('ro', 'rdonly') else option)
+    return words
+
+
+MOUNT_USAGE = ['usage: mount [-adflpruvw] [-F fstab] [-o options] [-t ufs | external_type]',
+               '       mount [-dfpruvw] special | node',
+               '       mount [-dfpruvw] [-o options] [-t ufs | external_type] special node']
+
+
+def mount_main(prog, args):
+    cmd = Command(prog, MOUNT_USAGE)
+    if prog.startswith('mount_'):
+        fstype = prog[len('mount_'):]
+        options, operands = getopt(cmd, args, 'o:r')
+    else:
+        options, operands = getopt(cmd, args, 'adF:flo:prt:uvw')
+        fstype = dict(options).get('t')
+    opts = [value for flag, value in options if flag == 'o']
+    read_only = any(flag == 'r' for flag, value in options)
+    with locked_state(write=bool(operands)) as state:
+        if not operands:
+            for entry in table(state):
+                if any(flag == 'p' for flag, value in options):
+                    fs_options = 'ro' if 'read-only' in entry['options'] else 'rw'
+                    cmd.out('%s\t\t%s\t\t%s\t%s\t\t0 0' % (entry['special'], entry['node'], entry['fstype'],
+                                                          fs_options))
+                else:
+                    cmd.out(describe(entry))
+            return 0
+        if len(operands) != 2 or not fstype:
+            cmd.bad_option()
+        if fstype not in FSTYPES:
+            cmd.errx(1, '%s: Operation not supported by device' % operands[1])
+        words = parse_options(','.join(opts))
+        if read_only and 'read-only' not in words:
+            words.insert(0, 'read-only')
+        special, node = operands
+        try:
+            add_mount(state, special, node, fstype, [w for w in words if w != 'nocover'])
+        except OSError as exc:
+            cmd.errx(1, '%s: %s' % (exc.filename, exc.strerror))
+    return 0
+
+
+def umount_main(prog, args):
+    cmd = Command(prog, ['usage: umount [-fNnv] special ... | node ... | fsid ...',
+                         '       umount -a | -A [-F fstab] [-fnv] [-h host] [-t type]'])
+    options, operands = getopt(cmd, args, 'aAF:fh:Nnt:v')
+    if not operands:
+        cmd.bad_option()
+    status = 0
+    with locked_state() as state:
+        for operand in operands:
+            node = os.path.normpath(operand)
+            matches = [m for m in state.setdefault('mounts', []) if m['node'] == node or m['special'] == operand]
+            try:
+                if not matches or not remove_mount(state, matches[-1]['node']):
+                    cmd.warnx('%s: not a file system root directory' % operand)
+                    status = 1
+            except OSError as exc:
+                cmd.warnx('unmount of %s failed: %s' % (node, exc.strerror))
+                status = 1
+    return status

@@ -1,0 +1,99 @@
+"""ifconfig(8) cloning and bridges (src-notes section 9), mount(8)/umount(8), the base.txz."""
+
+import hashlib
+
+
+def test_clone_create_prints_only_generated_names(fresh):
+    assert fresh.run('ifconfig', 'bridge', 'create') == (0, 'bridge0\n', '')
+    assert fresh.run('ifconfig', 'bridge5', 'create') == (0, '', '')
+    assert fresh.run('ifconfig', 'epair', 'create') == (0, 'epair0a\n', '')
+    assert fresh.run('ifconfig', 'tap', 'create') == (0, 'tap0\n', '')
+    assert fresh.run('ifconfig', '-l') == (0, 'em0 lo0 bridge0 bridge5 epair0a epair0b tap0\n', '')
+    assert fresh.run('ifconfig', 'bridge0', 'create') == (1, '', 'ifconfig: SIOCIFCREATE2 (bridge0): File exists\n')
+
+
+def test_bridge_members_listing(fresh):
+    fresh.run('ifconfig', 'bridge', 'create')
+    fresh.run('ifconfig', 'tap', 'create')
+    assert fresh.run('ifconfig', 'bridge0', 'addm', 'em0', 'addm', 'tap0', 'up') == (0, '', '')
+    out = fresh.run('ifconfig', 'bridge0')[1].splitlines()
+    assert out[0].startswith('bridge0: flags=') and '<UP,' in out[0] and out[0].endswith('metric 0 mtu 1500')
+    assert out[3:8] == [
+        '\tid 00:00:00:00:00:00 priority 32768 hellotime 2 fwddelay 15',
+        '\tmaxage 20 holdcnt 6 proto rstp maxaddr 2000 timeout 1200',
+        '\troot id 00:00:00:00:00:00 priority 32768 ifcost 0 port 0',
+        '\tmember: tap0 flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>',
+        '\t        ifmaxaddr 0 port 4 priority 128 path cost 2000000']
+    assert '\tmember: em0 flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>' in out
+    assert '\tgroups: bridge' in out
+
+
+def test_bridge_errors(fresh):
+    fresh.run('ifconfig', 'bridge', 'create')
+    assert fresh.run('ifconfig', 'bridge0', 'addm', 'tap9') == (1, '', 'ifconfig: BRDGADD tap9: No such file or directory\n')
+    fresh.run('ifconfig', 'bridge0', 'addm', 'em0')
+    assert fresh.run('ifconfig', 'bridge0', 'addm', 'em0') == (1, '', 'ifconfig: BRDGADD em0: File exists\n')
+    assert fresh.run('ifconfig', 'nosuch0') == (1, '', 'ifconfig: interface nosuch0 does not exist\n')
+    assert fresh.run('ifconfig', 'bridge0', 'deletem', 'em0') == (0, '', '')
+    assert 'member:' not in fresh.run('ifconfig', 'bridge0')[1]
+
+
+def test_addresses_and_destroy(fresh):
+    fresh.run('ifconfig', 'bridge', 'create')
+    assert fresh.run('ifconfig', 'bridge0', 'inet', '10.0.0.1/24') == (0, '', '')
+    assert fresh.run('ifconfig', 'bridge0', 'inet', '10.0.0.2', 'netmask', '255.255.255.0', 'alias') == (0, '', '')
+    lines = fresh.run('ifconfig', 'bridge0')[1].splitlines()
+    assert '\tinet 10.0.0.1 netmask 0xffffff00 broadcast 10.0.0.255' in lines
+    assert '\tinet 10.0.0.2 netmask 0xffffff00 broadcast 10.0.0.255' in lines
+    assert fresh.run('ifconfig', 'bridge0', 'inet', '10.0.0.2', '-alias') == (0, '', '')
+    assert 'inet 10.0.0.2 ' not in fresh.run('ifconfig', 'bridge0')[1]
+    fresh.run('ifconfig', 'epair', 'create')
+    assert fresh.run('ifconfig', 'epair0b', 'destroy') == (0, '', '')
+    assert fresh.run('ifconfig', '-l') == (0, 'em0 lo0 bridge0\n', '')
+
+
+def test_vnet_move_needs_a_vnet_jail(fresh):
+    fresh.run('ifconfig', 'epair', 'create')
+    fresh.run('mkdir', '/j')
+    fresh.run('jail', '-qc', 'name=v', 'path=/j', 'vnet=new', 'persist')
+    fresh.run('jail', '-qc', 'name=plain', 'path=/j', 'persist')
+    assert fresh.run('ifconfig', 'epair0b', 'vnet', 'v') == (0, '', '')
+    assert fresh.run('ifconfig', '-j', 'v', '-l') == (0, 'epair0b\n', '')
+    assert fresh.run('ifconfig', 'epair0a', 'vnet', 'plain')[0] == 1
+    assert fresh.run('ifconfig', 'epair0b') == (1, '', 'ifconfig: interface epair0b does not exist\n')
+    assert fresh.run('ifconfig', '-j', 'v', 'epair0b', 'inet', '192.168.5.2/24') == (0, '', '')
+    assert fresh.run('ifconfig', 'epair0b', '-vnet', 'v') == (1, '', 'ifconfig: interface epair0b does not exist\n')
+    assert fresh.run('ifconfig', '-j', 'v', 'epair0b', '-vnet', 'v') == (0, '', '')
+    assert 'epair0b' in fresh.run('ifconfig', '-l')[1]
+
+
+def test_mount_nullfs_is_a_real_read_only_bind(fresh):
+    fresh.sh('mkdir -p /src /dst && echo hi > /src/f')
+    assert fresh.run('mount', '-t', 'nullfs', '-o', 'ro', '/src', '/dst') == (0, '', '')
+    assert '/src on /dst (nullfs, local, read-only)' in fresh.run('mount')[1].splitlines()
+    assert fresh.run('cat', '/dst/f') == (0, 'hi\n', '')
+    assert fresh.sh('echo x > /dst/g')[0] != 0
+    assert fresh.run('umount', '/dst') == (0, '', '')
+    assert fresh.run('umount', '/dst') == (1, '', 'umount: /dst: not a file system root directory\n')
+    assert fresh.run('mount', '-t', 'nullfs', '/nope', '/dst') == (1, '', 'mount: /nope: No such file or directory\n')
+
+
+def test_mount_tmpfs_and_busy_parent(fresh):
+    fresh.sh('mkdir -p /m')
+    assert fresh.run('mount', '-t', 'tmpfs', 'tmpfs', '/m') == (0, '', '')
+    fresh.sh('mkdir /m/sub')
+    assert fresh.run('mount', '-t', 'tmpfs', 'tmpfs', '/m/sub') == (0, '', '')
+    assert fresh.run('umount', '/m') == (1, '', 'umount: unmount of /m failed: Device busy\n')
+    assert fresh.run('umount', '/m/sub') == (0, '', '')
+    assert fresh.run('umount', '/m') == (0, '', '')
+
+
+def test_base_release_manifest_and_userland(fresh):
+    manifest = fresh.read('/usr/freebsd-dist/MANIFEST').split('\t')
+    with open(fresh.root + '/usr/freebsd-dist/base.txz', 'rb') as handle:
+        assert manifest[:2] == ['base.txz', hashlib.sha256(handle.read()).hexdigest()]
+    assert fresh.sh('mkdir /j && tar -xf /usr/freebsd-dist/base.txz -C /j')[0] == 0
+    assert fresh.run('jail', '-qc', 'name=b', 'path=/j', 'persist') == (0, '', '')
+    assert fresh.run('jexec', 'b', '/bin/sh', '-c', 'freebsd-version; /bin/sh /etc/rc && echo rc-ok') == \
+        (0, '14.3-RELEASE\nrc-ok\n', '')
+    assert fresh.run('jexec', '-u', 'www', 'b', 'id', '-u') == (0, '80\n', '')
