@@ -46,7 +46,7 @@ COMMANDS = {
     '/sbin/sysctl': 'sysctl', '/usr/sbin/sysrc': 'sysrc', '/usr/bin/uname': 'uname',
     '/bin/freebsd-version': 'freebsd-version', '/usr/sbin/jail': 'jail', '/usr/sbin/jls': 'jls',
     '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
-    '/sbin/mount_nullfs': 'mount_nullfs',
+    '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,

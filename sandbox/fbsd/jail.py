@@ -373,7 +373,7 @@ def fstab_lines(cmd, jail, pseudo):
 def mount_for_jail(cmd, state, jail, pseudo):
     """jail(8)'s mounts before creation: fstab entries, then devfs, fdescfs, procfs."""
     path = jail['path'].rstrip('/')
-    wanted = [(s, n, t, o) for s, n, t, o in fstab_lines(cmd, jail, pseudo)]
+    wanted = list(fstab_lines(cmd, jail, pseudo))
     if pseudo.get('mount.devfs'):
         wanted.append(('devfs', path + '/dev', 'devfs', 'ruleset=%d' % jail.get('devfs_ruleset', 4)))
     if pseudo.get('mount.fdescfs'):
@@ -404,10 +404,10 @@ def attach_interfaces(cmd, state, jail, pseudo):
         ifaces[name]['vnet'] = jail['name']
     for family, key in (('inet', 'ip4.addr'), ('inet6', 'ip6.addr')):
         for entry in jail.get('_ifaddrs', {}).get(key, []):
-            iface, _, spec = entry.partition('|')
+            iface, spec = entry.split('|', 1)
             if iface not in ifaces:
                 cmd.errx(1, '%s: %s: interface %s does not exist' % (jail['name'], key, iface))
-            addr, _, prefix = spec.split()[0].partition('/')
+            addr, prefix = (spec.split()[0] + '/').split('/')[:2]
             net.set_address(ifaces[iface], family, addr, int(prefix or (32 if family == 'inet' else 128)),
                             alias=True, remove=False)
 
@@ -419,7 +419,7 @@ def detach_interfaces(state, jail):
             iface['vnet'] = None
     for family, key in (('inet', 'ip4.addr'), ('inet6', 'ip6.addr')):
         for entry in jail.get('_ifaddrs', {}).get(key, []):
-            iface, _, spec = entry.partition('|')
+            iface, spec = entry.split('|', 1)
             addr = spec.split()[0].split('/')[0]
             if iface in ifaces:
                 ifaces[iface][family] = [a for a in ifaces[iface][family] if a['addr'] != addr]

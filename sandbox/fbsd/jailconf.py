@@ -245,7 +245,7 @@ class Parser(object):
             return token
 
         while index < len(tokens):
-            kind, value, line, _ = tokens[index]
+            kind = tokens[index][0]
             if kind == ';':
                 index += 1
                 continue

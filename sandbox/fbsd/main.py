@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import core, jail, kld, mount, net, sysctl, sysrc, version
+from fbsd import core, jail, kld, mount, net, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -21,6 +21,8 @@ COMMANDS = {
     'mount': mount.mount_main,
     'mount_nullfs': mount.mount_main,
     'umount': mount.umount_main,
+    'zfs': zfs.zfs_main,
+    'zpool': zfs.zpool_main,
 }
 
 

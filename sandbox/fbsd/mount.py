@@ -133,8 +133,8 @@ def mount_main(prog, args):
             for entry in table(state):
                 if any(flag == 'p' for flag, value in options):
                     fs_options = 'ro' if 'read-only' in entry['options'] else 'rw'
-                    cmd.out('%s\t\t%s\t\t%s\t%s\t\t0 0' % (entry['special'], entry['node'], entry['fstype'],
-                                                          fs_options))
+                    fields = (entry['special'], entry['node'], entry['fstype'], fs_options)
+                    cmd.out('%s\t\t%s\t\t%s\t%s\t\t0 0' % fields)
                 else:
                     cmd.out(describe(entry))
             return 0

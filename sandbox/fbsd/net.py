@@ -209,7 +209,7 @@ def apply(cmd, state, name, words, jail_view):
                     raise IfError('error in parsing address string: hostname nor servname provided, '
                                   'or not known')
             else:
-                addr, _, prefix = word.partition('/')
+                addr, prefix = (word + '/').split('/')[:2]
                 prefix = int(prefix) if prefix else 64
                 if index + 1 < len(words) and words[index] == 'prefixlen':
                     prefix = int(words[index + 1])
