@@ -25,8 +25,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import baserelease
 
@@ -47,6 +49,7 @@ COMMANDS = {
     '/bin/freebsd-version': 'freebsd-version', '/usr/sbin/jail': 'jail', '/usr/sbin/jls': 'jls',
     '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
     '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
+    '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
@@ -236,10 +239,37 @@ def create(name):
     print(root)
 
 
+def kill_processes_in(root):
+    """Stop what still runs inside the instance (a bhyve in the foreground, jailed daemons)."""
+    for attempt in range(50):
+        if not signal_processes_in(root) or attempt == 49:
+            return
+        time.sleep(0.05)
+
+
+def signal_processes_in(root):
+    found = False
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            process_root = os.readlink('/proc/%s/root' % pid)
+        except OSError:
+            continue
+        if process_root == root or process_root.startswith(root + '/'):
+            found = True
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+    return found
+
+
 def destroy(name):
     base = instance_dir(name)
     if not os.path.exists(base):
         return
+    kill_processes_in(os.path.realpath(os.path.join(base, 'root')))
     for point in mounts_under(base):
         result = subprocess.run(["umount", point], stderr=subprocess.PIPE, universal_newlines=True, check=False)
         if result.returncode != 0:

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import core, jail, kld, mount, net, sysctl, sysrc, version, zfs
+from fbsd import bhyve, core, jail, kld, mount, net, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -22,6 +22,9 @@ COMMANDS = {
     'mount_nullfs': mount.mount_main,
     'umount': mount.umount_main,
     'zfs': zfs.zfs_main,
+    'bhyve': bhyve.bhyve_main,
+    'bhyvectl': bhyve.bhyvectl_main,
+    'bhyveload': bhyve.bhyveload_main,
     'zpool': zfs.zpool_main,
 }
 

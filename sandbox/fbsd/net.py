@@ -273,6 +273,8 @@ def describe(state, name):
             lines.append('\t        ifmaxaddr 0 port %d priority 128 path cost %d' % (info['index'], cost))
     if iface['kind'] in CLONERS + ('epair',):
         lines.append('\tgroups: %s' % iface['kind'])
+    if iface.get('opened_by'):
+        lines.append('\tOpened by PID %d' % iface['opened_by'])
     if iface['kind'] in ('ether', 'epair', 'tap'):
         lines.append('\tmedia: Ethernet autoselect (10Gbase-T <full-duplex>)' if iface['kind'] == 'epair'
                      else '\tmedia: Ethernet autoselect')

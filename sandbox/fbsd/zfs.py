@@ -231,8 +231,8 @@ def value_of(state, name, prop, parsable):
         if prop == 'type':
             value = record['type']
         elif prop == 'creation':
-            value = str(record['creation']) if parsable else time.strftime('%a %b %d %H:%M %Y',
-                                                                               time.localtime(record['creation']))
+            created = time.localtime(record['creation'])
+            value = str(record['creation']) if parsable else time.strftime('%a %b %d %H:%M %Y', created)
         elif prop in ('used', 'usedbydataset'):
             number = used(state, name) if prop == 'used' else referenced(state, name)
             value = str(number) if parsable else human(number)
@@ -360,6 +360,10 @@ def create(state, name, props, volume_size=None, parents=False, origin=None, spa
         if not sparse and 'refreservation' not in props:
             props['refreservation'] = str(volume_size)
         record = new_record(state, 'volume', props, origin)
+        # The device a volume appears as, for bhyve and mdconfig to open.
+        os.makedirs(os.path.dirname('/dev/zvol/' + name), exist_ok=True)
+        with open('/dev/zvol/' + name, 'w') as handle:
+            handle.write('fbsdsim: zvol %s\n' % name)
     else:
         record = new_record(state, 'filesystem', props, origin)
     table[name] = record
@@ -390,6 +394,8 @@ def destroy(state, name, recursive, dependents):
     point = mountpoint(state, name)
     if record['type'] == 'snapshot':
         shutil.rmtree(snapshot_dir(record), ignore_errors=True)
+    elif record['type'] == 'volume' and os.path.exists('/dev/zvol/' + name):
+        os.unlink('/dev/zvol/' + name)
     elif point and point != '/' and os.path.isdir(point):
         clear_tree(point, child_mountpoints(state, name))
         try:
@@ -649,8 +655,8 @@ def jail_dataset(state, options, operands, attach):
         raise ZfsError('invalid jail id or name')
     record = lookup(state, operands[1], ('filesystem',))
     if prop_source(state, operands[1], 'jailed')[0] != 'on':
-        raise ZfsError('cannot %s \'%s\': \'jailed\' property not set' % ('jail' if attach else 'unjail',
-                                                                        operands[1]))
+        verb = 'jail' if attach else 'unjail'
+        raise ZfsError('cannot %s \'%s\': \'jailed\' property not set' % (verb, operands[1]))
     if attach:
         record['jail'] = jail['name']
     else:
