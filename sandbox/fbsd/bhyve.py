@@ -12,6 +12,7 @@ import re
 import signal
 import time
 
+from fbsd import net
 from fbsd.core import Command, getopt, locked_state
 from fbsd.kld import find_module
 
@@ -116,7 +117,6 @@ def parse_lpc(cmd, text, config):
 
 def check_backends(cmd, state, config):
     """Files a VM opens at start: disk images, bootrom, nmdm/stdio consoles; taps are cloned on open."""
-    from fbsd import net  # here: net is only needed when a VM starts
     for key, value in sorted(config.items()):
         if key.endswith('.path') and key.startswith('pci.') and config[key.rsplit('.', 1)[0] + '.device'] in DISKS:
             if not os.path.exists(value):

@@ -462,8 +462,6 @@ def conf_params(cmd, conf):
     params = {}
     for param in conf.params:
         add_typed(cmd, params, param.name, [v.text for v in param.values], conf.name + ': ', append=False)
-    if params.get('path', '') == '' and 'path' not in params:
-        params['path'] = '/'
     return params
 
 

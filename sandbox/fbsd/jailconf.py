@@ -438,7 +438,7 @@ def substitute(jail):
         for value in param.values:
             pieces = [value]
             for name, position in reversed(value.variables):
-                source = jail.find(name) if name not in (param.name,) else param
+                source = param if name == param.name else jail.find(name)
                 if source is not None and source.name in failed:
                     failed.add(param.name)          # already reported (PF_BAD in config.c)
                     return False

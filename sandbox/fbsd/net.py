@@ -186,10 +186,8 @@ def apply(cmd, state, name, words, jail_view):
                 raise IfError('ioctl SIOCSIFNAME (set name): File exists')
             ifaces[new] = ifaces.pop(name)
             for other in ifaces.values():
-                other['members'] = [new if m == name else m for m in other.get('members', [])] \
-                    if 'members' in other else other.get('members')
-                if other.get('members') is None:
-                    other.pop('members', None)
+                if 'members' in other:
+                    other['members'] = [new if m == name else m for m in other['members']]
             cmd.out(new)
             name = new
         elif word in ('vnet', '-vnet') and index < len(words):

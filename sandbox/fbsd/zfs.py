@@ -61,12 +61,10 @@ class ZfsError(Exception):
     pass
 
 
-STREAM = []   # (header, unpacked directory) of the stream 'zfs receive' read
-
-
 def initial_datasets(now):
+    # 'fixed': the host's own datasets report set sizes instead of walking the whole root.
     def fs(props, used=98304):
-        return {'type': 'filesystem', 'props': props, 'creation': now, 'used': used, 'origin': None}
+        return {'type': 'filesystem', 'props': props, 'creation': now, 'used': used, 'origin': None, 'fixed': True}
     return {
         'zroot': fs({'mountpoint': '/zroot', 'compression': 'lz4', 'atime': 'off'}),
         'zroot/ROOT': fs({'mountpoint': 'none'}),
@@ -199,10 +197,10 @@ def referenced(state, name):
         return 57344
     if record['type'] == 'snapshot':
         return record.get('used', 98304)
-    if name in ('zroot/ROOT/default',) or record.get('fixed'):
+    if record.get('fixed'):
         return record['used']
     point = mountpoint(state, name)
-    if point and os.path.isdir(point) and name not in initial_datasets(0):
+    if point and os.path.isdir(point):
         return 98304 + tree_size(point, child_mountpoints(state, name))
     return 98304
 
@@ -626,10 +624,10 @@ def read_stream():
     return header, spool
 
 
-def receive(state, options, operands):
+def receive(state, options, operands, stream):
     if len(operands) != 1:
         raise ZfsError('missing snapshot argument')
-    header, spool = STREAM
+    header, spool = stream
     target = operands[0]
     fs, _unused, snap = target.partition('@')
     snap = snap or header['snapshot'].split('@')[1]
@@ -680,9 +678,10 @@ def zfs_main(prog, args):
     flags = set(f for f, v in options)
     read_only = sub in ('list', 'get', 'send', 'version')
     # A pipe 'zfs send | zfs receive' must not hold the lock while streaming.
+    stream = None
     if sub in ('receive', 'recv'):
         try:
-            STREAM[:] = read_stream()
+            stream = read_stream()
         except ZfsError as exc:
             cmd.err(str(exc))
             return 1
@@ -690,15 +689,15 @@ def zfs_main(prog, args):
         with locked_state(write=not read_only) as state:
             datasets(state)
             try:
-                result = dispatch(cmd, state, sub, options, flags, operands)
+                result = dispatch(cmd, state, sub, options, flags, operands, stream)
             except ZfsError as exc:
                 cmd.err(str(exc))
                 if not read_only:
                     raise_exit(state)
                 return 1
     finally:
-        if len(STREAM) == 2:
-            shutil.rmtree(STREAM[1], ignore_errors=True)
+        if stream:
+            shutil.rmtree(stream[1], ignore_errors=True)
     if sub == 'send':
         write_stream(*result)
         return 0
@@ -711,7 +710,7 @@ def raise_exit(state):
     raise Exit(1)
 
 
-def dispatch(cmd, state, sub, options, flags, operands):
+def dispatch(cmd, state, sub, options, flags, operands, stream=None):
     if sub == 'version':
         cmd.out('zfs-2.2.7-FreeBSD_g1234567\nzfs-kmod-2.2.7-FreeBSD_g1234567')
     elif sub == 'create':
@@ -803,7 +802,7 @@ def dispatch(cmd, state, sub, options, flags, operands):
     elif sub == 'send':
         return send(state, options, operands)
     elif sub in ('receive', 'recv'):
-        receive(state, options, operands)
+        receive(state, options, operands, stream)
     elif sub in ('jail', 'unjail'):
         jail_dataset(state, options, operands, sub == 'jail')
     elif sub == 'mount' and not operands:

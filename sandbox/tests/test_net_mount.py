@@ -97,3 +97,12 @@ def test_base_release_manifest_and_userland(fresh):
     assert fresh.run('jexec', 'b', '/bin/sh', '-c', 'freebsd-version; /bin/sh /etc/rc && echo rc-ok') == \
         (0, '14.3-RELEASE\nrc-ok\n', '')
     assert fresh.run('jexec', '-u', 'www', 'b', 'id', '-u') == (0, '80\n', '')
+
+
+def test_rename_keeps_bridge_membership(fresh):
+    fresh.run('ifconfig', 'bridge', 'create')
+    fresh.run('ifconfig', 'tap', 'create')
+    fresh.run('ifconfig', 'bridge0', 'addm', 'tap0')
+    assert fresh.run('ifconfig', 'tap0', 'name', 'vm0tap') == (0, 'vm0tap\n', '')
+    assert '\tmember: vm0tap flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>' in fresh.run('ifconfig', 'bridge0')[1]
+    assert fresh.run('ifconfig', 'tap0') == (1, '', 'ifconfig: interface tap0 does not exist\n')
