@@ -22,6 +22,9 @@ PCI_DEVICES = ('hostbridge', 'amd_hostbridge', 'passthru', 'virtio-net', 'virtio
                'fbuf', 'xhci', 'nvme')
 LPC_DEVICES = ('com1', 'com2', 'com3', 'com4', 'bootrom', 'bootvars', 'fwcfg', 'pc-testdev', 'tpm')
 DISKS = ('virtio-blk', 'ahci-hd', 'ahci-cd', 'nvme')
+# The config variable a leading bare word of '-s slot,device,WORD' sets (bhyve_config(5)).
+POSITIONAL = dict([(d, 'path') for d in DISKS + ('virtio-9p',)] +
+                  [('virtio-net', 'backend'), ('e1000', 'backend'), ('passthru', 'pptdev')])
 EX_USAGE = 64
 USAGE = ['Usage: bhyve [-aCDeHhPSuWwxY]',
          '       [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]',
@@ -88,13 +91,12 @@ def parse_slot(cmd, text, config):
         cmd.err('pci slot %d:%d:%d already occupied!' % (bus, slot, func))
         cmd.usage(status=4)
     config[prefix + '.device'] = emulation
+    positional = POSITIONAL.get(emulation)
     for index, option in enumerate(o for o in options.split(',') if o):
         key, has_value, value = option.partition('=')
         if not has_value:
-            key, value = {'virtio-net': 'backend', 'e1000': 'backend', 'passthru': 'pptdev'}.get(
-                emulation, 'path' if emulation in DISKS or emulation == 'virtio-9p' else key), option
-            if index > 0 and key in ('backend', 'path'):
-                key, value = option, 'true'
+            # The first bare word is the device's backend or path; any other bare word is 'word=true'.
+            key, value = (positional, option) if index == 0 and positional else (option, 'true')
         config['%s.%s' % (prefix, key)] = value
 
 

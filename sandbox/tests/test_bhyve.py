@@ -80,6 +80,14 @@ def test_config_dump_shows_bhyve_config_variables(vmhost):
         assert expected in lines
 
 
+def test_bare_words_after_the_backend_are_booleans(vmhost):
+    rc, out, err = vmhost.run('bhyve', '-o', 'config.dump=1', '-s', '0,hostbridge,foo',
+                              '-s', '4,virtio-net,tap0,bar', 'vm')
+    assert (rc, err) == (0, '')
+    lines = out.splitlines()
+    assert 'pci.0.0.0.foo=true' in lines and 'pci.0.4.0.backend=tap0' in lines and 'pci.0.4.0.bar=true' in lines
+
+
 @pytest.mark.parametrize('args, status, message', [
     (['-s', '40,hostbridge'], 4, 'Invalid PCI slot info field "40,hostbridge"\n'),
     (['-s', '3,virtio-foo'], 4, 'pci slot 0:3:0: unknown device "virtio-foo"\n'),
