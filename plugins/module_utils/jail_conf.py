@@ -8,6 +8,7 @@ Public API (also for users' own modules and filters)::
     conf.jails                  # configured non-wildcard jail names, in file order
     conf.resolve('web')         # effective parameters, as jail(8) would pass them
     conf.set_jail('web', {'path': '/jails/web', 'persist': True, 'ip4.addr': ['10.0.0.5']})
+    conf.update_jail('db', {'host.hostname': 'db2'})   # in place, hand-written lines kept
     conf.remove_jail('old')
     conf.render()               # the text; unchanged outside the edited blocks
 
@@ -404,6 +405,11 @@ class JailConf(object):
         blocks = self._own_blocks(name)
         return self.text[blocks[0].start:blocks[0].end] if blocks else None
 
+    def block_span(self, name):
+        """(start, end) offsets of the jail's own block in this file's text, or None."""
+        blocks = self._own_blocks(name)
+        return (blocks[0].start, blocks[0].end) if blocks else None
+
     def set_jail(self, name, params, comment=None):
         """Replace the jail's block (or append one) with ``params`` rendered; everything else is kept."""
         block = render_block(name, params, comment)
@@ -418,6 +424,54 @@ class JailConf(object):
             text = self.text + separator + block
         self.__init__(text, self.path, self._reader)
         return self
+
+    def update_jail(self, name, params):
+        """Set ``params`` inside the jail's existing block, keeping every other statement.
+
+        For a block written by hand (adopted): each parameter in ``params`` replaces
+        the statements of that parameter in place (``name = ...``, ``name += ...``
+        and its ``noname`` form); a value of None deletes them; parameters not yet
+        in the block are added before its closing brace.  Comments, variables,
+        order and formatting of everything else are kept.  Without a block this
+        is :meth:`set_jail`.
+        """
+        own = self._own_blocks(name)
+        if not own:
+            return self.set_jail(name, dict((k, v) for k, v in params.items() if v is not None))
+        block = own[0]
+        wanted = dict((_base(key), key) for key in params)
+        edits, placed = [], set()
+        for statement in block.statements:
+            key = None if statement.is_var else wanted.get(_base(statement.name))
+            if key is None:
+                continue
+            if key in placed or params[key] is None:
+                edits.append(self._deletion(statement.start, statement.end))
+            else:
+                edits.append((statement.start, statement.end, render_param(key, params[key])))
+                placed.add(key)
+        missing = [render_param(k, v) for k, v in params.items() if k not in placed and v is not None]
+        if missing:
+            close = block.end - 1
+            line_start = self.text.rfind('\n', 0, close) + 1
+            if self.text[line_start:close].strip():
+                edits.append((close, close, '\n' + ''.join('    %s\n' % m for m in missing)))
+            else:
+                edits.append((line_start, line_start, ''.join('    %s\n' % m for m in missing)))
+        text = self.text
+        for start, end, replacement in sorted(edits, reverse=True):
+            text = text[:start] + replacement + text[end:]
+        self.__init__(text, self.path, self._reader)
+        return self
+
+    def _deletion(self, start, end):
+        """A statement's span, widened to its whole line when nothing else is on it."""
+        line_start = self.text.rfind('\n', 0, start) + 1
+        line_end = self.text.find('\n', end)
+        line_end = len(self.text) if line_end < 0 else line_end + 1
+        if not self.text[line_start:start].strip() and not self.text[end:line_end].strip():
+            return (line_start, line_end, '')
+        return (start, end, '')
 
     def remove_jail(self, name):
         own = self._own_blocks(name)

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from fbsd import jailconf, mount, net
+from fbsd import jailconf, mount, net, rcconf
 from fbsd.core import Command, Exit, commit, getopt, locked_state, released
 
 # Kernel parameters (security.jail.param) and their types; 'ro' ones cannot be set.
@@ -296,6 +296,8 @@ def create_one(cmd, state, params, quiet, print_jid):
         for hook, inside in (('exec.created', False), ('exec.start', True), ('command', True),
                              ('exec.poststart', False)):
             run_hook(cmd, state, jail, pseudo, hook, inside)
+            if hook == 'exec.start' and any('/etc/rc' in c.split() for c in pseudo.get(hook, [])):
+                jail_netif(cmd, state, jail)
     except Exit:
         failed = state['jails'].pop(jid, None) or jail
         detach_interfaces(state, failed)
@@ -412,6 +414,39 @@ def attach_interfaces(cmd, state, jail, pseudo):
                             alias=True, remove=False)
 
 
+def jail_netif(cmd, state, jail):
+    """Stand-in for rc.d/netif and rc.d/routing inside a VNET jail started with /etc/rc.
+
+    The jail's userland (busybox) cannot reach the simulated interfaces, so the
+    simulator applies ifconfig_<if>, ifconfig_<if>_ipv6, ifconfig_<if>_aliasN and
+    defaultrouter from the jail's /etc/rc.conf, as FreeBSD's rc would.
+    """
+    if jail.get('vnet') != 'new':
+        return
+    try:
+        with open(os.path.join(jail['path'], 'etc', 'rc.conf')) as handle:
+            settings = rcconf.values(handle.read())
+    except OSError:
+        return
+    for name, iface in sorted(net.interfaces(state).items()):
+        if iface.get('vnet') != jail['name']:
+            continue
+        key = 'ifconfig_' + name.replace('.', '_').replace('-', '_')
+        entries = [(settings.get(key), False), (settings.get(key + '_ipv6'), False)]
+        entries += [(settings[k], True) for k in sorted(settings) if k.startswith(key + '_alias')]
+        for value, alias in entries:
+            words = (value or '').split()
+            if not words:
+                continue
+            try:
+                net.apply(cmd, state, name, words + (['alias'] if alias else []) + ['up'], jail)
+            except net.IfError as exc:
+                cmd.warnx('%s: /etc/rc.conf %s: %s' % (jail['name'], key, exc))
+    for key in ('defaultrouter', 'ipv6_defaultrouter'):
+        if settings.get(key):
+            jail[key] = settings[key]
+
+
 def detach_interfaces(state, jail):
     ifaces = net.interfaces(state)
     for iface in ifaces.values():
@@ -465,8 +500,12 @@ def conf_params(cmd, conf):
     return params
 
 
-def dependency_order(cmd, selected, by_name):
-    """Jails to act on, each after the jails it depends on (the depend parameter)."""
+def dependency_order(cmd, selected, by_name, running=()):
+    """Jails to act on, each after the jails it depends on (the depend parameter).
+
+    jail.8: a jail's dependencies "must already exist"; one that is not in this
+    configuration is accepted when it is already running (one file per jail).
+    """
     order, visiting = [], set()
 
     def visit(conf):
@@ -477,6 +516,8 @@ def dependency_order(cmd, selected, by_name):
         visiting.add(conf.name)
         for wanted in conf.value('depend') or []:
             if wanted not in by_name:
+                if wanted in running:
+                    continue
                 cmd.errx(1, '%s: depends on undefined jail "%s"' % (conf.name, wanted))
             visit(by_name[wanted])
         visiting.discard(conf.name)
@@ -490,7 +531,7 @@ def dependency_order(cmd, selected, by_name):
 def running_dependents(cmd, state, confs, by_name, operands):
     """Running jails that depend, directly or not, on the ones named: they stop first."""
     doomed = set(operands)
-    ordered = dependency_order(cmd, confs, by_name)
+    ordered = dependency_order(cmd, confs, by_name, set(j['name'] for j in state.get('jails', {}).values()))
     changed = True
     while changed:
         changed = False
@@ -527,7 +568,8 @@ def config_mode(cmd, cfname, actions, flags, operands, quiet):
                     cmd.errx(1, '"%s" not found' % key)
                 selected.extend(matches)
         status = 0
-        for conf in dependency_order(cmd, selected, by_name):
+        running = set(j['name'] for j in state['jails'].values())
+        for conf in dependency_order(cmd, selected, by_name, running):
             params = conf_params(cmd, conf)
             running = find_jail(state, conf.name)
             dependency_only = conf not in selected

@@ -91,6 +91,7 @@ class Plan(object):
         self.changes = list(changes or [])
         self.actions = []
         self.pending = []
+        self.done = 0          # actions carried out so far (a failure leaves the host partly changed)
 
     @property
     def changed(self):
@@ -203,3 +204,4 @@ def execute(plan, runner, check_mode):
             runner.run(action.argv, action=action.description)
         else:
             action.func()
+        plan.done += 1

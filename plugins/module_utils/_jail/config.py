@@ -1,0 +1,271 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""From the jail module's options to jail.conf parameters, a config file and the jail's rc.conf.
+
+Everything here is pure: validation happens before anything on the host is
+read or changed, and each function returns data the manager compares.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+
+NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_-]*$')
+PARAM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$')
+IFNAME_MAX = 15             # IFNAMSIZ - 1
+HOOKS = ('prepare', 'prestart', 'created', 'start', 'poststart', 'prestop', 'stop', 'poststop', 'release')
+DEFAULT_START = ['/bin/sh /etc/rc']
+DEFAULT_STOP = ['/bin/sh /etc/rc.shutdown jail']
+CONF_D = '/etc/jail.conf.d'
+SHARED_CONF = '/etc/jail.conf'
+
+# Kernel parameters that `jail -m` changes in a running jail.  Everything else
+# (path, vnet, mounts, exec.* hooks, ...) takes effect at the next start.
+LIVE_PARAMS = frozenset(('host.hostname', 'host.domainname', 'ip4.addr', 'ip6.addr', 'securelevel',
+                         'enforce_statfs', 'children.max', 'persist'))
+
+
+def is_live(param):
+    return param in LIVE_PARAMS or param.startswith('allow.')
+
+
+def config_candidates(name):
+    """Where rc.d/jail looks for one jail's configuration, in its order (src-notes section 4)."""
+    return ['/etc/jail.%s.conf' % name, os.path.join(CONF_D, '%s.conf' % name), SHARED_CONF]
+
+
+def _text(parameter, value, allow_newline=False):
+    value = str(value)
+    if '\x00' in value or (not allow_newline and '\n' in value):
+        raise ParameterError(parameter, 'must not contain NUL or newline characters: %r' % value)
+    return value
+
+
+def validate_name(name):
+    if not name or not NAME_RE.match(name):
+        raise ParameterError('name', '%r is not a usable jail name (letters, digits, "_" and "-"; it must not '
+                                     'start with "-"; dots would make it a child jail)' % name)
+    if name.isdigit():
+        raise ParameterError('name', '%r is numeric: jail(8) would take it as a jid' % name)
+    return name
+
+
+def epair_names(params):
+    """(host side, jail side) interface names of the VNET epair."""
+    vnet = params['vnet']
+    base = vnet.get('epair') or 'ej_' + params['name'].replace('-', '_')
+    if len(base) + 1 > IFNAME_MAX or not re.match(r'^[A-Za-z][A-Za-z0-9_]*$', base):
+        raise ParameterError('vnet.epair', 'interface base name %r must start with a letter, use letters, digits '
+                                           'and "_" only and be at most %d characters (set vnet.epair for long '
+                                           'jail names)' % (base, IFNAME_MAX - 1))
+    return base + 'a', base + 'b'
+
+
+def _address(parameter, value, family=None):
+    """'10.0.0.5/24' or 'em0|10.0.0.5/24' -> the interface (or None) and the interface address."""
+    value = _text(parameter, value).strip()
+    iface, bar, spec = value.rpartition('|')
+    try:
+        address = ipaddress.ip_interface(spec)
+    except ValueError:
+        raise ParameterError(parameter, '%r is not an address (expected ADDR or ADDR/PREFIX, optionally '
+                                        'prefixed by "interface|")' % value)
+    if family and address.version != family:
+        raise ParameterError(parameter, '%r is not an IPv%d address' % (value, family))
+    return (iface if bar else None), address
+
+
+def kernel_address(value):
+    """What the kernel reports for a configured ip4.addr/ip6.addr entry: the bare address."""
+    spec = value.rpartition('|')[2].split()[0]
+    return spec.split('/')[0]
+
+
+def _hooks(params, defaults):
+    """exec.* parameters, with FreeBSD's usual start/stop defaults when none are given."""
+    given = params.get('exec') or {}
+    result = {}
+    hooks = dict((hook, given.get(hook)) for hook in HOOKS)
+    if defaults and hooks['start'] is None and hooks['stop'] is None:
+        hooks['start'], hooks['stop'] = list(DEFAULT_START), list(DEFAULT_STOP)
+    for hook in HOOKS:
+        commands = [_text('exec.%s' % hook, c) for c in (hooks[hook] or [])]
+        if commands:
+            result['exec.' + hook] = commands
+    for key in ('jail_user', 'system_user', 'consolelog', 'timeout'):
+        if given.get(key) is not None:
+            result['exec.' + key] = _text('exec.%s' % key, given[key])
+    clean = given.get('clean', True if defaults else None)
+    if clean is not None:
+        result['exec.clean'] = bool(clean)
+    return result
+
+
+def _vnet_hooks(params, host_if, jail_if):
+    """Create the epair before the jail and destroy it after; the jail side is moved in by jail(8)."""
+    bridge = params['vnet'].get('bridge')
+    # A failed rename destroys the new pair again, so that no stray epairN is left behind.
+    create = ('e=$(/sbin/ifconfig epair create) || exit 1; /sbin/ifconfig "$e" name %s up || '
+              '{ /sbin/ifconfig "$e" destroy; exit 1; }; /sbin/ifconfig "${e%%a}b" name %s up' % (host_if, jail_if))
+    if bridge:
+        create += ' && /sbin/ifconfig %s addm %s' % (bridge, host_if)
+    return {'prestart': [create], 'poststop': ['/sbin/ifconfig %s destroy' % host_if]}
+
+
+def _allow(flags):
+    result = {}
+    for flag in flags or []:
+        flag = _text('allow', flag).strip()
+        if flag.startswith('allow.'):
+            flag = flag[len('allow.'):]
+        negative = flag.startswith('no') and flag not in ('nfsd',)
+        key = 'allow.' + (flag[2:] if negative else flag)
+        if not PARAM_RE.match(key):
+            raise ParameterError('allow', '%r is not an allow.* flag name' % flag)
+        result[key] = not negative
+    return result
+
+
+def _scalar(parameter, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_text(parameter, v) for v in value]
+    return _text(parameter, value)
+
+
+def desired_params(params, defaults=True):
+    """The jail's parameters in jail.conf order, from the module options (validated).
+
+    ``defaults`` adds what a new jail gets unless told otherwise (exec.start of
+    /etc/rc, exec.stop of rc.shutdown, exec.clean, mount.devfs); it is off for
+    a block written by hand, where only the options given are set.
+    """
+    name = params['name']
+    result = {}
+    if params.get('path'):
+        result['path'] = _text('path', params['path'])
+    if params.get('hostname') is not None:
+        result['host.hostname'] = _text('hostname', params['hostname'])
+    vnet = params.get('vnet')
+    for option, key, family in (('ip4', 'ip4.addr', 4), ('ip6', 'ip6.addr', 6)):
+        if params.get(option) is not None:
+            if vnet:
+                raise ParameterError(option, 'a VNET jail has its own network stack: set vnet.addresses instead')
+            for value in params[option]:
+                _address(option, value, family)
+            result[key] = [_text(option, v).strip() for v in params[option]]
+    if params.get('interface'):
+        result['interface'] = _text('interface', params['interface'])
+    hooks = _hooks(params, defaults)
+    if vnet:
+        host_if, jail_if = epair_names(params)
+        result['vnet'] = True
+        result['vnet.interface'] = [jail_if]
+        for hook, commands in _vnet_hooks(params, host_if, jail_if).items():
+            hooks['exec.' + hook] = commands + hooks.get('exec.' + hook, [])
+    for option, key in (('devfs_ruleset', 'devfs_ruleset'), ('securelevel', 'securelevel'),
+                        ('enforce_statfs', 'enforce_statfs'), ('children_max', 'children.max')):
+        if params.get(option) is not None:
+            result[key] = str(params[option])
+    result.update(_allow(params.get('allow')))
+    if params.get('persist') is not None:
+        result['persist'] = bool(params['persist'])
+    mount_devfs = params.get('mount_devfs')
+    if mount_devfs is not None or defaults:
+        result['mount.devfs'] = True if mount_devfs is None else bool(mount_devfs)
+    if params.get('mount_fstab'):
+        result['mount.fstab'] = _text('mount_fstab', params['mount_fstab'])
+    mounts = []
+    for entry in params.get('mounts') or []:
+        mounts.append(fstab_line(params, entry))
+    if mounts:
+        result['mount'] = mounts
+    for key in ('exec.prepare', 'exec.prestart', 'exec.created', 'exec.start', 'exec.poststart', 'exec.prestop',
+                'exec.stop', 'exec.poststop', 'exec.release', 'exec.jail_user', 'exec.system_user',
+                'exec.consolelog', 'exec.timeout', 'exec.clean'):
+        if key in hooks:
+            result[key] = hooks[key]
+    if params.get('depend'):
+        for other in params['depend']:
+            validate_name(other)
+            if other == name:
+                raise ParameterError('depend', 'a jail cannot depend on itself')
+        result['depend'] = list(params['depend'])
+    for key, value in (params.get('parameters') or {}).items():
+        if not PARAM_RE.match(key) or key in ('name', 'jid'):
+            raise ParameterError('parameters', '%r is not a jail parameter name that can be set here' % key)
+        if key in result:
+            raise ParameterError('parameters', '%r is set by a dedicated option; use that option' % key)
+        result[key] = None if value is None else _scalar('parameters.%s' % key, value)
+    return result
+
+
+def fstab_line(params, entry):
+    """One ``mount`` entry (fstab(5) format); the target is inside the jail's root."""
+    source = _text('mounts.source', entry['source'])
+    target = _text('mounts.target', entry['target'])
+    if not target.startswith('/') or '/../' in target + '/':
+        raise ParameterError('mounts.target', '%r must be an absolute path inside the jail' % target)
+    for field, value in (('source', source), ('type', entry['type']), ('options', entry['options'])):
+        if not value or any(c in value for c in ' \t#'):
+            raise ParameterError('mounts.%s' % field, '%r must be non-empty, without blanks or "#"' % value)
+    root = params['path'].rstrip('/')
+    return '%s %s%s %s %s 0 0' % (source, root, target.rstrip('/') or '/', entry['type'], entry['options'])
+
+
+def jail_rc_vars(params, jail_if, current):
+    """rc.conf variables inside a VNET jail: the epair's addresses and the default routes.
+
+    ``current`` is the jail's rc.conf as read; stale ``ifconfig_<if>_aliasN``
+    entries from an earlier address list are removed.
+    """
+    vnet = params['vnet']
+    wanted = {}
+    if vnet.get('addresses') is not None:
+        v4 = []
+        v6 = []
+        for value in vnet['addresses']:
+            iface, address = _address('vnet.addresses', value)
+            if iface:
+                raise ParameterError('vnet.addresses', '%r: the interface is always the jail side of the epair'
+                                                       % value)
+            (v4 if address.version == 4 else v6).append(address.with_prefixlen)
+        key = 'ifconfig_%s' % jail_if
+        wanted[key] = ('inet %s' % v4[0]) if v4 else ('up' if v6 else None)
+        for number, address in enumerate(v4[1:]):
+            wanted['%s_alias%d' % (key, number)] = 'inet %s' % address
+        wanted['%s_ipv6' % key] = ('inet6 %s' % v6[0]) if v6 else None
+        offset = max(len(v4) - 1, 0)
+        for number, address in enumerate(v6[1:]):
+            wanted['%s_alias%d' % (key, offset + number)] = 'inet6 %s' % address
+        for existing in current:
+            if existing.startswith(key + '_alias') and existing not in wanted:
+                wanted[existing] = None
+    for option, key, family in (('gateway', 'defaultrouter', 4), ('gateway6', 'ipv6_defaultrouter', 6)):
+        if vnet.get(option):
+            try:
+                address = ipaddress.ip_address(vnet[option])
+            except ValueError:
+                raise ParameterError('vnet.%s' % option, '%r is not an address' % vnet[option])
+            if address.version != family:
+                raise ParameterError('vnet.%s' % option, '%r is not an IPv%d address' % (vnet[option], family))
+            wanted[key] = str(address)
+    return wanted
+
+
+def rc_addresses(rc_vars, jail_if):
+    """{'inet'|'inet6': [ADDR/PREFIX, ...]} configured for the epair in a jail's rc.conf."""
+    found = {'inet': [], 'inet6': []}
+    key = 'ifconfig_%s' % jail_if
+    for name in sorted(rc_vars):
+        if name == key or name == key + '_ipv6' or name.startswith(key + '_alias'):
+            words = rc_vars[name].split()
+            for index, word in enumerate(words[:-1]):
+                if word in ('inet', 'inet6'):
+                    found[word].append(words[index + 1])
+    return found

@@ -1,0 +1,568 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The jail module: configuration in jail.conf, root filesystem, run state, rc.conf autostart.
+
+A run that changes nothing reads the jail's config file and rc.conf directly
+and runs at most three commands: ``jls`` (run state), ``zfs get`` (only with
+a root dataset) and ``sysrc -e`` (only when autostart is managed).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
+    CommandError, MultiplicityError, ParameterError,
+)
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
+    LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle,
+)
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rootfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
+    jls_not_found, parse_jls_json, parse_sysrc_e,
+)
+from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
+
+MARKER = '# Managed by bsd.multiplicity.jail: this block is rewritten on every run.'
+
+
+def jail_argument_spec():
+    hooks = dict((hook, dict(type='list', elements='str')) for hook in config.HOOKS)
+    hooks.update(clean=dict(type='bool'), jail_user=dict(type='str'), system_user=dict(type='str'),
+                 consolelog=dict(type='path'), timeout=dict(type='int'))
+    return dict(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='started', choices=['present', 'started', 'stopped', 'restarted',
+                                                               'absent']),
+            config_file=dict(type='path'),
+            path=dict(type='path'),
+            hostname=dict(type='str'),
+            ip4=dict(type='list', elements='str'),
+            ip6=dict(type='list', elements='str'),
+            interface=dict(type='str'),
+            vnet=dict(type='dict', options=dict(
+                bridge=dict(type='str'),
+                epair=dict(type='str'),
+                addresses=dict(type='list', elements='str'),
+                gateway=dict(type='str'),
+                gateway6=dict(type='str'),
+            )),
+            devfs_ruleset=dict(type='int'),
+            securelevel=dict(type='int', choices=[-1, 0, 1, 2, 3]),
+            enforce_statfs=dict(type='int', choices=[0, 1, 2]),
+            children_max=dict(type='int'),
+            allow=dict(type='list', elements='str'),
+            persist=dict(type='bool'),
+            mount_devfs=dict(type='bool'),
+            mount_fstab=dict(type='path'),
+            mounts=dict(type='list', elements='dict', options=dict(
+                source=dict(type='path', required=True),
+                target=dict(type='str', required=True),
+                type=dict(type='str', default='nullfs'),
+                options=dict(type='str', default='ro'),
+            )),
+            exec=dict(type='dict', options=hooks),
+            depend=dict(type='list', elements='str'),
+            parameters=dict(type='dict'),
+            root=dict(type='dict', options=dict(
+                type=dict(type='str', default=rootfs.DIRECTORY,
+                          choices=[rootfs.DIRECTORY, rootfs.ZFS_CLONE, rootfs.RELEASE]),
+                dataset=dict(type='str'),
+                template=dict(type='str'),
+                archives=dict(type='list', elements='str'),
+                manifest=dict(type='str'),
+                properties=dict(type='dict'),
+            )),
+            autostart=dict(type='bool'),
+            restart_on_change=dict(type='bool', default=False),
+            purge=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def _jail_m_value(param, value):
+    if value is True:
+        return param
+    if value is False:
+        head, dot, tail = param.rpartition('.')
+        return '%s%sno%s' % (head, dot, tail)
+    if isinstance(value, list):
+        return '%s=%s' % (param, ','.join(value))
+    return '%s=%s' % (param, value)
+
+
+def _kernel_value(param, value):
+    """A configured value in the form jls reports it (bare addresses, text)."""
+    if param in ('ip4.addr', 'ip6.addr'):
+        return [config.kernel_address(v) for v in (value if isinstance(value, list) else [value])]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return ','.join(value)
+    return str(value)
+
+
+def _positive(params):
+    """Resolved parameters with ``noX`` booleans turned into ``X: False``."""
+    result = {}
+    for key, value in params.items():
+        head, dot, tail = key.rpartition('.')
+        if value is True and tail.startswith('no') and tail not in ('nodes',):
+            result[head + dot + tail[2:]] = False
+        else:
+            result[key] = value
+    return result
+
+
+class JailManager(object):
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.p = module.params
+        self.name = config.validate_name(self.p['name'])
+        self.state = self.p['state']
+        self.warnings = []
+        self.plan = None
+        self.root = None
+        if self.p.get('root') is not None or (self.p.get('path') and self.state != 'absent'):
+            self.root = rootfs.validate(self.p.get('root'), self.p.get('path'), require_path=self.state != 'absent')
+        if self.p.get('vnet') and self.p['vnet'].get('addresses') is not None and not self.p.get('path'):
+            raise ParameterError('path', 'required with vnet.addresses (the jail\'s rc.conf is under it)')
+        # Checked now so that bad input fails before anything is read or changed.
+        self.desired = config.desired_params(dict(self.p, name=self.name))
+        self.jail_if = config.epair_names(dict(self.p, name=self.name))[1] if self.p.get('vnet') else None
+
+    # ------------------------------------------------------------ reading
+    def _locate_config(self):
+        """(path, parsed text) of the file that configures this jail, adopted if written by hand."""
+        if self.p.get('config_file'):
+            candidates = [self.p['config_file']]
+        else:
+            candidates = config.config_candidates(self.name)
+        for path in candidates:
+            text = read_text(path)
+            if text is None:
+                continue
+            try:
+                conf = parse(text, path)
+            except JailConfError as exc:
+                raise MultiplicityError('Cannot read %s: %s' % (path, exc))
+            if conf.block_span(self.name) or self.p.get('config_file'):
+                return path, conf
+        default = self.p.get('config_file') or os.path.join(config.CONF_D, '%s.conf' % self.name)
+        return default, parse('', default)
+
+    def _read_runtime(self):
+        argv = ['jls', '-n', '-j', self.name, '--libxo', 'json', 'all']
+        result = self.runner.run(argv, check=False)
+        if result.rc != 0:
+            if jls_not_found(result):
+                return None
+            raise CommandError(result.argv, result.rc, result.stdout, result.stderr, action='read jail %s' % self.name)
+        jails = [j for j in parse_jls_json(result.stdout) if j.get('name') == self.name]
+        return jails[0] if jails else None
+
+    def _owned(self, conf):
+        span = conf.block_span(self.name)
+        return span is None or conf.text[:span[0]].rstrip().endswith(MARKER)
+
+    def _inside(self, root, target):
+        """``target`` if it resolves inside the jail's root: the jail's own root user owns
+        those files and could point a symlink at the host's files."""
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(target)
+        if real != real_root and not real.startswith(real_root.rstrip('/') + '/'):
+            raise MultiplicityError('Jail %s: %s resolves to %s, outside the jail root %s; not touching it'
+                                    % (self.name, target, real, root))
+        return real
+
+    # ------------------------------------------------------------ desired config
+    def _new_conf_text(self, conf):
+        if self.state == 'absent':
+            if not conf.block_span(self.name):
+                return conf.text
+            edited = parse(conf.text, conf.path).remove_jail(self.name).render()
+            return self._drop_marker(edited)
+        edited = parse(conf.text, conf.path)
+        if self._owned(conf):
+            if not self.p.get('path'):
+                raise ParameterError('path', 'required to configure jail %s' % self.name)
+            params = dict((k, v) for k, v in self.desired.items() if v is not None)
+            comment = None if conf.block_span(self.name) else MARKER.lstrip('# ')
+            edited.set_jail(self.name, params, comment=comment)
+        else:
+            explicit = config.desired_params(dict(self.p, name=self.name, exec=self.p.get('exec') or None),
+                                             defaults=False)
+            edited.update_jail(self.name, explicit)
+        return edited.render()
+
+    @staticmethod
+    def _drop_marker(text):
+        """Remove marker lines left without a block, and a file that is only whitespace."""
+        lines = text.splitlines(True)
+        kept = []
+        for index, line in enumerate(lines):
+            following = ''.join(lines[index + 1:]).lstrip()
+            if line.rstrip() == MARKER and not following[:1].isalnum() and not following.startswith('"'):
+                continue
+            kept.append(line)
+        result = ''.join(kept)
+        return '' if not result.strip() else result
+
+    # ------------------------------------------------------------ main
+    def run(self):
+        conf_path, conf = self._locate_config()
+        new_text = self._new_conf_text(conf)
+        configured = conf.block_span(self.name) is not None
+        new_conf = parse(new_text, conf_path)
+        try:
+            before = _positive(conf.resolve(self.name)) if configured else {}
+            after = _positive(new_conf.resolve(self.name)) if self.state != 'absent' else {}
+        except JailConfError as exc:
+            raise ParameterError('parameters', 'the resulting configuration of %s does not resolve: %s'
+                                 % (self.name, exc))
+        runtime = self._read_runtime()
+        current_state = 'running' if runtime else ('stopped' if configured else 'absent')
+        path = after.get('path') or before.get('path') or (runtime or {}).get('path')
+
+        dataset = None
+        root = self.root
+        if root and root.get('dataset'):
+            dataset = rootfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys())
+
+        rc_path = os.path.join(path, 'etc', 'rc.conf') if path else None
+        rc_text = read_text(self._inside(path, rc_path)) if (rc_path and self.jail_if) else None
+        rc_new = rc_text
+        rc_wanted = None
+        if self.jail_if and self.state != 'absent':
+            rc_wanted = config.jail_rc_vars(self.p, self.jail_if, read_vars(rc_text or ''))
+            rc_new = set_vars(rc_text or '', rc_wanted)
+
+        autostart = self.p.get('autostart')
+        rcvars = None
+        if autostart is not None or self.state == 'absent':
+            rcvars = parse_sysrc_e(self.runner.run(['sysrc', '-e', 'jail_enable', 'jail_list'],
+                                                   action='read jail_enable and jail_list').stdout)
+        rc_settings = self._autostart_settings(rcvars, autostart)
+
+        changes = self._changes(before, after, runtime, conf.text != new_text, rc_text, rc_new,
+                                root, dataset, rc_settings)
+        if self.state == 'absent':
+            verbs, pending = plan_lifecycle(current_state, 'absent', [])
+            if current_state == 'absent' and (rc_settings or (self.p['purge'] and self._purge_target(root, dataset,
+                                                                                                        path))):
+                verbs = ['destroy']
+        else:
+            verbs, pending = plan_lifecycle(current_state, self.state, changes, self.p['restart_on_change'])
+            if current_state != 'absent' and root and not self._root_ready(root, dataset, path):
+                verbs = (['update'] + verbs) if 'update' not in verbs and 'create' not in verbs else verbs
+
+        plan = self.plan = Plan(changes)
+        plan.pending = pending
+        context = dict(conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured,
+                       root=root, dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
+                       rc_settings=rc_settings, runtime=runtime, before=before, after=after)
+        running = current_state == 'running'
+        for verb in verbs:
+            running = getattr(self, '_plan_' + verb)(plan, context, running)
+        if pending:
+            self.warnings.append('Jail %s keeps running with its old settings until it is restarted: %s changed '
+                                 '(set restart_on_change to restart it)' % (self.name, ', '.join(
+                                     sorted(set(c.name for c in pending)))))
+        execute(plan, self.runner, self.module.check_mode)
+
+        result = dict(changed=plan.changed, plan=plan)
+        final_runtime = runtime
+        if plan.changed and not self.module.check_mode:
+            final_runtime = self._read_runtime()
+        result['jail'] = self._facts(context, final_runtime if not self.module.check_mode else None, running,
+                                     pending)
+        if self.module._diff:
+            result['diff'] = self._diff(context, changes, runtime, running)
+        if self.warnings:
+            result['warnings'] = self.warnings
+        return result
+
+    # ------------------------------------------------------------ comparison
+    def _changes(self, before, after, runtime, text_changed, rc_text, rc_new, root, dataset, rc_settings):
+        changes = []
+        if self.state == 'absent':
+            return changes
+        for param in sorted(set(before) | set(after)):
+            if param == 'name' or before.get(param) == after.get(param):
+                continue
+            kind = LIVE if config.is_live(param) and not (param.startswith('ip') and after.get('vnet')) else RESTART
+            changes.append(Change(Option(param, kind), before.get(param), after.get(param)))
+        if text_changed and not changes:
+            changes.append(Change(Option('jail.conf', LIVE), 'formatting', 'canonical'))
+        if runtime:
+            named = set(c.name for c in changes)
+            for param, value in after.items():
+                if not config.is_live(param) or param in named or param not in runtime:
+                    continue
+                if _kernel_value(param, value) != runtime[param]:
+                    changes.append(Change(Option(param, LIVE), runtime[param], value))
+        if rc_text != rc_new:
+            old = config.rc_addresses(read_vars(rc_text or ''), self.jail_if)
+            new = config.rc_addresses(read_vars(rc_new), self.jail_if)
+            changes.append(Change(Option('vnet.addresses', LIVE), old['inet'] + old['inet6'],
+                                  new['inet'] + new['inet6']))
+        if root and dataset is not None:
+            props = rootfs.property_changes(root, dataset)
+            if props:
+                changes.append(Change(Option('root.properties', LIVE),
+                                      dict((k, dataset.get(k)) for k in props), props))
+            if root['type'] == rootfs.ZFS_CLONE and dataset.get('origin') not in (root['template'], None):
+                self.warnings.append('Dataset %s is a clone of %s, not of %s; it is kept as it is (data is never '
+                                     'replaced).' % (root['dataset'], dataset.get('origin'), root['template']))
+        if rc_settings:
+            changes.append(Change(Option('autostart', LIVE), rc_settings['before'], rc_settings['after']))
+        return changes
+
+    def _autostart_settings(self, rcvars, autostart):
+        """The sysrc assignment for jail_enable/jail_list, or None when they are as wanted."""
+        if rcvars is None:
+            return None
+        listed = rcvars.get('jail_list', '').split()
+        enable = rcvars.get('jail_enable', 'NO')
+        new_list, new_enable = list(listed), enable
+        if self.state == 'absent' or autostart is False:
+            new_list = [n for n in listed if n != self.name]
+            if autostart is False and not listed and self.state != 'absent':
+                self.warnings.append('jail_list is empty, so rc.d/jail starts every jail in /etc/jail.conf; '
+                                     'autostart=false cannot exclude %s there.' % self.name)
+        else:
+            if self.name not in listed:
+                if not listed:
+                    # An empty jail_list means "all of /etc/jail.conf": keep those starting at boot.
+                    shared = read_text(config.SHARED_CONF)
+                    try:
+                        others = parse(shared, config.SHARED_CONF).jails if shared else []
+                    except JailConfError:
+                        others = []
+                    new_list = [n for n in others if n != self.name]
+                    if new_list:
+                        self.warnings.append('jail_list was empty (all jails of /etc/jail.conf); it now names '
+                                             'them explicitly, followed by %s.' % self.name)
+                new_list.append(self.name)
+            if enable.upper() not in ('YES', 'TRUE', 'ON', '1'):
+                new_enable = 'YES'
+        if new_list == listed and new_enable == enable:
+            return None
+        return dict(before=dict(jail_enable=enable, jail_list=listed),
+                    after=dict(jail_enable=new_enable, jail_list=new_list),
+                    argv=['sysrc'] + (['jail_enable=%s' % new_enable] if new_enable != enable else [])
+                    + (['jail_list=%s' % ' '.join(new_list)] if new_list != listed else []))
+
+    # ------------------------------------------------------------ root filesystem
+    @staticmethod
+    def _purge_target(root, dataset, path):
+        return (root and root.get('dataset') and dataset is not None) or (path and os.path.lexists(path))
+
+    @staticmethod
+    def _root_ready(root, dataset, path):
+        if root.get('dataset') and dataset is None:
+            return False
+        if root['type'] == rootfs.RELEASE:
+            return rootfs.populated(path)
+        return True
+
+    def _plan_root(self, plan, ctx):
+        root, path = ctx['root'], ctx['path']
+        if root is None:
+            return
+        if root.get('dataset') and ctx['dataset'] is None:
+            what = ('clone %s from %s' % (root['dataset'], root['template']) if root['type'] == rootfs.ZFS_CLONE
+                    else 'create dataset %s' % root['dataset'])
+            plan.add('create_dataset', '%s mounted at %s' % (what, path), argv=rootfs.dataset_argv(root, path))
+        elif root.get('dataset'):
+            props = rootfs.property_changes(root, ctx['dataset'])
+            if props:
+                plan.add('set_properties', 'set %s on %s' % (', '.join(sorted(props)), root['dataset']),
+                         argv=['zfs', 'set'] + ['%s=%s' % kv for kv in sorted(props.items())] + [root['dataset']])
+        if root['type'] == rootfs.DIRECTORY and not os.path.isdir(path):
+            message = 'Jail %s: path %s does not exist (root.type=directory uses an existing directory)' % (
+                self.name, path)
+            if not self.module.check_mode:
+                raise MultiplicityError(message)
+            self.warnings.append(message + '; it must exist by the time this runs for real.')
+        if root['type'] == rootfs.RELEASE and not rootfs.populated(path):
+            if not root.get('dataset'):
+                plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
+            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in root['archives']),
+                                                        path), func=lambda: self._extract(root, path))
+
+    def _extract(self, root, path):
+        with tempfile.TemporaryDirectory(prefix='.bsd-multiplicity-') as workdir:
+            manifest = root.get('manifest') or os.path.join(os.path.dirname(root['archives'][0]), 'MANIFEST')
+            manifest_file = self._obtain(manifest, workdir) if ('://' in manifest or os.path.exists(manifest)) \
+                else None
+            sums = None
+            if manifest_file:
+                with open(manifest_file, 'r', encoding='utf-8') as handle:
+                    sums = rootfs.parse_manifest(handle.read())
+            else:
+                self.warnings.append('No MANIFEST beside %s: archives extracted without a checksum check'
+                                     % root['archives'][0])
+            for archive in root['archives']:
+                local = self._obtain(archive, workdir)
+                if sums is not None:
+                    rootfs.verify(local, os.path.basename(archive.rstrip('/')), sums, manifest)
+                self.runner.run(['tar', '-xpf', local, '-C', path],
+                                action='extract %s into %s' % (archive, path))
+
+    def _obtain(self, location, workdir):
+        if '://' not in location:
+            if not os.path.isfile(location):
+                raise MultiplicityError('Release file %s does not exist' % location)
+            return location
+        from ansible.module_utils.urls import fetch_file
+        try:
+            return fetch_file(self.module, location, decompress=False)
+        except Exception as exc:       # fetch_file fails the module itself on HTTP errors
+            raise MultiplicityError('Cannot download %s: %s' % (location, exc))
+
+    # ------------------------------------------------------------ plan verbs
+    def _conf_argv(self, ctx, flag):
+        return ['jail', '-f', ctx['conf_path'], flag, self.name]
+
+    def _plan_stop(self, plan, ctx, running):
+        argv = self._conf_argv(ctx, '-r') if ctx['configured'] else ['jail', '-r', self.name]
+        plan.add('stop', 'stop jail %s' % self.name, argv=argv)
+        return False
+
+    def _plan_start(self, plan, ctx, running):
+        plan.add('start', 'start jail %s' % self.name, argv=self._conf_argv(ctx, '-c'))
+        return True
+
+    def _plan_create(self, plan, ctx, running):
+        self._plan_root(plan, ctx)
+        self._plan_files(plan, ctx)
+        return running
+
+    def _plan_update(self, plan, ctx, running):
+        self._plan_root(plan, ctx)
+        self._plan_files(plan, ctx)
+        if running:
+            self._plan_live(plan, ctx)
+        return running
+
+    def _plan_destroy(self, plan, ctx, running):
+        if ctx['old_text'] != ctx['new_text']:
+            self._plan_conf_write(plan, ctx)
+        if ctx['rc_settings']:
+            plan.add('autostart', 'remove %s from jail_list' % self.name, argv=ctx['rc_settings']['argv'])
+        if self.p['purge']:
+            root, dataset = ctx['root'], ctx['dataset']
+            if root and root.get('dataset') and dataset is not None:
+                plan.add('purge', 'destroy dataset %s and its snapshots' % root['dataset'],
+                         argv=['zfs', 'destroy', '-r', root['dataset']])
+            elif ctx['path'] and os.path.lexists(ctx['path']):
+                plan.add('purge', 'remove directory %s' % ctx['path'], func=lambda: rootfs.purge(ctx['path']))
+        return running
+
+    def _plan_conf_write(self, plan, ctx):
+        conf_path, text = ctx['conf_path'], ctx['new_text']
+        if text == '' and ctx['old_text'] is not None and os.path.dirname(conf_path) == config.CONF_D:
+            plan.add('config', 'remove %s' % conf_path, func=lambda: os.unlink(conf_path))
+            return
+
+        def write():
+            directory = os.path.dirname(conf_path)
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            atomic_write(conf_path, text)
+        plan.add('config', 'write jail %s to %s' % (self.name, conf_path), func=write)
+
+    def _plan_files(self, plan, ctx):
+        if ctx['old_text'] != ctx['new_text']:
+            self._plan_conf_write(plan, ctx)
+        if ctx['rc_text'] != ctx['rc_new']:
+            rc_path, wanted = ctx['rc_path'], ctx['rc_wanted']
+
+            def write_rc():
+                # Read again now: the root filesystem may have been created by an earlier action.
+                target = self._inside(ctx['path'], rc_path)
+                atomic_write(target, set_vars(read_text(target) or '', wanted))
+            plan.add('rc_conf', 'write network settings to %s' % rc_path, func=write_rc)
+        if ctx['rc_settings']:
+            plan.add('autostart', 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]),
+                     argv=ctx['rc_settings']['argv'])
+
+    def _plan_live(self, plan, ctx):
+        """Apply to the running jail what jail(8) and ifconfig can change in place."""
+        runtime, after = ctx['runtime'] or {}, ctx['after']
+        live = [c for c in plan.changes if c.apply == LIVE and c.name in after and config.is_live(c.name)]
+        if live:
+            argv = ['jail', '-m', 'name=%s' % self.name]
+            argv += [_jail_m_value(c.name, after[c.name]) for c in live]
+            plan.add('modify', 'change %s of running jail %s' % (', '.join(c.name for c in live), self.name),
+                     argv=argv)
+        if ctx['rc_text'] != ctx['rc_new'] and runtime:
+            old = config.rc_addresses(read_vars(ctx['rc_text'] or ''), self.jail_if)
+            new = config.rc_addresses(read_vars(ctx['rc_new']), self.jail_if)
+            for family in ('inet', 'inet6'):
+                for address in old[family]:
+                    if address not in new[family]:
+                        plan.add('address', 'remove %s from %s in jail %s' % (address, self.jail_if, self.name),
+                                 argv=['ifconfig', '-j', self.name, self.jail_if, family, address.split('/')[0],
+                                       '-alias'])
+                for address in new[family]:
+                    if address not in old[family]:
+                        plan.add('address', 'add %s to %s in jail %s' % (address, self.jail_if, self.name),
+                                 argv=['ifconfig', '-j', self.name, self.jail_if, family, address, 'alias'])
+            old_vars, new_vars = read_vars(ctx['rc_text'] or ''), read_vars(ctx['rc_new'])
+            for key in ('defaultrouter', 'ipv6_defaultrouter'):
+                if old_vars.get(key) != new_vars.get(key):
+                    plan.pending.append(Change(Option('vnet.gateway', RESTART), old_vars.get(key),
+                                               new_vars.get(key)))
+
+    # ------------------------------------------------------------ results
+    def _facts(self, ctx, runtime, running, pending):
+        if self.module.check_mode:
+            runtime = ctx['runtime'] if running else None
+        state = 'running' if runtime or (self.module.check_mode and running) else (
+            'absent' if self.state == 'absent' else ('stopped' if ctx['new_text'] else 'absent'))
+        params = ctx['after'] if self.state != 'absent' else {}
+        path = ctx['path']
+        facts = dict(name=self.name, state=state, jid=(runtime or {}).get('jid'), path=path,
+                     config_file=ctx['conf_path'] if self.state != 'absent' else None,
+                     parameters=params,
+                     ip4=(runtime or {}).get('ip4.addr', []), ip6=(runtime or {}).get('ip6.addr', []),
+                     userland_version=rootfs.userland_version(path) if path else None,
+                     pending_restart=sorted(set(c.name for c in pending)))
+        if ctx['root'] and ctx['root'].get('dataset'):
+            facts['dataset'] = ctx['root']['dataset']
+        if self.jail_if and self.state != 'absent':
+            facts['vnet_interface'] = self.jail_if
+            facts['vnet_addresses'] = config.rc_addresses(read_vars(ctx['rc_new'] or ''), self.jail_if)
+        return facts
+
+    def _diff(self, ctx, changes, runtime, running):
+        diffs = []
+        if ctx['old_text'] != ctx['new_text']:
+            diffs.append(dict(before_header=ctx['conf_path'], after_header=ctx['conf_path'],
+                              before=ctx['old_text'], after=ctx['new_text']))
+        if ctx['rc_text'] != ctx['rc_new']:
+            diffs.append(dict(before_header=ctx['rc_path'], after_header=ctx['rc_path'],
+                              before=ctx['rc_text'] or '', after=ctx['rc_new']))
+        before = dict(state='running' if runtime else ('stopped' if ctx['configured'] else 'absent'))
+        after = dict(state='running' if running else ('absent' if self.state == 'absent' else 'stopped'))
+        for change in changes:
+            # A new jail's parameters are all in the config file diff above.
+            if change.name == 'jail.conf' or (not ctx['configured'] and change.name in ctx['after']):
+                continue
+            before[change.name] = change.before
+            after[change.name] = change.after
+        diffs.append(dict(before_header='jail %s' % self.name, after_header='jail %s' % self.name,
+                          before=before, after=after))
+        return diffs
+
+    def partial_result(self):
+        done = self.plan.actions[:self.plan.done] if self.plan else []
+        return dict(changed=bool(done), jail=dict(name=self.name), done=[a.to_dict() for a in done])

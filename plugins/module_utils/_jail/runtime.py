@@ -1,0 +1,122 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsers for what the host reports about jails: jls --libxo json, zfs get, sysrc -e.
+
+jls's JSON shapes are partly unverified (src-notes section 2.5): values may be
+strings or numbers, booleans JSON or text, and address lists plain lists,
+comma-joined strings or ``{"ipv4_addr": [...]}`` objects.  All are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParseError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars
+
+_SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$', re.IGNORECASE)
+SIZE_PROPERTIES = frozenset(('quota', 'refquota', 'reservation', 'refreservation', 'volsize', 'recordsize'))
+
+
+def _addresses(value):
+    if value is None or value == '' or value == '-':
+        return []
+    if isinstance(value, dict):
+        for key in ('ipv4_addr', 'ipv6_addr', 'ip4.addr', 'ip6.addr'):
+            if key in value:
+                return _addresses(value[key])
+        return []
+    if isinstance(value, list):
+        result = []
+        for item in value:
+            result.extend(_addresses(item))
+        return result
+    return [part.strip() for part in str(value).split(',') if part.strip()]
+
+
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ('1', 'true', 'yes')
+
+
+def normalise_jail(record):
+    """One jail's parameters as typed values: lists for addresses, bools, str otherwise."""
+    result = {}
+    for key, value in record.items():
+        if key in ('ip4.addr', 'ip6.addr', 'ipv4_addrs', 'ipv6_addrs'):
+            result[{'ipv4_addrs': 'ip4.addr', 'ipv6_addrs': 'ip6.addr'}.get(key, key)] = _addresses(value)
+        elif isinstance(value, bool):
+            result[key] = value
+        elif key in ('persist', 'dying') or key.startswith('allow.') or key.endswith('.saddrsel'):
+            result[key] = _boolean(value)
+        elif value is None:
+            result[key] = None
+        else:
+            result[key] = str(value)
+    if 'jid' in result:
+        try:
+            result['jid'] = int(result['jid'])
+        except ValueError:
+            raise ParseError('jls output', 'jid %r is not a number' % result['jid'], json.dumps(record))
+    return result
+
+
+def parse_jls_json(text):
+    """[normalised jail, ...] from ``jls --libxo json ...``; an empty list when no jail runs."""
+    try:
+        data = json.loads(text or '{}')
+    except ValueError as exc:
+        raise ParseError('jls --libxo json output', str(exc), text)
+    info = data.get('jail-information') if isinstance(data, dict) else None
+    jails = (info or {}).get('jail') or []
+    if isinstance(jails, dict):
+        jails = [jails]
+    if not isinstance(jails, list):
+        raise ParseError('jls --libxo json output', '"jail" is not a list', text)
+    return [normalise_jail(j) for j in jails if isinstance(j, dict)]
+
+
+def jls_not_found(result):
+    """True when jls -j failed because the jail does not exist (exit 1, 'not found')."""
+    return result.rc == 1 and 'not found' in (result.stderr or '') + (result.stdout or '')
+
+
+def parse_zfs_get(text):
+    """{property: value} from ``zfs get -H -p -o property,value ...``."""
+    props = {}
+    for line in (text or '').splitlines():
+        if not line.strip():
+            continue
+        fields = line.split('\t')
+        if len(fields) < 2:
+            raise ParseError('zfs get output', 'expected "property<TAB>value"', text)
+        props[fields[0]] = fields[1]
+    return props
+
+
+def size_bytes(value):
+    """'10G' -> 10737418240 (zfs uses powers of 1024); None when not a size."""
+    match = _SIZE.match(str(value))
+    if not match:
+        return None
+    power = ' KMGTPE'.index((match.group(2) or ' ').upper())
+    return int(float(match.group(1)) * (1024 ** power))
+
+
+def zfs_value_equal(prop, wanted, current):
+    """Compare a requested property with zfs get -p output (sizes in bytes, none = 0)."""
+    wanted, current = str(wanted).strip(), str(current).strip()
+    if wanted == current:
+        return True
+    if prop in SIZE_PROPERTIES:
+        if wanted.lower() in ('none', '0') and current in ('0', 'none', '-'):
+            return True
+        return size_bytes(wanted) is not None and size_bytes(wanted) == size_bytes(current)
+    return wanted.lower() == current.lower()
+
+
+def parse_sysrc_e(text):
+    """{name: value} from ``sysrc -e name ...`` (lines of name="value")."""
+    return read_vars(text)
