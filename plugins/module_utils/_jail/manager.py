@@ -9,6 +9,7 @@ a root dataset) and ``sysrc -e`` (only when autostart is managed).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -26,6 +27,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
+PENDING_DIR = '/var/run'
 MARKER = '# Managed by bsd.multiplicity.jail: this block is rewritten on every run.'
 
 
@@ -252,6 +254,10 @@ class JailManager(object):
 
         changes = self._changes(before, after, runtime, conf.text != new_text, rc_text, rc_new,
                                 root, dataset, rc_settings)
+        recorded = self._recorded_pending(runtime)
+        named = set(c.name for c in changes)
+        changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in recorded
+                       if param not in named and self.state != 'absent')
         if self.state == 'absent':
             verbs, pending = plan_lifecycle(current_state, 'absent', [])
             if current_state == 'absent' and (rc_settings or (self.p['purge'] and self._purge_target(root, dataset,
@@ -270,6 +276,7 @@ class JailManager(object):
         running = current_state == 'running'
         for verb in verbs:
             running = getattr(self, '_plan_' + verb)(plan, context, running)
+        self._plan_pending_record(plan, runtime, recorded, 'stop' in verbs or 'start' in verbs)
         if pending:
             self.warnings.append('Jail %s keeps running with its old settings until it is restarted: %s changed '
                                  '(set restart_on_change to restart it)' % (self.name, ', '.join(
@@ -521,6 +528,38 @@ class JailManager(object):
                 if old_vars.get(key) != new_vars.get(key):
                     plan.pending.append(Change(Option('vnet.gateway', RESTART), old_vars.get(key),
                                                new_vars.get(key)))
+
+    # ------------------------------------------------------------ pending restarts
+    def _pending_file(self):
+        return os.path.join(PENDING_DIR, 'bsd-multiplicity-jail.%s.pending' % self.name)
+
+    def _recorded_pending(self, runtime):
+        """Parameters written earlier that this run of the jail (same jid) has not picked up yet."""
+        if not runtime:
+            return []
+        try:
+            data = json.loads(read_text(self._pending_file()) or '{}')
+        except ValueError:
+            return []
+        return list(data.get('params') or []) if data.get('jid') == runtime.get('jid') else []
+
+    def _plan_pending_record(self, plan, runtime, recorded, restarting):
+        """Remember restart-only changes across runs, so a later restart_on_change still restarts.
+
+        The record names the jid it applies to: a jail started again by anyone
+        else has a new jid, and the record no longer counts.
+        """
+        target = self._pending_file()
+        if restarting or not runtime:
+            if restarting and os.path.exists(target):
+                plan.add('pending', 'forget the restart pending for jail %s' % self.name,
+                         func=lambda: os.path.exists(target) and os.unlink(target))
+            return
+        params = sorted(set(c.name for c in plan.pending))
+        if params and params != sorted(recorded):
+            text = json.dumps(dict(jid=runtime['jid'], params=params)) + '\n'
+            plan.add('pending', 'record that jail %s must be restarted for %s' % (self.name, ', '.join(params)),
+                     func=lambda: atomic_write(target, text, mode=0o600))
 
     # ------------------------------------------------------------ results
     def _facts(self, ctx, runtime, running, pending):
