@@ -40,3 +40,19 @@ attributes:
     membership:
       - bsd.multiplicity.multiplicity
 '''
+
+    # Modules that only read (the *_info modules).
+    INFO_MODULE = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    support: full
+'''

@@ -27,8 +27,8 @@ import re
 _ATOM = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_!%&()-.:<>?@[]^`|~$*+/\\')
 _ESCAPES = {'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
 _VAR = re.compile(r'[A-Za-z_][A-Za-z_0-9]*')
-_SAFE = re.compile(r'^[A-Za-z0-9_.:/-]+$')
-_SAFE_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
+_SAFE = re.compile(r'^[A-Za-z0-9_.:/-]+\Z')
+_SAFE_NAME = re.compile(r'^[A-Za-z0-9_.-]+\Z')
 # Parameters jail(8) always treats as lists (jail.8; config.c intparams).
 LIST_PARAMS = frozenset(('ip4.addr', 'ip6.addr', 'exec.prepare', 'exec.prestart', 'exec.created', 'exec.start',
                          'command', 'exec.poststart', 'exec.prestop', 'exec.stop', 'exec.poststop', 'exec.release',

@@ -16,7 +16,7 @@ description:
     files C(rc.d/jail) reads for it (C(/etc/jail.<name>.conf), C(/etc/jail.conf.d/<name>.conf),
     C(/etc/jail.conf)), or O(config_file) names a file.
   - A block the module wrote (marked by a comment above it) is rewritten entirely from the options. A block
-    written by hand is adopted: only the parameters given through options are replaced in place, every other
+    written by hand is adopted; only the parameters given through options are replaced in place, every other
     line, comment and variable of it is kept, and no defaults are added to it.
   - Everything else in a shared file (comments, other jails, wildcard blocks) is kept byte for byte.
   - A run that changes nothing reads the config files and the jail's C(rc.conf) directly and runs at most three
@@ -252,9 +252,9 @@ options:
       archives:
         description:
           - Release archives (V(base.txz), V(lib32.txz)...), absolute paths or URLs, extracted in order.
+          - Defaults to V(/usr/freebsd-dist/base.txz) with O(root.type=release).
         type: list
         elements: str
-        default: [/usr/freebsd-dist/base.txz]
       manifest:
         description:
           - The release's C(MANIFEST) (path or URL) whose SHA-256 sums the archives must match. Defaults to the

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import bhyve, core, jail, kld, mount, net, sysctl, sysrc, version, zfs
+from fbsd import bhyve, core, jail, kld, mount, net, service, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -26,6 +26,7 @@ COMMANDS = {
     'bhyvectl': bhyve.bhyvectl_main,
     'bhyveload': bhyve.bhyveload_main,
     'zpool': zfs.zpool_main,
+    'service': service.service_main,
 }
 
 

@@ -14,8 +14,8 @@ import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
-NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_-]*$')
-PARAM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$')
+NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_-]*\Z')
+PARAM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*\Z')
 IFNAME_MAX = 15             # IFNAMSIZ - 1
 HOOKS = ('prepare', 'prestart', 'created', 'start', 'poststart', 'prestop', 'stop', 'poststop', 'release')
 DEFAULT_START = ['/bin/sh /etc/rc']
@@ -58,7 +58,7 @@ def epair_names(params):
     """(host side, jail side) interface names of the VNET epair."""
     vnet = params['vnet']
     base = vnet.get('epair') or 'ej_' + params['name'].replace('-', '_')
-    if len(base) + 1 > IFNAME_MAX or not re.match(r'^[A-Za-z][A-Za-z0-9_]*$', base):
+    if len(base) + 1 > IFNAME_MAX or not re.match(r'^[A-Za-z][A-Za-z0-9_]*\Z', base):
         raise ParameterError('vnet.epair', 'interface base name %r must start with a letter, use letters, digits '
                                            'and "_" only and be at most %d characters (set vnet.epair for long '
                                            'jail names)' % (base, IFNAME_MAX - 1))
@@ -68,7 +68,7 @@ def epair_names(params):
 def _address(parameter, value, family=None):
     """'10.0.0.5/24' or 'em0|10.0.0.5/24' -> the interface (or None) and the interface address."""
     value = _text(parameter, value).strip()
-    iface, bar, spec = value.rpartition('|')
+    iface, separator, spec = value.rpartition('|')
     try:
         address = ipaddress.ip_interface(spec)
     except ValueError:
@@ -76,7 +76,7 @@ def _address(parameter, value, family=None):
                                         'prefixed by "interface|")' % value)
     if family and address.version != family:
         raise ParameterError(parameter, '%r is not an IPv%d address' % (value, family))
-    return (iface if bar else None), address
+    return (iface if separator else None), address
 
 
 def kernel_address(value):
@@ -99,7 +99,9 @@ def _hooks(params, defaults):
     for key in ('jail_user', 'system_user', 'consolelog', 'timeout'):
         if given.get(key) is not None:
             result['exec.' + key] = _text('exec.%s' % key, given[key])
-    clean = given.get('clean', True if defaults else None)
+    clean = given.get('clean')
+    if clean is None and defaults:
+        clean = True
     if clean is not None:
         result['exec.clean'] = bool(clean)
     return result
@@ -262,10 +264,11 @@ def rc_addresses(rc_vars, jail_if):
     """{'inet'|'inet6': [ADDR/PREFIX, ...]} configured for the epair in a jail's rc.conf."""
     found = {'inet': [], 'inet6': []}
     key = 'ifconfig_%s' % jail_if
-    for name in sorted(rc_vars):
-        if name == key or name == key + '_ipv6' or name.startswith(key + '_alias'):
-            words = rc_vars[name].split()
-            for index, word in enumerate(words[:-1]):
-                if word in ('inet', 'inet6'):
-                    found[word].append(words[index + 1])
+    aliases = sorted((n for n in rc_vars if re.match(re.escape(key) + r'_alias\d+$', n)),
+                     key=lambda n: int(n[len(key) + 6:]))
+    for name in [n for n in (key, key + '_ipv6') if n in rc_vars] + aliases:
+        words = rc_vars[name].split()
+        for index, word in enumerate(words[:-1]):
+            if word in ('inet', 'inet6'):
+                found[word].append(words[index + 1])
     return found

@@ -230,7 +230,7 @@ class JailManager(object):
                                  % (self.name, exc))
         runtime = self._read_runtime()
         current_state = 'running' if runtime else ('stopped' if configured else 'absent')
-        path = after.get('path') or before.get('path') or (runtime or {}).get('path')
+        path = after.get('path') or before.get('path') or (runtime or {}).get('path') or self.p.get('path')
 
         dataset = None
         root = self.root
@@ -260,8 +260,8 @@ class JailManager(object):
                        if param not in named and self.state != 'absent')
         if self.state == 'absent':
             verbs, pending = plan_lifecycle(current_state, 'absent', [])
-            if current_state == 'absent' and (rc_settings or (self.p['purge'] and self._purge_target(root, dataset,
-                                                                                                        path))):
+            purgeable = self.p['purge'] and self._purge_target(root, dataset, path)
+            if current_state == 'absent' and (rc_settings or purgeable):
                 verbs = ['destroy']
         else:
             verbs, pending = plan_lifecycle(current_state, self.state, changes, self.p['restart_on_change'])

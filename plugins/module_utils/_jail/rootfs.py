@@ -21,8 +21,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 
 DIRECTORY, ZFS_CLONE, RELEASE = 'directory', 'zfs_clone', 'release'
 DEFAULT_ARCHIVES = ['/usr/freebsd-dist/base.txz']
-DATASET_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:/-]*$')
-PROP_RE = re.compile(r'^[a-z][a-z0-9_:.]*$')
+DATASET_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:/-]*\Z')
+PROP_RE = re.compile(r'^[a-z][a-z0-9_:.]*\Z')
 VERSION_RE = re.compile(r'''^USERLAND_VERSION=["']?([^"'\s]+)''', re.MULTILINE)
 
 

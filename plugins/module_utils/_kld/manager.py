@@ -16,7 +16,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.parse import
     file_stem, find_loaded, is_yes, parse_kldstat, parse_loader_conf, split_list,
 )
 
-NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.\-]*$')
+NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z')
 
 PERSIST_RC_CONF = 'rc_conf'
 PERSIST_LOADER_CONF = 'loader_conf'

@@ -154,6 +154,7 @@ def test_render_booleans_and_lists():
 def test_quote_leaves_plain_values_bare():
     assert quote('/jails/web') == '/jails/web'
     assert quote('a b') == '"a b"'
+    assert quote('web\n') == '"web\\n"'          # a trailing newline is not "plain"
     assert quote('$x;}"\\') == '"\\$x;}\\"\\\\"'
 
 

@@ -1,0 +1,108 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config
+
+
+def params(**kwargs):
+    base = dict(name='web', path='/jails/web')
+    base.update(kwargs)
+    return base
+
+
+def test_defaults_for_a_new_jail():
+    assert config.desired_params(params()) == {
+        'path': '/jails/web', 'mount.devfs': True, 'exec.start': ['/bin/sh /etc/rc'],
+        'exec.stop': ['/bin/sh /etc/rc.shutdown jail'], 'exec.clean': True}
+
+
+def test_no_defaults_for_an_adopted_block():
+    assert config.desired_params(params(path=None, hostname='h'), defaults=False) == {'host.hostname': 'h'}
+
+
+def test_every_option_maps_to_its_parameter():
+    result = config.desired_params(params(
+        hostname='web.example.org', ip4=['em0|10.0.0.5/24'], ip6=['fd00::5'], interface='em0', devfs_ruleset=4,
+        securelevel=2, enforce_statfs=1, children_max=3, allow=['raw_sockets', 'allow.mount', 'nochflags'],
+        persist=True, mount_devfs=False, mount_fstab='/etc/fstab.web', depend=['db'],
+        mounts=[dict(source='/data', target='/mnt/data', type='nullfs', options='rw')],
+        exec=dict(start=['/bin/sh /etc/rc'], clean=False, consolelog='/var/log/web.log'),
+        parameters={'sysvshm': 'new', 'allow.mount.zfs': True, 'osrelease': None}))
+    assert result['ip4.addr'] == ['em0|10.0.0.5/24']
+    assert result['allow.raw_sockets'] is True and result['allow.mount'] is True
+    assert result['allow.chflags'] is False
+    assert result['securelevel'] == '2' and result['children.max'] == '3'
+    assert result['mount'] == ['/data /jails/web/mnt/data nullfs rw 0 0']
+    assert result['mount.devfs'] is False and result['exec.clean'] is False
+    assert 'exec.stop' not in result
+    assert result['osrelease'] is None and result['sysvshm'] == 'new'
+
+
+def test_vnet_hooks_and_names():
+    result = config.desired_params(params(name='my-web', vnet=dict(bridge='bridge0'), exec=dict(prestart=['echo hi'])))
+    assert result['vnet'] is True
+    assert result['vnet.interface'] == ['ej_my_webb']
+    assert result['exec.prestart'][0].startswith('e=$(/sbin/ifconfig epair create) || exit 1;')
+    assert result['exec.prestart'][0].endswith('/sbin/ifconfig bridge0 addm ej_my_weba')
+    assert result['exec.prestart'][1] == 'echo hi'
+    assert result['exec.poststop'] == ['/sbin/ifconfig ej_my_weba destroy']
+
+
+@pytest.mark.parametrize('kwargs, parameter', [
+    (dict(name='1'), 'name'),
+    (dict(name='a.b'), 'name'),
+    (dict(name='web\n'), 'name'),
+    (dict(vnet=dict(epair='ej\n')), 'vnet.epair'),
+    (dict(ip4=['10.0.0.300']), 'ip4'),
+    (dict(ip6=['10.0.0.3']), 'ip6'),
+    (dict(ip4=['10.0.0.3'], vnet={'bridge': 'b0'}), 'ip4'),
+    (dict(hostname='a\nb'), 'hostname'),
+    (dict(depend=['web']), 'depend'),
+    (dict(parameters={'name': 'x'}), 'parameters'),
+    (dict(parameters={'host.hostname': 'x'}, hostname='y'), 'parameters'),
+    (dict(allow=['bad flag']), 'allow'),
+    (dict(vnet=dict(epair='x' * 15)), 'vnet.epair'),
+    (dict(mounts=[dict(source='/a', target='rel', type='nullfs', options='ro')]), 'mounts.target'),
+    (dict(mounts=[dict(source='/a b', target='/x', type='nullfs', options='ro')]), 'mounts.source'),
+])
+def test_bad_input_names_the_parameter(kwargs, parameter):
+    with pytest.raises(ParameterError) as info:
+        config.validate_name(params(**kwargs)['name'])
+        config.desired_params(params(**kwargs))
+    assert info.value.parameter == parameter
+
+
+def test_jail_rc_vars_and_addresses():
+    vnet = dict(addresses=['10.0.0.5/24', '10.0.0.6/24', 'fd00::5/64', 'fd00::6/64'], gateway='10.0.0.1',
+                gateway6='fd00::1')
+    wanted = config.jail_rc_vars(dict(vnet=vnet), 'ej_webb', {'ifconfig_ej_webb_alias7': 'inet 1.2.3.4/32'})
+    assert wanted == {
+        'ifconfig_ej_webb': 'inet 10.0.0.5/24', 'ifconfig_ej_webb_alias0': 'inet 10.0.0.6/24',
+        'ifconfig_ej_webb_ipv6': 'inet6 fd00::5/64', 'ifconfig_ej_webb_alias1': 'inet6 fd00::6/64',
+        'ifconfig_ej_webb_alias7': None, 'defaultrouter': '10.0.0.1', 'ipv6_defaultrouter': 'fd00::1'}
+    assert config.rc_addresses(dict((k, v) for k, v in wanted.items() if v), 'ej_webb') == {
+        'inet': ['10.0.0.5/24', '10.0.0.6/24'], 'inet6': ['fd00::5/64', 'fd00::6/64']}
+    only6 = config.jail_rc_vars(dict(vnet=dict(addresses=['fd00::5/64'])), 'ej_webb', {})
+    assert only6['ifconfig_ej_webb'] == 'up'
+
+
+@pytest.mark.parametrize('vnet, parameter', [
+    (dict(addresses=['em0|10.0.0.5/24']), 'vnet.addresses'),
+    (dict(gateway='fd00::1'), 'vnet.gateway'),
+    (dict(gateway6='nope'), 'vnet.gateway6'),
+])
+def test_jail_rc_vars_bad_input(vnet, parameter):
+    with pytest.raises(ParameterError) as info:
+        config.jail_rc_vars(dict(vnet=vnet), 'ej_webb', {})
+    assert info.value.parameter == parameter
+
+
+def test_kernel_address_and_live_params():
+    assert config.kernel_address('em0|10.0.0.5/24') == '10.0.0.5'
+    assert config.kernel_address('fd00::5 prefixlen 64') == 'fd00::5'
+    assert config.is_live('allow.raw_sockets') and config.is_live('host.hostname')
+    assert not config.is_live('path') and not config.is_live('mount')
+    assert config.config_candidates('web') == ['/etc/jail.web.conf', '/etc/jail.conf.d/web.conf', '/etc/jail.conf']
