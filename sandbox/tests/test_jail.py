@@ -130,3 +130,24 @@ def test_freebsd_version_and_sysrc_in_a_jail(jailhost):
     assert jailhost.run('freebsd-version', '-j', 'web') == (0, '14.3-RELEASE\n', '')
     jailhost.write('/jails/web/etc/rc.conf', 'hostname="web"\n')
     assert jailhost.run('sysrc', '-j', 'web', '-f', '/etc/rc.conf', 'hostname') == (0, 'hostname: web\n', '')
+
+
+def test_vnet_jail_started_with_etc_rc_gets_its_rc_conf_addresses(fresh):
+    """The stand-in for rc.d/netif inside a VNET jail (see jail_netif)."""
+    fresh.sh('mkdir -p /j/v && tar -xpf /usr/freebsd-dist/base.txz -C /j/v && printf \'ifconfig_vb="inet 192.0.2.5/24"'
+             '\\nifconfig_vb_alias0="inet 192.0.2.6/24"\\ndefaultrouter="192.0.2.1"\\n\' > /j/v/etc/rc.conf')
+    fresh.sh('e=$(ifconfig epair create) && ifconfig "${e%a}b" name vb')
+    rc, out, err = fresh.run('jail', '-c', 'name=v', 'path=/j/v', 'vnet', 'vnet.interface=vb', 'persist',
+                             'exec.start=/bin/sh /etc/rc')
+    assert rc == 0, err
+    rc, out, err = fresh.run('ifconfig', '-j', 'v', 'vb')
+    assert '\tinet 192.0.2.5 netmask 0xffffff00' in out and '\tinet 192.0.2.6 netmask 0xffffff00' in out
+
+
+def test_depend_on_a_running_jail_outside_the_file(fresh):
+    fresh.sh('mkdir -p /j/a /j/b && jail -c name=a path=/j/a persist')
+    fresh.sh('echo "b { path = /j/b; persist; depend = a; }" > /etc/jail.b.conf')
+    assert fresh.run('jail', '-f', '/etc/jail.b.conf', '-c', 'b')[0] == 0
+    fresh.sh('echo "c { path = /j/b; persist; depend = nosuch; }" > /etc/jail.c.conf')
+    rc, out, err = fresh.run('jail', '-f', '/etc/jail.c.conf', '-c', 'c')
+    assert rc == 1 and 'depends on undefined jail "nosuch"' in err

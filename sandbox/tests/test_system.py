@@ -76,3 +76,14 @@ def test_cli_rejects_bad_names_and_missing_instances():
     result = subprocess.run([SANDBOX, 'run', 'nosuch-instance', '--', 'true'], stderr=subprocess.PIPE, check=False,
                             universal_newlines=True)
     assert result.returncode == 1 and 'does not exist' in result.stderr
+
+
+def test_service_devfs_loads_rulesets_and_unknown_scripts_fail(fresh):
+    fresh.sh('printf "[devfsrules_bsdm_vnet=10]\\nadd include \\$devfsrules_jail_vnet\\n" > /etc/devfs.rules')
+    assert fresh.run('service', 'devfs', 'restart') == (0, '', '')
+    with open(os.path.join(fresh.root, 'var/db/fbsdsim/state.json')) as handle:
+        assert json.load(handle)['devfs_rulesets']['devfsrules_bsdm_vnet'] == 10
+    fresh.sh('echo "[broken" >> /etc/devfs.rules')
+    assert fresh.run('service', 'devfs', 'restart')[0] == 1
+    rc, out, err = fresh.run('service', 'nosuch', 'start')
+    assert rc == 1 and 'nosuch does not exist in /etc/rc.d' in err
