@@ -611,16 +611,27 @@ def write_stream(header, directory):
     subprocess.run(['tar', '-cf', '-', '-C', directory, '.'], stdout=out, check=True)
 
 
+def raw_line():
+    """One line of stdin read byte by byte: a buffered read could swallow the start of
+    the tar data that follows, which tar then reads from the same descriptor."""
+    line = b''
+    while not line.endswith(b'\n'):
+        byte = os.read(0, 1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
 def read_stream():
     """The header and an unpacked copy of a stream on stdin (read before taking the lock)."""
-    data = sys.stdin.buffer
-    if data.readline() != STREAM_MAGIC:
+    if raw_line() != STREAM_MAGIC:
         raise ZfsError('cannot receive: invalid stream (bad magic number)')
-    header = json.loads(data.readline().decode())
+    header = json.loads(raw_line().decode())
     os.makedirs(STORE, exist_ok=True)
     spool = os.path.join(STORE, 'incoming.%d' % os.getpid())
     os.makedirs(spool)
-    subprocess.run(['tar', '-xpf', '-', '-C', spool], stdin=data, check=True)
+    subprocess.run(['tar', '-xpf', '-', '-C', spool], stdin=0, check=True)
     return header, spool
 
 
