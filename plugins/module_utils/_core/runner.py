@@ -64,6 +64,19 @@ class CommandRunner(object):
             raise CommandError(shown, rc, out, err, action=action)
         return CommandResult(shown, rc, out, err)
 
+    def run_lookup(self, argv, missing, action=None):
+        """Run a read whose non-zero exit may mean "no such object".
+
+        Returns None when the command failed and ``missing(result)`` says the
+        object does not exist; any other failure raises CommandError.
+        """
+        result = self.run(argv, check=False)
+        if result.rc == 0:
+            return result
+        if missing(result):
+            return None
+        raise CommandError(result.argv, result.rc, result.stdout, result.stderr, action=action)
+
     def run_json(self, argv, action=None):
         """Run ``argv`` and decode its standard output as JSON."""
         result = self.run(argv, action=action)

@@ -14,7 +14,7 @@ import os
 import tempfile
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
-    CommandError, MultiplicityError, ParameterError,
+    MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
@@ -161,11 +161,9 @@ class JailManager(object):
 
     def _read_runtime(self):
         argv = ['jls', '-n', '-j', self.name, '--libxo', 'json', 'all']
-        result = self.runner.run(argv, check=False)
-        if result.rc != 0:
-            if jls_not_found(result):
-                return None
-            raise CommandError(result.argv, result.rc, result.stdout, result.stderr, action='read jail %s' % self.name)
+        result = self.runner.run_lookup(argv, missing=jls_not_found, action='read jail %s' % self.name)
+        if result is None:
+            return None
         jails = [j for j in parse_jls_json(result.stdout) if j.get('name') == self.name]
         return jails[0] if jails else None
 

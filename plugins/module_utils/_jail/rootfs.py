@@ -70,13 +70,10 @@ def validate(root, path, require_path=True):
 def read_dataset(runner, dataset, properties):
     """{property: value} of the dataset (with origin and mountpoint), or None if it does not exist."""
     names = ['mountpoint', 'origin'] + sorted(properties)
-    result = runner.run(['zfs', 'get', '-H', '-p', '-o', 'property,value', ','.join(names), dataset], check=False)
-    if result.rc != 0:
-        if 'does not exist' in result.stderr:
-            return None
-        runner.run(['zfs', 'get', '-H', '-p', '-o', 'property,value', ','.join(names), dataset],
-                   action='read dataset %s' % dataset)
-    return parse_zfs_get(result.stdout)
+    result = runner.run_lookup(['zfs', 'get', '-H', '-p', '-o', 'property,value', ','.join(names), dataset],
+                               missing=lambda failed: 'does not exist' in failed.stderr,
+                               action='read dataset %s' % dataset)
+    return None if result is None else parse_zfs_get(result.stdout)
 
 
 def property_changes(root, current):

@@ -92,3 +92,18 @@ def test_secrets_are_redacted_in_records_and_errors():
 def test_rejects_string_commands():
     with pytest.raises(ValueError):
         CommandRunner(FakeModule([])).run('kldstat -v')
+
+
+def test_run_lookup_tells_missing_from_failed():
+    module = FakeModule([(0, 'found\n', ''), (1, '', 'no such thing\n'), (2, '', 'broken\n')])
+    runner = CommandRunner(module)
+
+    def missing(result):
+        return 'no such' in result.stderr
+
+    assert runner.run_lookup(['zfs', 'get', 'x'], missing).stdout == 'found\n'
+    assert runner.run_lookup(['zfs', 'get', 'x'], missing) is None
+    with pytest.raises(CommandError) as info:
+        runner.run_lookup(['zfs', 'get', 'x'], missing, action='read dataset x')
+    assert str(info.value) == 'Failed to read dataset x: /sbin/zfs get x exited 2: broken'
+    assert [c['rc'] for c in runner.commands] == [0, 1, 2]
