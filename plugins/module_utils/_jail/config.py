@@ -124,7 +124,7 @@ def _allow(flags):
         flag = _text('allow', flag).strip()
         if flag.startswith('allow.'):
             flag = flag[len('allow.'):]
-        negative = flag.startswith('no') and flag not in ('nfsd',)
+        negative = flag.startswith('no')
         key = 'allow.' + (flag[2:] if negative else flag)
         if not PARAM_RE.match(key):
             raise ParameterError('allow', '%r is not an allow.* flag name' % flag)

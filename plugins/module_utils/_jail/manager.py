@@ -239,9 +239,11 @@ class JailManager(object):
         rc_text = read_text(self._inside(path, rc_path)) if (rc_path and self.jail_if) else None
         rc_new = rc_text
         rc_wanted = None
+        rc_vars = rc_new_vars = read_vars(rc_text or '')
         if self.jail_if and self.state != 'absent':
-            rc_wanted = config.jail_rc_vars(self.p, self.jail_if, read_vars(rc_text or ''))
+            rc_wanted = config.jail_rc_vars(self.p, self.jail_if, rc_vars)
             rc_new = set_vars(rc_text or '', rc_wanted)
+            rc_new_vars = read_vars(rc_new)
 
         autostart = self.p.get('autostart')
         rcvars = None
@@ -250,8 +252,8 @@ class JailManager(object):
                                                    action='read jail_enable and jail_list').stdout)
         rc_settings = self._autostart_settings(rcvars, autostart)
 
-        changes = self._changes(before, after, runtime, conf.text != new_text, rc_text, rc_new,
-                                root, dataset, rc_settings)
+        changes = self._changes(before, after, runtime, conf.text != new_text, rc_text != rc_new,
+                                rc_vars, rc_new_vars, root, dataset, rc_settings)
         recorded = self._recorded_pending(runtime)
         named = set(c.name for c in changes)
         changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in recorded
@@ -270,6 +272,7 @@ class JailManager(object):
         plan.pending = pending
         context = dict(conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured,
                        root=root, dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
+                       rc_vars=rc_vars, rc_new_vars=rc_new_vars,
                        rc_settings=rc_settings, runtime=runtime, before=before, after=after)
         running = current_state == 'running'
         for verb in verbs:
@@ -294,7 +297,8 @@ class JailManager(object):
         return result
 
     # ------------------------------------------------------------ comparison
-    def _changes(self, before, after, runtime, text_changed, rc_text, rc_new, root, dataset, rc_settings):
+    def _changes(self, before, after, runtime, text_changed, rc_changed, rc_vars, rc_new_vars, root, dataset,
+                 rc_settings):
         changes = []
         if self.state == 'absent':
             return changes
@@ -312,9 +316,9 @@ class JailManager(object):
                     continue
                 if _kernel_value(param, value) != runtime[param]:
                     changes.append(Change(Option(param, LIVE), runtime[param], value))
-        if rc_text != rc_new:
-            old = config.rc_addresses(read_vars(rc_text or ''), self.jail_if)
-            new = config.rc_addresses(read_vars(rc_new), self.jail_if)
+        if rc_changed:
+            old = config.rc_addresses(rc_vars, self.jail_if)
+            new = config.rc_addresses(rc_new_vars, self.jail_if)
             changes.append(Change(Option('vnet.addresses', LIVE), old['inet'] + old['inet6'],
                                   new['inet'] + new['inet6']))
         if root and dataset is not None:
@@ -509,8 +513,9 @@ class JailManager(object):
             plan.add('modify', 'change %s of running jail %s' % (', '.join(c.name for c in live), self.name),
                      argv=argv)
         if ctx['rc_text'] != ctx['rc_new'] and runtime:
-            old = config.rc_addresses(read_vars(ctx['rc_text'] or ''), self.jail_if)
-            new = config.rc_addresses(read_vars(ctx['rc_new']), self.jail_if)
+            old_vars, new_vars = ctx['rc_vars'], ctx['rc_new_vars']
+            old = config.rc_addresses(old_vars, self.jail_if)
+            new = config.rc_addresses(new_vars, self.jail_if)
             for family in ('inet', 'inet6'):
                 for address in old[family]:
                     if address not in new[family]:
@@ -521,7 +526,6 @@ class JailManager(object):
                     if address not in old[family]:
                         plan.add('address', 'add %s to %s in jail %s' % (address, self.jail_if, self.name),
                                  argv=['ifconfig', '-j', self.name, self.jail_if, family, address, 'alias'])
-            old_vars, new_vars = read_vars(ctx['rc_text'] or ''), read_vars(ctx['rc_new'])
             for key in ('defaultrouter', 'ipv6_defaultrouter'):
                 if old_vars.get(key) != new_vars.get(key):
                     plan.pending.append(Change(Option('vnet.gateway', RESTART), old_vars.get(key),
@@ -577,7 +581,7 @@ class JailManager(object):
             facts['dataset'] = ctx['root']['dataset']
         if self.jail_if and self.state != 'absent':
             facts['vnet_interface'] = self.jail_if
-            facts['vnet_addresses'] = config.rc_addresses(read_vars(ctx['rc_new'] or ''), self.jail_if)
+            facts['vnet_addresses'] = config.rc_addresses(ctx['rc_new_vars'], self.jail_if)
         return facts
 
     def _diff(self, ctx, changes, runtime, running):
