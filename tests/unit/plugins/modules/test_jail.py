@@ -7,19 +7,9 @@ import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
 from ansible_collections.bsd.multiplicity.plugins.modules import jail, jail_info
-
-
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
 
 NOT_FOUND = (1, '', 'jls: jail "web" not found\n')
 NO_DATASET = (1, '', "cannot open 'zroot/j/web': dataset does not exist\n")
@@ -57,35 +47,13 @@ def host(tmp_path, monkeypatch):
 
 
 def run(module, params, commands, monkeypatch, check_mode=False, diff=False):
-    expected = list(commands)
-
-    def run_command(self, args, **kwargs):
-        assert kwargs['environ_update']['LANG'] == 'C'
-        if not expected:
-            pytest.fail('unexpected command %r' % (args,))
-        argv, rc, out, err = expected.pop(0)
-        assert list(args) == ['/sbin/' + argv[0]] + argv[1:]
-        return rc, out, err
-
-    def exit_json(self, **result):
-        raise Exit('exit', result)
-
-    def fail_json(self, **result):
-        raise Exit('fail', result)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)):
-        with pytest.raises(Exit) as info:
-            module.main()
-    assert expected == [], 'commands not run: %r' % expected
-    return info.value.kind, info.value.result
+    kind, result, unused = run_module(module.main, params, commands, monkeypatch, check_mode=check_mode, diff=diff)
+    return kind, result
 
 
 def c(argv, result):
-    return (argv, ) + tuple(result)
+    """One expected command: argv as written in the tests (programs resolve to /sbin) and its result."""
+    return (['/sbin/' + argv[0]] + argv[1:], ) + tuple(result)
 
 
 JLS_WEB = ['jls', '-n', '-j', 'web', '--libxo', 'json', 'all']
@@ -148,8 +116,6 @@ def test_live_change_with_jail_m_and_readdress(monkeypatch):
     params = vnet_params(hostname='new.test', allow=['raw_sockets'], vnet=dict(addresses=['10.0.0.12/24']))
     with open(os.path.join(HOST['path'], 'etc', 'rc.conf'), 'a') as handle:
         handle.write('ifconfig_ej_webb="inet 10.0.0.11/24"\nifconfig_ej_webb_alias0="inet 10.0.0.99/24"\n')
-    config_text = manager.MARKER.lstrip('# ')
-    del config_text
     write_conf('web {\n    path = %s;\n    host.hostname = web.test;\n    vnet;\n}\n' % HOST['path'])
     kind, result = run(jail, dict(params, autostart=None, root=None), [
         c(JLS_WEB, jls(running(vnet='new'))),
@@ -157,8 +123,7 @@ def test_live_change_with_jail_m_and_readdress(monkeypatch):
         c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.11', '-alias'], (0, '', '')),
         c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.99', '-alias'], (0, '', '')),
         c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.12/24', 'alias'], (0, '', '')),
-        c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.12/24', 'alias'][:0] + JLS_WEB,
-          jls(running(vnet='new', **{'host.hostname': 'new.test'}))),
+        c(JLS_WEB, jls(running(vnet='new', **{'host.hostname': 'new.test'}))),
     ], monkeypatch)
     assert kind == 'exit', result
     assert result['jail']['pending_restart'] != []        # exec hooks and mount.devfs were added to the block

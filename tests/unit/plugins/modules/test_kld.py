@@ -6,10 +6,8 @@ import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.bsd.multiplicity.plugins.modules import kld
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
 
 KERNEL = 'Id Refs Address                Size Name\n 1   38 0xffffffff80200000  1d345b0 kernel (/boot/kernel/kernel)\n' \
          '\tContains modules:\n\t\t Id Name\n\t\t 18 if_lo\n'
@@ -17,43 +15,8 @@ VMM = ' 3    1 0xffffffff82b20000    3c4f8 vmm.ko (/boot/kernel/vmm.ko)\n' \
       '\tContains modules:\n\t\t Id Name\n\t\t520 vmm\n'
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 def run(params, commands, monkeypatch, check_mode=False, diff=False):
-    """Run the module; ``commands`` is the exact list of (argv, rc, stdout, stderr) expected."""
-    expected = list(commands)
-    ran = []
-
-    def run_command(self, args, **kwargs):
-        assert kwargs['environ_update']['LANG'] == 'C'
-        ran.append(list(args))
-        if not expected:
-            pytest.fail('unexpected command %r' % (args,))
-        argv, rc, out, err = expected.pop(0)
-        assert list(args) == argv
-        return rc, out, err
-
-    def exit_json(self, **result):
-        raise Exit('exit', result)
-
-    def fail_json(self, **result):
-        raise Exit('fail', result)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    args = dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            kld.main()
-    assert expected == [], 'commands not run: %r' % expected
-    return info.value.kind, info.value.result, ran
+    return run_module(kld.main, params, commands, monkeypatch, check_mode=check_mode, diff=diff)
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a module's main() against an exact, scripted list of host commands."""
+from __future__ import annotations
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super().__init__(kind)
+        self.kind = kind
+        self.result = result
+
+
+def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False):
+    """Return (kind, result, ran); ``commands`` is the exact list of (argv, rc, stdout, stderr) expected.
+
+    Programs resolve to /sbin/NAME; every command must run in the C locale.
+    """
+    expected = list(commands)
+    ran = []
+
+    def run_command(self, args, **kwargs):
+        assert kwargs['environ_update']['LANG'] == 'C'
+        ran.append(list(args))
+        if not expected:
+            pytest.fail('unexpected command %r' % (args,))
+        argv, rc, out, err = expected.pop(0)
+        assert list(args) == argv
+        return rc, out, err
+
+    def exit_json(self, **result):
+        raise Exit('exit', result)
+
+    def fail_json(self, **result):
+        raise Exit('fail', result)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    with patch_module_args(dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)):
+        with pytest.raises(Exit) as info:
+            main()
+    assert expected == [], 'commands not run: %r' % expected
+    return info.value.kind, info.value.result, ran
