@@ -50,7 +50,7 @@ COMMANDS = {
     '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
     '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
     '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
-    '/usr/sbin/service': 'service',
+    '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import bhyve, core, jail, kld, mount, net, service, sysctl, sysrc, version, zfs
+from fbsd import bhyve, core, jail, kld, mount, net, rctl, service, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -27,6 +27,7 @@ COMMANDS = {
     'bhyveload': bhyve.bhyveload_main,
     'zpool': zfs.zpool_main,
     'service': service.service_main,
+    'rctl': rctl.rctl_main,
 }
 
 
