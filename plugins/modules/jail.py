@@ -240,8 +240,13 @@ options:
           - V(directory) uses O(path) as it is (it must exist).
           - V(zfs_clone) clones O(root.template) into O(root.dataset), mounted at O(path) (thin and instant).
           - V(release) extracts O(root.archives) into O(path) (in O(root.dataset) if given) when O(path) is empty.
+          - V(thin) shares the release tree O(root.base) read-only between jails, mounted with nullfs at
+            C(/basejail) inside the jail (a C(mount) entry of the jail's block), C(bin), C(sbin), C(lib),
+            C(libexec), C(boot), C(rescue) and most of C(/usr) are links into it, and the writable parts
+            (C(etc), C(var), C(root), C(tmp), C(usr/local), C(usr/home)...) are copied once into O(path)
+            (in O(root.dataset) if given) with C(cp -Rp). Updating the base updates every thin jail on it.
         type: str
-        choices: [directory, zfs_clone, release]
+        choices: [directory, zfs_clone, release, thin]
         default: directory
       dataset:
         description: ZFS dataset of the jail, created with C(mountpoint) set to O(path).
@@ -249,6 +254,11 @@ options:
       template:
         description: Snapshot to clone, V(pool/dataset@snapshot), with O(root.type=zfs_clone).
         type: str
+      base:
+        description:
+          - The release tree thin jails share, with O(root.type=thin); for example the mountpoint of a template
+            the P(bsd.multiplicity.jail_host#role) role extracted. It must not be inside O(path).
+        type: path
       archives:
         description:
           - Release archives (V(base.txz), V(lib32.txz)...), absolute paths or URLs, extracted in order.
@@ -264,6 +274,21 @@ options:
         description: ZFS properties of O(root.dataset) (V(quota), V(reservation), V(compression)...), set at
           creation and kept equal afterwards with C(zfs set).
         type: dict
+  rctl:
+    description:
+      - The jail's resource limits, as the complete set of rctl(8) rules with the subject C(jail:NAME) left out,
+        for example V(memoryuse:deny=2g), V(pcpu:deny=50) or V(maxproc:log=200/process). Amounts take the
+        k/m/g/t suffixes of rctl(8) (powers of 1024); a rule may also be written with its C(jail:NAME:) prefix.
+      - The live rules (C(rctl -a)/C(rctl -r)) and the jail's lines in C(/etc/rctl.conf), which rc.d/rctl loads
+        at boot, are made equal to this list; rules of other subjects and every other line of the file are kept.
+        Rules apply whether the jail runs or not, as the kernel keys them by jail name. A rule whose amount
+        changes is removed and added again.
+      - V([]) removes all of the jail's rules. Unset leaves them alone, except that O(state=absent) removes the
+        rules C(/etc/rctl.conf) holds for the jail.
+      - Needs a kernel booted with C(kern.racct.enable=1) (see the P(bsd.multiplicity.jail_host#role) role's
+        C(jail_host_racct)).
+    type: list
+    elements: str
   autostart:
     description:
       - V(true) sets C(jail_enable=YES) and appends the jail to C(jail_list) in C(rc.conf); V(false) removes it
@@ -316,6 +341,20 @@ EXAMPLES = r'''
       gateway: 192.0.2.1
     devfs_ruleset: 5
     autostart: true
+    rctl:
+      - memoryuse:deny=2g
+      - pcpu:deny=50
+      - maxproc:deny=200
+
+- name: A thin jail on the read-only base of the 14.3 template
+  bsd.multiplicity.jail:
+    name: cache
+    path: /usr/local/jails/cache
+    hostname: cache.example.org
+    root:
+      type: thin
+      base: /usr/local/jails/templates/14.3-RELEASE
+    ip4: ["em0|192.0.2.30/24"]
 
 - name: A classic jail sharing the host's stack, from release archives
   bsd.multiplicity.jail:
@@ -389,6 +428,10 @@ jail:
       description: Parameters changed in the configuration that the running jail only picks up when restarted.
       type: list
       elements: str
+    rctl:
+      description: The jail's rctl rules as the kernel prints them, when O(rctl) is given.
+      type: list
+      elements: str
   sample:
     name: web
     state: running
@@ -397,6 +440,7 @@ jail:
     config_file: /etc/jail.conf.d/web.conf
     userland_version: 14.3-RELEASE
     pending_restart: []
+    rctl: ["jail:web:memoryuse:deny=2147483648"]
 actions:
   description: The planned actions, in order (what would be run, in check mode).
   returned: in check mode, or with C(-vvv)

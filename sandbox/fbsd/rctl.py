@@ -210,7 +210,7 @@ def show_rules(cmd, state, expanded, original, hflag, nflag):
 def show_usage(cmd, state, expanded, original):
     try:
         wanted = parse_kernel(expanded, filter_mode=True)
-    except RuleError as exc:
+    except RuleError:
         wanted = None
     if wanted is None or wanted['subject'] is None or wanted['id'] is None:
         cmd.warnx("failed to show resource consumption for '%s': %s" % (original, ERRNO['EINVAL']))
@@ -245,7 +245,7 @@ def show_limits(cmd, state, expanded, original, hflag, nflag):
 def rctl_main(prog, args):
     cmd = Command(prog, USAGE)
     options, operands = getopt(cmd, args, 'ahlnru')
-    flags = set(flag for flag, _ in options)
+    flags = set(option[0] for option in options)
     if len(flags & set('alru')) > 1:
         cmd.errx(1, 'at most one of -a, -l, -r, or -u may be specified')
     if not operands:

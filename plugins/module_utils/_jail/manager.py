@@ -3,8 +3,9 @@
 """The jail module: configuration in jail.conf, root filesystem, run state, rc.conf autostart.
 
 A run that changes nothing reads the jail's config file and rc.conf directly
-and runs at most three commands: ``jls`` (run state), ``zfs get`` (only with
-a root dataset) and ``sysrc -e`` (only when autostart is managed).
+and runs at most four commands: ``jls`` (run state), ``zfs get`` (only with
+a root dataset), ``sysrc -e`` (only when autostart is managed) and ``rctl``
+(only when rctl rules are managed).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import os
 import tempfile
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
-    MultiplicityError, ParameterError,
+    CommandError, MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rootfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
     jls_not_found, parse_jls_json, parse_sysrc_e,
 )
@@ -72,13 +73,15 @@ def jail_argument_spec():
             parameters=dict(type='dict'),
             root=dict(type='dict', options=dict(
                 type=dict(type='str', default=rootfs.DIRECTORY,
-                          choices=[rootfs.DIRECTORY, rootfs.ZFS_CLONE, rootfs.RELEASE]),
+                          choices=[rootfs.DIRECTORY, rootfs.ZFS_CLONE, rootfs.RELEASE, rootfs.THIN]),
                 dataset=dict(type='str'),
+                base=dict(type='path'),
                 template=dict(type='str'),
                 archives=dict(type='list', elements='str'),
                 manifest=dict(type='str'),
                 properties=dict(type='dict'),
             )),
+            rctl=dict(type='list', elements='str'),
             autostart=dict(type='bool'),
             restart_on_change=dict(type='bool', default=False),
             purge=dict(type='bool', default=False),
@@ -114,7 +117,7 @@ def _positive(params):
     result = {}
     for key, value in params.items():
         head, dot, tail = key.rpartition('.')
-        if value is True and tail.startswith('no') and tail not in ('nodes',):
+        if value is True and tail.startswith('no'):
             result[head + dot + tail[2:]] = False
         else:
             result[key] = value
@@ -136,8 +139,16 @@ class JailManager(object):
         if self.p.get('vnet') and self.p['vnet'].get('addresses') is not None and not self.p.get('path'):
             raise ParameterError('path', 'required with vnet.addresses (the jail\'s rc.conf is under it)')
         # Checked now so that bad input fails before anything is read or changed.
-        self.desired = config.desired_params(dict(self.p, name=self.name))
+        self.desired = config.desired_params(self._params())
         self.jail_if = config.epair_names(dict(self.p, name=self.name))[1] if self.p.get('vnet') else None
+        self.rctl = rctl.normalize(self.name, self.p['rctl']) if self.p.get('rctl') is not None else None
+
+    def _params(self):
+        """The module's options as jail parameters see them: a thin root adds its base mount."""
+        params = dict(self.p, name=self.name)
+        if self.root and self.root['type'] == rootfs.THIN:
+            params['mounts'] = [rootfs.thin_mount(self.root)] + list(self.p.get('mounts') or [])
+        return params
 
     # ------------------------------------------------------------ reading
     def _locate_config(self):
@@ -166,6 +177,34 @@ class JailManager(object):
             return None
         jails = [j for j in parse_jls_json(result.stdout) if j.get('name') == self.name]
         return jails[0] if jails else None
+
+    def _read_rctl(self):
+        """Live and configured rctl rules of this jail, with what must change; None when unmanaged.
+
+        ``state: absent`` also removes rules that rctl.conf holds for the jail.
+        """
+        text = read_text(rctl.RCTL_CONF)
+        in_conf = rctl.conf_rules(text, self.name)
+        if self.rctl is None and not (self.state == 'absent' and in_conf):
+            return None
+        desired = [] if self.state == 'absent' else self.rctl
+        argv = ['rctl', 'jail:%s:' % self.name]
+        try:
+            live = rctl.parse_rules(self.runner.run(argv, action='read rctl rules of jail %s' % self.name).stdout,
+                                    self.name)
+        except CommandError as exc:
+            if 'disabled' in (exc.stderr or ''):
+                raise MultiplicityError('Jail %s: rctl rules need kern.racct.enable=1 in /boot/loader.conf and a '
+                                        'reboot (%s)' % (self.name, exc))
+            raise
+        try:
+            conf_matches = rctl.normalize(self.name, in_conf) == desired
+        except ParameterError:
+            conf_matches = False    # a hand-written line rctl would refuse: rewrite it
+        new_text = (text or '') if conf_matches else rctl.update_conf(text, self.name, desired)
+        remove, add = rctl.live_actions(live, desired)
+        return dict(live=live, desired=desired, conf=in_conf, text=text or '', new_text=new_text,
+                    remove=remove, add=add)
 
     def _owned(self, conf):
         span = conf.block_span(self.name)
@@ -196,8 +235,7 @@ class JailManager(object):
             comment = None if conf.block_span(self.name) else MARKER.lstrip('# ')
             edited.set_jail(self.name, params, comment=comment)
         else:
-            explicit = config.desired_params(dict(self.p, name=self.name, exec=self.p.get('exec') or None),
-                                             defaults=False)
+            explicit = config.desired_params(dict(self._params(), exec=self.p.get('exec') or None), defaults=False)
             edited.update_jail(self.name, explicit)
         return edited.render()
 
@@ -251,9 +289,10 @@ class JailManager(object):
             rcvars = parse_sysrc_e(self.runner.run(['sysrc', '-e', 'jail_enable', 'jail_list'],
                                                    action='read jail_enable and jail_list').stdout)
         rc_settings = self._autostart_settings(rcvars, autostart)
+        rctl_state = self._read_rctl()
 
         changes = self._changes(before, after, runtime, conf.text != new_text, rc_text != rc_new,
-                                rc_vars, rc_new_vars, root, dataset, rc_settings)
+                                rc_vars, rc_new_vars, root, dataset, rc_settings, rctl_state)
         recorded = self._recorded_pending(runtime)
         named = set(c.name for c in changes)
         changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in recorded
@@ -261,7 +300,7 @@ class JailManager(object):
         if self.state == 'absent':
             verbs, pending = plan_lifecycle(current_state, 'absent', [])
             purgeable = self.p['purge'] and self._purge_target(root, dataset, path)
-            if current_state == 'absent' and (rc_settings or purgeable):
+            if current_state == 'absent' and (rc_settings or purgeable or self._rctl_changes(rctl_state)):
                 verbs = ['destroy']
         else:
             verbs, pending = plan_lifecycle(current_state, self.state, changes, self.p['restart_on_change'])
@@ -273,7 +312,7 @@ class JailManager(object):
         context = dict(conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured,
                        root=root, dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
                        rc_vars=rc_vars, rc_new_vars=rc_new_vars,
-                       rc_settings=rc_settings, runtime=runtime, before=before, after=after)
+                       rc_settings=rc_settings, rctl=rctl_state, runtime=runtime, before=before, after=after)
         running = current_state == 'running'
         for verb in verbs:
             running = getattr(self, '_plan_' + verb)(plan, context, running)
@@ -297,8 +336,12 @@ class JailManager(object):
         return result
 
     # ------------------------------------------------------------ comparison
+    @staticmethod
+    def _rctl_changes(state):
+        return bool(state and (state['remove'] or state['add'] or state['text'] != state['new_text']))
+
     def _changes(self, before, after, runtime, text_changed, rc_changed, rc_vars, rc_new_vars, root, dataset,
-                 rc_settings):
+                 rc_settings, rctl_state):
         changes = []
         if self.state == 'absent':
             return changes
@@ -331,6 +374,10 @@ class JailManager(object):
                                      'replaced).' % (root['dataset'], dataset.get('origin'), root['template']))
         if rc_settings:
             changes.append(Change(Option('autostart', LIVE), rc_settings['before'], rc_settings['after']))
+        if rctl_state and (rctl_state['remove'] or rctl_state['add']):
+            changes.append(Change(Option('rctl', LIVE), sorted(rctl_state['live']), sorted(rctl_state['desired'])))
+        elif self._rctl_changes(rctl_state):
+            changes.append(Change(Option('rctl.conf', LIVE), rctl_state['conf'], rctl_state['desired']))
         return changes
 
     def _autostart_settings(self, rcvars, autostart):
@@ -379,6 +426,8 @@ class JailManager(object):
             return False
         if root['type'] == rootfs.RELEASE:
             return rootfs.populated(path)
+        if root['type'] == rootfs.THIN:
+            return rootfs.thin_ready(path)
         return True
 
     def _plan_root(self, plan, ctx):
@@ -400,11 +449,19 @@ class JailManager(object):
             if not self.module.check_mode:
                 raise MultiplicityError(message)
             self.warnings.append(message + '; it must exist by the time this runs for real.')
-        if root['type'] == rootfs.RELEASE and not rootfs.populated(path):
+        populate = None
+        if root['type'] == rootfs.THIN and not rootfs.thin_ready(path):
+            if not os.path.isdir(root['base']) and not self.module.check_mode:
+                raise MultiplicityError('Jail %s: root.base %s does not exist' % (self.name, root['base']))
+            populate = ('thin_root', 'lay out a thin root in %s on the read-only base %s' % (path, root['base']),
+                        lambda: rootfs.make_thin(self.runner, root['base'], path))
+        elif root['type'] == rootfs.RELEASE and not rootfs.populated(path):
+            populate = ('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in root['archives']),
+                                                           path), lambda: self._extract(root, path))
+        if populate:
             if not root.get('dataset'):
                 plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
-            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in root['archives']),
-                                                        path), func=lambda: self._extract(root, path))
+            plan.add(populate[0], populate[1], func=populate[2])
 
     def _extract(self, root, path):
         with tempfile.TemporaryDirectory(prefix='.bsd-multiplicity-') as workdir:
@@ -466,6 +523,7 @@ class JailManager(object):
             self._plan_conf_write(plan, ctx)
         if ctx['rc_settings']:
             plan.add('autostart', 'remove %s from jail_list' % self.name, argv=ctx['rc_settings']['argv'])
+        self._plan_rctl(plan, ctx)
         if self.p['purge']:
             root, dataset = ctx['root'], ctx['dataset']
             if root and root.get('dataset') and dataset is not None:
@@ -502,6 +560,21 @@ class JailManager(object):
         if ctx['rc_settings']:
             plan.add('autostart', 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]),
                      argv=ctx['rc_settings']['argv'])
+        self._plan_rctl(plan, ctx)
+
+    def _plan_rctl(self, plan, ctx):
+        """Live rules first (they apply at once, running or not), then rctl.conf for the next boot."""
+        state = ctx['rctl']
+        if not state:
+            return
+        if state['remove']:
+            plan.add('rctl', 'remove rctl rules %s' % ', '.join(state['remove']), argv=['rctl', '-r'] + state['remove'])
+        if state['add']:
+            plan.add('rctl', 'add rctl rules %s' % ', '.join(state['add']), argv=['rctl', '-a'] + state['add'])
+        if state['text'] != state['new_text']:
+            plan.add('rctl_conf', 'write the rules of jail %s to %s' % (self.name, rctl.RCTL_CONF),
+                     func=lambda: atomic_write(rctl.RCTL_CONF, rctl.update_conf(
+                         read_text(rctl.RCTL_CONF), self.name, state['desired'])))
 
     def _plan_live(self, plan, ctx):
         """Apply to the running jail what jail(8) and ifconfig can change in place."""
@@ -575,14 +648,23 @@ class JailManager(object):
                      config_file=ctx['conf_path'] if self.state != 'absent' else None,
                      parameters=params,
                      ip4=(runtime or {}).get('ip4.addr', []), ip6=(runtime or {}).get('ip6.addr', []),
-                     userland_version=rootfs.userland_version(path) if path else None,
-                     pending_restart=sorted(set(c.name for c in pending)))
+                     userland_version=self._userland_version(ctx['root'], path),
+                     pending_restart=sorted(set(c.name for c in pending)),
+                     rctl=ctx['rctl']['desired'] if ctx['rctl'] and self.state != 'absent' else None)
         if ctx['root'] and ctx['root'].get('dataset'):
             facts['dataset'] = ctx['root']['dataset']
         if self.jail_if and self.state != 'absent':
             facts['vnet_interface'] = self.jail_if
             facts['vnet_addresses'] = config.rc_addresses(ctx['rc_new_vars'], self.jail_if)
         return facts
+
+    @staticmethod
+    def _userland_version(root, path):
+        """From the jail's own tree; a thin jail's /bin is its base's (unreadable while not mounted)."""
+        version = rootfs.userland_version(path) if path else None
+        if version is None and root and root['type'] == rootfs.THIN:
+            version = rootfs.userland_version(root['base'])
+        return version
 
     def _diff(self, ctx, changes, runtime, running):
         diffs = []
@@ -592,6 +674,9 @@ class JailManager(object):
         if ctx['rc_text'] != ctx['rc_new']:
             diffs.append(dict(before_header=ctx['rc_path'], after_header=ctx['rc_path'],
                               before=ctx['rc_text'] or '', after=ctx['rc_new']))
+        if ctx['rctl'] and ctx['rctl']['text'] != ctx['rctl']['new_text']:
+            diffs.append(dict(before_header=rctl.RCTL_CONF, after_header=rctl.RCTL_CONF,
+                              before=ctx['rctl']['text'], after=ctx['rctl']['new_text']))
         before = dict(state='running' if runtime else ('stopped' if ctx['configured'] else 'absent'))
         after = dict(state='running' if running else ('absent' if self.state == 'absent' else 'stopped'))
         for change in changes:

@@ -1,6 +1,7 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A jail's root filesystem: an existing directory, a ZFS clone of a template, or release archives.
+"""A jail's root filesystem: an existing directory, a ZFS clone of a template, release archives,
+or a thin root on a read-only nullfs base.
 
 Reading costs at most one command (``zfs get`` of the jail's dataset); the
 directory itself is looked at directly.  Nothing here ever deletes data
@@ -19,7 +20,13 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
     parse_zfs_get, zfs_value_equal,
 )
 
-DIRECTORY, ZFS_CLONE, RELEASE = 'directory', 'zfs_clone', 'release'
+DIRECTORY, ZFS_CLONE, RELEASE, THIN = 'directory', 'zfs_clone', 'release', 'thin'
+# A thin jail mounts its base read-only at /basejail and links the base's
+# system directories there; what a jail writes (etc, var, root, tmp,
+# usr/local...) is its own copy.  The layout ezjail made familiar.
+BASE_MOUNT = 'basejail'
+THIN_LINKED = ('bin', 'boot', 'lib', 'libexec', 'rescue', 'sbin')
+THIN_OWN_USR = ('home', 'local', 'obj', 'ports')
 DEFAULT_ARCHIVES = ['/usr/freebsd-dist/base.txz']
 DATASET_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.:/-]*\Z')
 PROP_RE = re.compile(r'^[a-z][a-z0-9_:.]*\Z')
@@ -53,6 +60,13 @@ def validate(root, path, require_path=True):
                                                   'against its SHA-256 sums')
     elif root.get('archives'):
         raise ParameterError('root.archives', 'only used with root.type=release')
+    if kind == THIN:
+        base = root.get('base') or ''
+        if not base.startswith('/') or os.path.normpath(base) == '/':
+            raise ParameterError('root.base', '%r must be the absolute path of a release tree other than /' % base)
+        root['base'] = os.path.normpath(base)
+    elif root.get('base'):
+        raise ParameterError('root.base', 'only used with root.type=thin')
     if kind == DIRECTORY and dataset:
         raise ParameterError('root.dataset', 'not used with root.type=directory (use zfs_clone or release)')
     for prop in root.get('properties') or {}:
@@ -64,7 +78,52 @@ def validate(root, path, require_path=True):
         return root
     if path in (None, '') or not path.startswith('/') or os.path.normpath(path) == '/':
         raise ParameterError('path', '%r must be an absolute path other than /' % path)
+    if kind == THIN and (root['base'] + '/').startswith(os.path.normpath(path) + '/'):
+        raise ParameterError('root.base', '%s is inside the jail path %s' % (root['base'], path))
     return root
+
+
+def thin_mount(root):
+    """The ``mounts`` entry that puts the base, read-only, under the thin jail's root."""
+    return dict(source=root['base'], target='/' + BASE_MOUNT, type='nullfs', options='ro')
+
+
+def thin_ready(path):
+    return os.path.isdir(os.path.join(path, BASE_MOUNT)) and os.path.isdir(os.path.join(path, 'etc'))
+
+
+def make_thin(runner, base, path):
+    """Lay out a thin root in ``path``: links into /basejail, a copy of the writable parts.
+
+    Refuses a base that is not a release tree, and never touches an entry
+    that already exists in ``path``.
+    """
+    if not (os.path.isdir(os.path.join(base, 'etc')) and os.path.isdir(os.path.join(base, 'bin'))):
+        raise MultiplicityError('Thin jail base %s is not a release tree (no etc/ and bin/)' % base)
+    copies, usr_copies = [], []
+    for directory in (os.path.join(path, BASE_MOUNT), os.path.join(path, 'usr')):
+        os.makedirs(directory, 0o755, exist_ok=True)
+    for name in sorted(os.listdir(base)):
+        if os.path.lexists(os.path.join(path, name)) and name != 'usr':
+            continue
+        if name in THIN_LINKED:
+            os.symlink(os.path.join(BASE_MOUNT, name), os.path.join(path, name))
+        elif name != 'usr':
+            copies.append(os.path.join(base, name))
+    usr = os.path.join(base, 'usr')
+    for name in sorted(os.listdir(usr)) if os.path.isdir(usr) else []:
+        if os.path.lexists(os.path.join(path, 'usr', name)):
+            continue
+        if name in THIN_OWN_USR:
+            usr_copies.append(os.path.join(usr, name))
+        else:
+            os.symlink(os.path.join('..', BASE_MOUNT, 'usr', name), os.path.join(path, 'usr', name))
+    # cp -Rp keeps modes, owners and times, on FreeBSD and elsewhere.
+    if copies:
+        runner.run(['cp', '-Rp'] + copies + [path + '/'], action='copy the writable parts of %s' % base)
+    if usr_copies:
+        runner.run(['cp', '-Rp'] + usr_copies + [os.path.join(path, 'usr') + '/'],
+                   action='copy the writable parts of %s/usr' % base)
 
 
 def read_dataset(runner, dataset, properties):
@@ -140,12 +199,20 @@ def verify(archive_path, name, sums, manifest):
 
 
 def purge(path):
-    """Remove a jail's directory tree (after clearing BSD file flags such as schg)."""
+    """Remove a jail's directory tree (after clearing BSD file flags such as schg).
+
+    Refuses when something is mounted below it: removing would reach into
+    the mounted filesystem (a thin jail's base, a nullfs mount of host data).
+    """
     path = os.path.normpath(path)
     if path.count('/') < 2:
         raise MultiplicityError('Refusing to purge %s: too close to the filesystem root' % path)
     if not os.path.lexists(path):
         return
+    mounted = _mounts_below(path)
+    if mounted:
+        raise MultiplicityError('Refusing to purge %s: %s is mounted below it (stop the jail or unmount first)'
+                                % (path, ', '.join(mounted)))
     clear_flags = getattr(os, 'lchflags', None)
     if clear_flags is not None:
         for directory, subdirs, files in os.walk(path):
@@ -155,3 +222,26 @@ def purge(path):
                 except OSError:
                     pass
     shutil.rmtree(path)
+
+
+def _mounts_below(path):
+    """Mount points under ``path``: another device (nullfs reports its own), a Linux bind
+    mount listed in /proc/self/mounts, or a thin jail's non-empty base directory."""
+    found = []
+    top = os.lstat(path).st_dev
+    for directory, subdirs, files in os.walk(path):
+        for entry in list(subdirs):
+            full = os.path.join(directory, entry)
+            if os.lstat(full).st_dev != top or os.path.ismount(full):
+                found.append(full)
+                subdirs.remove(entry)
+    try:
+        with open('/proc/self/mounts', 'r', encoding='utf-8') as handle:
+            table = [line.split()[1] for line in handle if len(line.split()) > 1]
+    except OSError:
+        table = []
+    found += [m for m in table if m.startswith(path + '/') and m not in found]
+    base = os.path.join(path, BASE_MOUNT)
+    if os.path.isdir(base) and not os.path.islink(base) and os.listdir(base) and base not in found:
+        found.append(base)
+    return sorted(found)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager, rctl
 from ansible_collections.bsd.multiplicity.plugins.modules import jail, jail_info
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
 
@@ -39,6 +39,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(config, 'config_candidates', lambda name: [
         str(etc / ('jail.%s.conf' % name)), str(etc / 'jail.conf.d' / ('%s.conf' % name)), str(etc / 'jail.conf')])
     monkeypatch.setattr(manager, 'PENDING_DIR', str(tmp_path))
+    monkeypatch.setattr(rctl, 'RCTL_CONF', str(etc / 'rctl.conf'))
     path = tmp_path / 'jails' / 'web'
     (path / 'etc').mkdir(parents=True)
     (path / 'etc' / 'rc.conf').write_text('# jail rc.conf\nsshd_enable="YES"\n')
@@ -211,6 +212,54 @@ def test_check_mode_changes_nothing_and_errors_name_the_command(monkeypatch):
     assert kind == 'fail' and 'does not exist' in result['msg']
 
 
+RCTL_WEB = ['rctl', 'jail:web:']
+
+
+def test_rctl_rules_made_equal_live_and_in_rctl_conf(monkeypatch):
+    rctl_conf = HOST['etc'] / 'rctl.conf'
+    rctl_conf.write_text('# site limits\nuser:joe:maxproc:deny=10\n')
+    params = dict(name='web', path=HOST['path'], state='present', rctl=['memoryuse:deny=1g', 'pcpu:deny=50'])
+    kind, result = run(jail, params, [
+        c(JLS_WEB, NOT_FOUND),
+        c(RCTL_WEB, (0, 'jail:web:pcpu:deny=50\njail:web:maxproc:deny=9\n', '')),
+        c(['rctl', '-r', 'jail:web:maxproc:deny=/jail'], (0, '', '')),
+        c(['rctl', '-a', 'jail:web:memoryuse:deny=1073741824'], (0, '', '')),
+        c(JLS_WEB, NOT_FOUND),
+    ], monkeypatch, diff=True)
+    assert result['changed'] and result['jail']['rctl'] == ['jail:web:memoryuse:deny=1073741824',
+                                                            'jail:web:pcpu:deny=50']
+    assert rctl_conf.read_text() == ('# site limits\nuser:joe:maxproc:deny=10\njail:web:memoryuse:deny=1073741824\n'
+                                     'jail:web:pcpu:deny=50\n')
+    state_diff = result['diff'][-1]
+    assert state_diff['before']['rctl'] == ['jail:web:maxproc:deny=9', 'jail:web:pcpu:deny=50']
+    assert any(d.get('after_header') == str(rctl_conf) for d in result['diff'])
+    # Re-run: two reads, nothing else.
+    kind, result = run(jail, params, [
+        c(JLS_WEB, NOT_FOUND),
+        c(RCTL_WEB, (0, 'jail:web:memoryuse:deny=1073741824\njail:web:pcpu:deny=50\n', '')),
+    ], monkeypatch)
+    assert not result['changed']
+    # absent removes the jail's rules from rctl.conf and the kernel, and keeps the rest of the file.
+    kind, result = run(jail, dict(name='web', state='absent'), [
+        c(JLS_WEB, NOT_FOUND),
+        c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list=""\n', '')),
+        c(RCTL_WEB, (0, 'jail:web:memoryuse:deny=1073741824\njail:web:pcpu:deny=50\n', '')),
+        c(['rctl', '-r', 'jail:web:memoryuse:deny=/jail', 'jail:web:pcpu:deny=/jail'], (0, '', '')),
+        c(JLS_WEB, NOT_FOUND),
+    ], monkeypatch)
+    assert result['changed'] and rctl_conf.read_text() == '# site limits\nuser:joe:maxproc:deny=10\n'
+
+
+def test_rctl_needs_racct_and_checks_rules_first(monkeypatch):
+    kind, result = run(jail, dict(name='web', path=HOST['path'], rctl=['memoryuse:deny=lots']), [], monkeypatch)
+    assert kind == 'fail' and 'rctl' in result['msg'] and "'lots'" in result['msg']
+    disabled = (1, '', 'rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable\n')
+    kind, result = run(jail, dict(name='web', path=HOST['path'], rctl=['pcpu:deny=5']),
+                       [c(JLS_WEB, NOT_FOUND), c(RCTL_WEB, disabled)], monkeypatch)
+    assert kind == 'fail' and 'kern.racct.enable=1 in /boot/loader.conf' in result['msg']
+    assert not os.path.exists(HOST['conf'])
+
+
 def test_rc_conf_symlink_out_of_the_jail_is_refused(monkeypatch):
     rc_conf = os.path.join(HOST['path'], 'etc', 'rc.conf')
     os.unlink(rc_conf)
@@ -242,3 +291,8 @@ def test_jail_info_lists_configured_and_running(monkeypatch, tmp_path):
     kind, result = run(jail_info, {'name': ['old']}, [c(['jls', '-n', '--libxo', 'json', 'all'], jls())],
                        monkeypatch)
     assert list(result['jails']) == ['old']
+
+
+def test_no_prefixed_booleans_compare_as_false():
+    assert manager._positive({'allow.noraw_sockets': True, 'nopersist': True, 'persist': True, 'path': '/j'}) == {
+        'allow.raw_sockets': False, 'persist': True, 'path': '/j'}

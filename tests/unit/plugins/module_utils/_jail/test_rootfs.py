@@ -77,3 +77,69 @@ def test_manifest_verify_and_purge(tmp_path):
     with pytest.raises(MultiplicityError, match='too close'):
         rootfs.purge('/usr')
     assert os.path.isdir('/usr')
+
+
+class CopyRunner(object):
+    """Runs the cp commands make_thin asks for, for real, and records them."""
+
+    def __init__(self):
+        self.ran = []
+
+    def run(self, argv, action=None):
+        import subprocess
+        self.ran.append(argv)
+        subprocess.run(argv, check=True)
+
+
+def release_tree(base):
+    for directory in ('bin', 'sbin', 'lib', 'etc', 'var/log', 'root', 'tmp', 'usr/bin', 'usr/share/misc',
+                      'usr/local/etc', 'usr/home'):
+        os.makedirs(str(base / directory))
+    (base / 'bin' / 'freebsd-version').write_text('USERLAND_VERSION="14.3-RELEASE"\n')
+    (base / 'etc' / 'rc.conf').write_text('sshd_enable="NO"\n')
+    (base / 'COPYRIGHT').write_text('c\n')
+
+
+def test_thin_root_links_the_base_and_copies_the_writable_parts(tmp_path):
+    base, path = tmp_path / 'base', tmp_path / 'jails' / 'thin'
+    release_tree(base)
+    os.makedirs(str(path))
+    runner = CopyRunner()
+    assert not rootfs.thin_ready(str(path))
+    rootfs.make_thin(runner, str(base), str(path))
+    assert os.readlink(str(path / 'bin')) == 'basejail/bin'
+    assert os.readlink(str(path / 'usr' / 'bin')) == '../basejail/usr/bin'
+    assert os.readlink(str(path / 'usr' / 'share')) == '../basejail/usr/share'
+    assert not os.path.islink(str(path / 'etc')) and (path / 'etc' / 'rc.conf').read_text() == 'sshd_enable="NO"\n'
+    assert os.path.isdir(str(path / 'usr' / 'local' / 'etc')) and os.path.isdir(str(path / 'var' / 'log'))
+    assert os.listdir(str(path / 'basejail')) == [] and rootfs.thin_ready(str(path))
+    assert runner.ran[0][:2] == ['cp', '-Rp'] and runner.ran[0][-1] == str(path) + '/'
+    # A second layout keeps what the jail changed.
+    (path / 'etc' / 'rc.conf').write_text('mine\n')
+    rootfs.make_thin(runner, str(base), str(path))
+    assert (path / 'etc' / 'rc.conf').read_text() == 'mine\n'
+    with pytest.raises(MultiplicityError, match='not a release tree'):
+        rootfs.make_thin(runner, str(tmp_path / 'jails'), str(tmp_path / 'other'))
+
+
+def test_thin_validation_and_mount():
+    root = rootfs.validate(dict(type='thin', base='/usr/local/jails/templates/14.3/'), '/usr/local/jails/a')
+    assert rootfs.thin_mount(root) == dict(source='/usr/local/jails/templates/14.3', target='/basejail',
+                                           type='nullfs', options='ro')
+    for bad, parameter in ((dict(type='thin'), 'root.base'), (dict(type='thin', base='rel'), 'root.base'),
+                           (dict(type='thin', base='/j/a/base'), 'root.base'),
+                           (dict(type='directory', base='/b'), 'root.base')):
+        with pytest.raises(ParameterError) as exc:
+            rootfs.validate(bad, '/j/a')
+        assert parameter in str(exc.value)
+
+
+def test_purge_refuses_to_cross_into_a_mounted_base(tmp_path):
+    path = tmp_path / 'jails' / 'thin'
+    os.makedirs(str(path / 'basejail' / 'bin'))
+    with pytest.raises(MultiplicityError, match='basejail is mounted below it'):
+        rootfs.purge(str(path))
+    assert os.path.isdir(str(path / 'basejail' / 'bin'))
+    os.rmdir(str(path / 'basejail' / 'bin'))
+    rootfs.purge(str(path))
+    assert not os.path.exists(str(path))
