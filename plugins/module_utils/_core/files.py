@@ -113,3 +113,50 @@ def replace_block(text, begin, end, body):
     if text and not text.endswith('\n'):
         text += newline
     return text + block
+
+
+def remove_tree(path):
+    """Remove a directory tree the user asked to purge (BSD file flags such as schg cleared first).
+
+    Refuses a path near the root, and any tree with a filesystem mounted
+    below it: removing would reach into that filesystem (host data through
+    nullfs or a bind mount, /dev, /proc).
+    """
+    path = os.path.normpath(path)
+    if path.count('/') < 2:
+        raise MultiplicityError('Refusing to purge %s: too close to the filesystem root' % path)
+    if not os.path.lexists(path):
+        return
+    mounted = mounts_below(path)
+    if mounted:
+        raise MultiplicityError('Refusing to purge %s: %s is mounted below it (unmount it first)'
+                                % (path, ', '.join(mounted)))
+    clear_flags = getattr(os, 'lchflags', None)
+    if clear_flags is not None:
+        for directory, subdirs, files in os.walk(path):
+            for entry in subdirs + files:
+                try:
+                    clear_flags(os.path.join(directory, entry), 0)
+                except OSError:
+                    pass
+    shutil.rmtree(path)
+
+
+def mounts_below(path):
+    """Mount points under ``path``: another device (FreeBSD's nullfs reports its own), or a
+    Linux bind mount of the same filesystem, listed in /proc/self/mounts."""
+    found = []
+    top = os.lstat(path).st_dev
+    for directory, subdirs, files in os.walk(path):
+        for entry in list(subdirs):
+            full = os.path.join(directory, entry)
+            if os.lstat(full).st_dev != top or os.path.ismount(full):
+                found.append(full)
+                subdirs.remove(entry)
+    try:
+        with open('/proc/self/mounts', 'r', encoding='utf-8') as handle:
+            table = [line.split()[1] for line in handle if len(line.split()) > 1]
+    except OSError:
+        table = []
+    found += [m for m in table if m.startswith(path.rstrip('/') + '/') and m not in found]
+    return sorted(found)

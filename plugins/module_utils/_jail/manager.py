@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle,
 )
@@ -464,34 +464,8 @@ class JailManager(object):
             plan.add(populate[0], populate[1], func=populate[2])
 
     def _extract(self, root, path):
-        with tempfile.TemporaryDirectory(prefix='.bsd-multiplicity-') as workdir:
-            manifest = root.get('manifest') or os.path.join(os.path.dirname(root['archives'][0]), 'MANIFEST')
-            manifest_file = self._obtain(manifest, workdir) if ('://' in manifest or os.path.exists(manifest)) \
-                else None
-            sums = None
-            if manifest_file:
-                with open(manifest_file, 'r', encoding='utf-8') as handle:
-                    sums = rootfs.parse_manifest(handle.read())
-            else:
-                self.warnings.append('No MANIFEST beside %s: archives extracted without a checksum check'
-                                     % root['archives'][0])
-            for archive in root['archives']:
-                local = self._obtain(archive, workdir)
-                if sums is not None:
-                    rootfs.verify(local, os.path.basename(archive.rstrip('/')), sums, manifest)
-                self.runner.run(['tar', '-xpf', local, '-C', path],
-                                action='extract %s into %s' % (archive, path))
-
-    def _obtain(self, location, workdir):
-        if '://' not in location:
-            if not os.path.isfile(location):
-                raise MultiplicityError('Release file %s does not exist' % location)
-            return location
-        from ansible.module_utils.urls import fetch_file
-        try:
-            return fetch_file(self.module, location, decompress=False)
-        except Exception as exc:       # fetch_file fails the module itself on HTTP errors
-            raise MultiplicityError('Cannot download %s: %s' % (location, exc))
+        self.warnings.extend(release.extract(self.module, self.runner, root['archives'], path,
+                                             manifest=root.get('manifest')))
 
     # ------------------------------------------------------------ plan verbs
     def _conf_argv(self, ctx, flag):

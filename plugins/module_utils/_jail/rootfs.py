@@ -10,12 +10,11 @@ except :func:`purge`, which the manager calls only with ``purge: true``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shutil
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import remove_tree
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
     parse_zfs_get, zfs_value_equal,
 )
@@ -170,78 +169,10 @@ def dataset_argv(root, path):
     return ['zfs', 'create', '-p'] + options + [root['dataset']]
 
 
-def parse_manifest(text):
-    """{archive file name: sha256} from a FreeBSD release MANIFEST (tab-separated)."""
-    sums = {}
-    for line in text.splitlines():
-        fields = line.split('\t')
-        if len(fields) >= 2 and re.match(r'^[0-9a-f]{64}$', fields[1]):
-            sums[fields[0]] = fields[1]
-    return sums
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify(archive_path, name, sums, manifest):
-    """Raise unless the archive's SHA-256 matches the MANIFEST entry for ``name``."""
-    if name not in sums:
-        raise MultiplicityError('Release archive %s is not listed in %s' % (name, manifest))
-    actual = sha256(archive_path)
-    if actual != sums[name]:
-        raise MultiplicityError('Release archive %s does not match %s: SHA-256 %s, expected %s'
-                                % (archive_path, manifest, actual, sums[name]))
-
-
 def purge(path):
-    """Remove a jail's directory tree (after clearing BSD file flags such as schg).
-
-    Refuses when something is mounted below it: removing would reach into
-    the mounted filesystem (a thin jail's base, a nullfs mount of host data).
-    """
-    path = os.path.normpath(path)
-    if path.count('/') < 2:
-        raise MultiplicityError('Refusing to purge %s: too close to the filesystem root' % path)
-    if not os.path.lexists(path):
-        return
-    mounted = _mounts_below(path)
-    if mounted:
+    """Remove a jail's directory; refuses while a thin jail's base is still in /basejail."""
+    base = os.path.join(os.path.normpath(path), BASE_MOUNT)
+    if os.path.isdir(base) and not os.path.islink(base) and os.listdir(base):
         raise MultiplicityError('Refusing to purge %s: %s is mounted below it (stop the jail or unmount first)'
-                                % (path, ', '.join(mounted)))
-    clear_flags = getattr(os, 'lchflags', None)
-    if clear_flags is not None:
-        for directory, subdirs, files in os.walk(path):
-            for entry in subdirs + files:
-                try:
-                    clear_flags(os.path.join(directory, entry), 0)
-                except OSError:
-                    pass
-    shutil.rmtree(path)
-
-
-def _mounts_below(path):
-    """Mount points under ``path``: another device (nullfs reports its own), a Linux bind
-    mount listed in /proc/self/mounts, or a thin jail's non-empty base directory."""
-    found = []
-    top = os.lstat(path).st_dev
-    for directory, subdirs, files in os.walk(path):
-        for entry in list(subdirs):
-            full = os.path.join(directory, entry)
-            if os.lstat(full).st_dev != top or os.path.ismount(full):
-                found.append(full)
-                subdirs.remove(entry)
-    try:
-        with open('/proc/self/mounts', 'r', encoding='utf-8') as handle:
-            table = [line.split()[1] for line in handle if len(line.split()) > 1]
-    except OSError:
-        table = []
-    found += [m for m in table if m.startswith(path + '/') and m not in found]
-    base = os.path.join(path, BASE_MOUNT)
-    if os.path.isdir(base) and not os.path.islink(base) and os.listdir(base) and base not in found:
-        found.append(base)
-    return sorted(found)
+                                % (path, base))
+    remove_tree(path)

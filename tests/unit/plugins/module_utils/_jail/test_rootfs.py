@@ -7,6 +7,7 @@ import os
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import rootfs
 
 
@@ -60,14 +61,14 @@ def test_manifest_verify_and_purge(tmp_path):
     archive = tmp_path / 'base.txz'
     archive.write_bytes(b'archive')
     digest = hashlib.sha256(b'archive').hexdigest()
-    sums = rootfs.parse_manifest('base.txz\t%s\t10\tbase\t"Base system"\ton\nnoise\n' % digest)
+    sums = release.parse_manifest('base.txz\t%s\t10\tbase\t"Base system"\ton\nnoise\n' % digest)
     assert sums == {'base.txz': digest}
-    rootfs.verify(str(archive), 'base.txz', sums, 'MANIFEST')
+    release.verify(str(archive), 'base.txz', sums, 'MANIFEST')
     with pytest.raises(MultiplicityError, match='not listed'):
-        rootfs.verify(str(archive), 'lib32.txz', sums, 'MANIFEST')
+        release.verify(str(archive), 'lib32.txz', sums, 'MANIFEST')
     archive.write_bytes(b'tampered')
     with pytest.raises(MultiplicityError, match='does not match'):
-        rootfs.verify(str(archive), 'base.txz', sums, 'MANIFEST')
+        release.verify(str(archive), 'base.txz', sums, 'MANIFEST')
     tree = tmp_path / 'jails' / 'web'
     (tree / 'etc').mkdir(parents=True)
     (tree / 'etc' / 'rc.conf').write_text('x')
