@@ -30,6 +30,16 @@ attributes:
     platforms: freebsd
 '''
 
+    # Modules that work the same on FreeBSD and Linux hosts.
+    PLATFORM_FREEBSD_LINUX = r'''
+options: {}
+attributes:
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: [freebsd, linux]
+'''
+
     # Modules that belong to the bsd.multiplicity.multiplicity action group.
     ACTIONGROUP_MULTIPLICITY = r'''
 options: {}

@@ -1,0 +1,385 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The chroot_env module: a directory holding a userland, with the filesystems it needs mounted.
+
+A run that changes nothing reads the marker, the fstab file and the mount
+table, and runs ``uname -s`` (plus ``mount -p`` on FreeBSD, where the mount
+table is not a file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
+    atomic_write, block_markers, read_text, remove_tree, replace_block,
+)
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute
+
+MARKER = '.bsd-multiplicity-chroot.json'
+METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
+# The running system's own directories: a chroot may live below them, never on or above them.
+SYSTEM_DIRS = ('/bin', '/boot', '/compat', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libexec', '/opt',
+               '/proc', '/rescue', '/root', '/sbin', '/sys', '/tmp', '/usr', '/usr/local', '/var')
+
+
+def chroot_argument_spec():
+    return dict(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            bootstrap=dict(type='dict', options=dict(
+                method=dict(type='str', default='none', choices=list(METHODS)),
+                archives=dict(type='list', elements='str'),
+                manifest=dict(type='str'),
+                checksums=dict(type='dict'),
+                suite=dict(type='str'),
+                mirror=dict(type='str'),
+                variant=dict(type='str', default='minbase'),
+                packages=dict(type='list', elements='str', default=[]),
+                options=dict(type='list', elements='str', default=[]),
+                source=dict(type='path'),
+                template=dict(type='str'),
+                dataset=dict(type='str'),
+            )),
+            mounts=dict(type='list', elements='dict', default=[], options=dict(
+                type=dict(type='str', required=True, choices=sorted(set(mnt.TYPES[mnt.FREEBSD]) |
+                                                                    set(mnt.TYPES[mnt.LINUX]))),
+                target=dict(type='str'),
+                source=dict(type='path'),
+                read_only=dict(type='bool', default=False),
+                options=dict(type='list', elements='str', default=[]),
+                ruleset=dict(type='int'),
+            )),
+            fstab=dict(type='path', default='/etc/fstab'),
+            persist=dict(type='bool', default=True),
+            purge=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def validate_path(path):
+    """The chroot's path, refused when it is the host root or on/above the system's own directories."""
+    if not path or not path.startswith('/'):
+        raise ParameterError('path', '%r must be an absolute path' % path)
+    if '..' in path.split('/'):
+        raise ParameterError('path', '%r must not contain ".."' % path)
+    real = os.path.realpath(path)
+    if real == '/':
+        raise ParameterError('path', '%s resolves to the host root' % path)
+    own = set(SYSTEM_DIRS) | set(os.path.realpath(d) for d in SYSTEM_DIRS)
+    own.add(os.path.dirname(os.path.realpath(sys.executable)))
+    for directory in sorted(own):
+        if (directory.rstrip('/') + '/').startswith(real.rstrip('/') + '/'):
+            raise ParameterError('path', '%s resolves to %s, which is or contains the running system\'s %s'
+                                 % (path, real, directory))
+    return os.path.normpath(path)
+
+
+def bootstrap_request(bootstrap):
+    """What the marker records about how the userland was made (compared on later runs)."""
+    method = bootstrap['method']
+    if method == 'archives':
+        if not bootstrap.get('archives'):
+            raise ParameterError('bootstrap.archives', 'required with bootstrap.method=archives')
+        for archive in bootstrap['archives']:
+            if not (archive.startswith('/') or release.is_url(archive)):
+                raise ParameterError('bootstrap.archives', '%r is neither an absolute path nor a URL' % archive)
+        for name, digest in (bootstrap.get('checksums') or {}).items():
+            if not release.SHA256_RE.match(str(digest)):
+                raise ParameterError('bootstrap.checksums', '%s: %r is not a SHA-256 hex digest' % (name, digest))
+        if any(release.is_url(a) for a in bootstrap['archives']) and not (bootstrap.get('manifest') or
+                                                                          bootstrap.get('checksums')):
+            raise ParameterError('bootstrap.checksums', 'required (or bootstrap.manifest) when archives are URLs')
+        return dict(method=method, archives=list(bootstrap['archives']))
+    if method == 'debootstrap':
+        if not bootstrap.get('suite'):
+            raise ParameterError('bootstrap.suite', 'required with bootstrap.method=debootstrap')
+        return dict(method=method, suite=bootstrap['suite'], mirror=bootstrap.get('mirror'),
+                    variant=bootstrap['variant'], packages=sorted(bootstrap['packages']))
+    if method == 'copy':
+        if not bootstrap.get('source'):
+            raise ParameterError('bootstrap.source', 'required with bootstrap.method=copy')
+        return dict(method=method, source=os.path.normpath(bootstrap['source']))
+    if method == 'zfs_clone':
+        template, dataset = bootstrap.get('template') or '', bootstrap.get('dataset') or ''
+        if template.count('@') != 1:
+            raise ParameterError('bootstrap.template', '%r is not a snapshot name (pool/dataset@snapshot)' % template)
+        if not dataset or '@' in dataset:
+            raise ParameterError('bootstrap.dataset', 'required with bootstrap.method=zfs_clone, a filesystem name')
+        return dict(method=method, template=template, dataset=dataset)
+    return dict(method='none')
+
+
+def os_release(path):
+    """PRETTY_NAME of etc/os-release, or FreeBSD's USERLAND_VERSION."""
+    text = read_text(os.path.join(path, 'etc', 'os-release')) or read_text(os.path.join(path, 'usr', 'lib',
+                                                                                       'os-release'))
+    for line in (text or '').splitlines():
+        if line.startswith('PRETTY_NAME='):
+            return line.split('=', 1)[1].strip().strip('"\'')
+    version = read_text(os.path.join(path, 'bin', 'freebsd-version')) or ''
+    for line in version.splitlines():
+        if line.startswith('USERLAND_VERSION='):
+            return 'FreeBSD ' + line.split('=', 1)[1].strip().strip('"\'')
+    return None
+
+
+class ChrootManager(object):
+    def __init__(self, module, runner):
+        self.module = module
+        self.runner = runner
+        self.p = module.params
+        self.path = validate_path(self.p['path'])
+        self.state = self.p['state']
+        self.warnings = []
+        self.plan = None
+        bootstrap = self.p.get('bootstrap') or dict(method='none')
+        self.bootstrap = bootstrap
+        self.request = bootstrap_request(bootstrap) if self.state == 'present' else None
+
+    # ------------------------------------------------------------ reading
+    def _platform(self):
+        system = self.runner.run(['uname', '-s'], action='ask which system this is').stdout.strip()
+        if system not in mnt.TYPES:
+            raise MultiplicityError('chroot_env supports FreeBSD and Linux hosts, not %s' % system)
+        return system
+
+    def _mount_table(self, platform):
+        if platform == mnt.LINUX:
+            return mnt.parse_mountinfo(read_text('/proc/self/mountinfo') or '')
+        return mnt.parse_mount_p(self.runner.run(['mount', '-p'], action='read the mount table').stdout)
+
+    def _marker(self):
+        text = read_text(os.path.join(self.path, MARKER)) if os.path.isdir(self.path) else None
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise MultiplicityError('The marker %s is not valid JSON; fix or remove it' % os.path.join(self.path,
+                                                                                                       MARKER))
+
+    def _inside(self, node):
+        """``node`` resolved, refused when a symlink in the chroot points it out of the chroot."""
+        real_root = os.path.realpath(self.path)
+        real = os.path.realpath(node)
+        if real != real_root and not real.startswith(real_root + '/'):
+            raise MultiplicityError('Mount target %s resolves to %s, outside the chroot %s; not mounting there'
+                                    % (node, real, self.path))
+        return real
+
+    # ------------------------------------------------------------ main
+    def run(self):
+        platform = self._platform()
+        table = self._mount_table(platform)
+        mounted = mnt.below(table, self.path)
+        marker = self._marker()
+        fstab_path = self.p['fstab']
+        fstab_text = read_text(fstab_path) if self.p['persist'] or self.state == 'absent' else None
+        begin, end = block_markers('bsd.multiplicity.chroot_env %s' % self.path)
+        plan = self.plan = Plan([])
+        context = dict(platform=platform, before_mounts=[m['node'] for m in mounted], marker=marker,
+                       fstab_text=fstab_text, new_fstab=fstab_text, bootstrap_changed=False)
+        if self.state == 'absent':
+            self._plan_absent(plan, context, mounted, marker, begin, end)
+        else:
+            desired = mnt.normalize(self.p['mounts'], platform, self.path)
+            new_marker = self._plan_bootstrap(plan, context, marker)
+            owned = self._plan_mounts(plan, desired, table, mounted, marker, platform)
+            new_marker = dict(new_marker, mounts=owned)
+            if self.p['persist']:
+                body = ''.join(mnt.fstab_line(e, platform) + '\n' for e in desired) or None
+                context['new_fstab'] = replace_block(fstab_text or '', begin, end, body) if (fstab_text or body) \
+                    else fstab_text
+            if context['new_fstab'] != fstab_text:
+                self._plan_fstab(plan, fstab_path, begin, end, context['new_fstab'])
+            if new_marker != marker:
+                marker_path = os.path.join(self.path, MARKER)
+                text = json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
+                plan.add('marker', 'record the bootstrap and mounts in %s' % marker_path,
+                         func=lambda: atomic_write(marker_path, text, mode=0o644))
+            context['desired'] = desired
+        execute(plan, self.runner, self.module.check_mode)
+        return self._result(plan, context, platform)
+
+    # ------------------------------------------------------------ bootstrap
+    def _populated(self):
+        try:
+            return any(entry not in (MARKER, 'lost+found', '.zfs') for entry in os.listdir(self.path))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def _plan_bootstrap(self, plan, ctx, marker):
+        """Actions that make the userland; returns the marker to record."""
+        request = self.request
+        if marker is not None:
+            recorded = marker.get('bootstrap') or {}
+            if recorded.get('request') != request and request['method'] != 'none':
+                ctx['bootstrap_changed'] = True
+                self.warnings.append('%s was bootstrapped with %s; the new request %s is not applied over the '
+                                     'existing userland (remove it with state=absent purge=true first)'
+                                     % (self.path, json.dumps(recorded.get('request'), sort_keys=True),
+                                        json.dumps(request, sort_keys=True)))
+            return dict(marker)
+        method = request['method']
+        if method == 'none':
+            if not os.path.isdir(self.path):
+                message = '%s does not exist (bootstrap.method=none adopts an existing directory)' % self.path
+                if not self.module.check_mode:
+                    raise MultiplicityError(message)
+                self.warnings.append(message + '; it must exist by the time this runs for real.')
+            return dict(bootstrap=dict(request=request))
+        if self._populated():
+            raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing files '
+                                    '(use bootstrap.method=none to adopt them)' % (self.path, MARKER))
+        record = dict(request=request)
+        if method == 'zfs_clone':
+            plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], self.path),
+                     argv=['zfs', 'clone', '-p', '-o', 'mountpoint=%s' % self.path, request['template'],
+                           request['dataset']])
+            return dict(bootstrap=record)
+        if method != 'debootstrap' or not self._debootstrap_tool().endswith('mmdebstrap'):
+            # mmdebstrap wants an empty directory or none; the others need it to exist.
+            plan.add('mkdir', 'create directory %s' % self.path,
+                     func=lambda: os.makedirs(self.path, 0o755, exist_ok=True))
+        if method == 'archives':
+            boot = self.bootstrap
+            checked = release.check_local(self.module, boot['archives'], boot.get('manifest'), boot.get('checksums'))
+            record['sha256'] = dict((os.path.basename(a), release.sha256(a)) for a in boot['archives']
+                                    if not release.is_url(a))
+            if not checked:
+                self.warnings.append('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
+                                     'without a checksum check' % boot['archives'][0])
+            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in boot['archives']),
+                                                        self.path),
+                     func=lambda: release.extract(self.module, self.runner, boot['archives'], self.path,
+                                                  boot.get('manifest'), boot.get('checksums')))
+        elif method == 'debootstrap':
+            argv = self._debootstrap_argv()
+            plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], self.path, argv[0]),
+                     argv=argv)
+        elif method == 'copy':
+            source = request['source']
+            if not os.path.isdir(source):
+                raise MultiplicityError('bootstrap.source %s is not a directory' % source)
+            # "source/." copies the contents, with BSD and GNU cp alike.
+            plan.add('copy', 'copy %s into %s' % (source, self.path),
+                     argv=['cp', '-Rp', os.path.join(source, '.'), self.path])
+        return dict(bootstrap=record)
+
+    def _debootstrap_tool(self):
+        for tool in ('mmdebstrap', 'debootstrap'):
+            found = self.module.get_bin_path(tool)
+            if found:
+                return found
+        raise MultiplicityError('bootstrap.method=debootstrap needs mmdebstrap or debootstrap on the host '
+                                '(pkg install debootstrap on FreeBSD, apt-get install mmdebstrap on Debian)')
+
+    def _debootstrap_argv(self):
+        boot = self.bootstrap
+        tool = self._debootstrap_tool()
+        argv = [tool, '--variant=%s' % boot['variant']]
+        if boot['packages']:
+            argv.append('--include=%s' % ','.join(boot['packages']))
+        argv += list(boot['options']) + [boot['suite'], self.path]
+        if boot.get('mirror'):
+            argv.append(boot['mirror'])
+        return argv
+
+    # ------------------------------------------------------------ mounts
+    def _plan_mounts(self, plan, desired, table, mounted, marker, platform):
+        """Mount what is missing (in declared order), unmount what this module mounted and no longer
+        declares (in reverse); returns the nodes the chroot owns afterwards."""
+        owned_before = list((marker or {}).get('mounts') or [])
+        wanted = [e['node'] for e in desired]
+        for node in reversed([m['node'] for m in mounted]):
+            if node in wanted:
+                continue
+            if node in owned_before:
+                plan.add('umount', 'unmount %s (no longer declared)' % node, argv=['umount', node])
+            else:
+                self.warnings.append('%s is mounted inside the chroot but was not mounted by this module; left '
+                                     'alone' % node)
+        for entry in desired:
+            current = mnt.last_on(table, entry['node'])
+            if mnt.satisfied(entry, current, platform):
+                continue
+            if current is not None:
+                plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
+            if entry['type'] in ('bind', 'nullfs') and not os.path.exists(entry['source']):
+                message = 'Mount source %s does not exist' % entry['source']
+                if not self.module.check_mode:
+                    raise MultiplicityError(message)
+                self.warnings.append(message)
+            node = entry['node']
+            if os.path.lexists(node):
+                self._inside(node)
+            else:
+                plan.add('mkdir', 'create mount point %s' % node,
+                         func=lambda node=node: os.makedirs(self._inside(node), 0o755, exist_ok=True))
+            plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
+        return wanted
+
+    def _plan_fstab(self, plan, fstab_path, begin, end, text):
+        plan.add('fstab', 'write the mounts of %s to %s' % (self.path, fstab_path),
+                 func=lambda: atomic_write(fstab_path, text, mode=0o644))
+
+    # ------------------------------------------------------------ absent
+    def _plan_absent(self, plan, ctx, mounted, marker, begin, end):
+        # Deepest first, and later mounts before earlier ones on the same node.
+        order = sorted(enumerate(mounted), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
+        for unused, entry in order:
+            plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
+        fstab_text = ctx['fstab_text']
+        if fstab_text is not None:
+            ctx['new_fstab'] = replace_block(fstab_text, begin, end, None)
+            if ctx['new_fstab'] != fstab_text:
+                self._plan_fstab(plan, self.p['fstab'], begin, end, ctx['new_fstab'])
+        marker_path = os.path.join(self.path, MARKER)
+        if marker is not None:
+            plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
+        if self.p['purge'] and os.path.lexists(self.path):
+            request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
+            if request.get('method') == 'zfs_clone':
+                plan.add('purge', 'destroy dataset %s' % request['dataset'],
+                         argv=['zfs', 'destroy', '-r', request['dataset']])
+            else:
+                plan.add('purge', 'remove %s' % self.path, func=lambda: remove_tree(self.path))
+
+    # ------------------------------------------------------------ results
+    def _result(self, plan, ctx, platform):
+        result = dict(changed=plan.changed, plan=plan, bootstrap_changed=ctx['bootstrap_changed'])
+        after = ctx['before_mounts']
+        if plan.changed and not self.module.check_mode:
+            after = [m['node'] for m in mnt.below(self._mount_table(platform), self.path)]
+        elif self.module.check_mode:
+            after = [] if self.state == 'absent' else [e['node'] for e in ctx.get('desired', [])]
+        exists = os.path.isdir(self.path)
+        marker = self._marker() if exists else None
+        result['chroot'] = dict(path=self.path, platform=platform, exists=exists, mounts=after,
+                                bootstrap=(marker or ctx['marker'] or {}).get('bootstrap'),
+                                os_release=os_release(self.path) if exists else None)
+        if self.module._diff:
+            diffs = []
+            if ctx['new_fstab'] != ctx['fstab_text']:
+                diffs.append(dict(before_header=self.p['fstab'], after_header=self.p['fstab'],
+                                  before=ctx['fstab_text'] or '', after=ctx['new_fstab'] or ''))
+            diffs.append(dict(before_header='chroot %s' % self.path, after_header='chroot %s' % self.path,
+                              before=dict(exists=os.path.isdir(self.path) if self.module.check_mode else None,
+                                          mounts=ctx['before_mounts']),
+                              after=dict(state=self.state, mounts=after)))
+            result['diff'] = diffs
+        if self.warnings:
+            result['warnings'] = self.warnings
+        return result
+
+    def partial_result(self):
+        done = self.plan.actions[:self.plan.done] if self.plan else []
+        return dict(changed=bool(done), chroot=dict(path=self.path), done=[a.to_dict() for a in done])
