@@ -119,8 +119,9 @@ def bootstrap_request(bootstrap):
 
 def os_release(path):
     """PRETTY_NAME of etc/os-release, or FreeBSD's USERLAND_VERSION."""
-    text = read_text(os.path.join(path, 'etc', 'os-release')) or read_text(os.path.join(path, 'usr', 'lib',
-                                                                                       'os-release'))
+    text = read_text(os.path.join(path, 'etc', 'os-release'))
+    if text is None:
+        text = read_text(os.path.join(path, 'usr', 'lib', 'os-release'))
     for line in (text or '').splitlines():
         if line.startswith('PRETTY_NAME='):
             return line.split('=', 1)[1].strip().strip('"\'')

@@ -86,8 +86,10 @@ def mount_argv(entry, platform):
         source = entry['source'] if entry['type'] == 'bind' else '/dev'
         return ['mount', '-o', ','.join(['bind'] + options), source, entry['node']]
     special = entry['source'] if entry['type'] == 'nullfs' else SPECIALS[entry['type']]
-    return ['mount', '-t', entry['type']] + (['-o', ','.join(options)] if options else []) + [special,
-                                                                                                entry['node']]
+    argv = ['mount', '-t', entry['type']]
+    if options:
+        argv += ['-o', ','.join(options)]
+    return argv + [special, entry['node']]
 
 
 def fstab_line(entry, platform):

@@ -1,0 +1,147 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""chroot_env at module level on a FreeBSD host: exact commands in, files and results out."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+
+import pytest
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import manager
+from ansible_collections.bsd.multiplicity.plugins.modules import chroot_env
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
+
+UNAME = (['/sbin/uname', '-s'], 0, 'FreeBSD\n', '')
+
+
+def mount_p(*lines):
+    return (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\n' + ''.join(l + '\n' for l in lines), '')
+
+
+@pytest.fixture
+def host(tmp_path):
+    release = tmp_path / 'dist'
+    (release / 'tree' / 'bin').mkdir(parents=True)
+    (release / 'tree' / 'bin' / 'freebsd-version').write_text('USERLAND_VERSION="14.3-RELEASE"\n')
+    with tarfile.open(str(release / 'base.txz'), 'w:xz') as archive:
+        archive.add(str(release / 'tree' / 'bin'), arcname='bin')
+    digest = hashlib.sha256((release / 'base.txz').read_bytes()).hexdigest()
+    (release / 'MANIFEST').write_text('base.txz\t%s\t1\tbase\t"Base"\ton\n' % digest)
+    (tmp_path / 'fstab').write_text('# Device\tMountpoint\tFStype\tOptions\tDump\tPass#\n/dev/ada0p2\t/\tufs\trw\t1\t1\n')
+    return dict(root=tmp_path, path=str(tmp_path / 'chroots' / 'build'), archive=str(release / 'base.txz'),
+                fstab=str(tmp_path / 'fstab'))
+
+
+def params(host, **extra):
+    result = dict(path=host['path'], fstab=host['fstab'],
+                  bootstrap=dict(method='archives', archives=[host['archive']]),
+                  mounts=[dict(type='devfs', ruleset=4), dict(type='tmpfs', target='/tmp')])
+    result.update(extra)
+    return result
+
+
+def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
+    path = host['path']
+    kind, result, ran = run_module(chroot_env.main, params(host), [
+        UNAME, mount_p(),
+        (['/sbin/tar', '-xpf', host['archive'], '-C', path], 0, '', ''),
+        (['/sbin/mount', '-t', 'devfs', '-o', 'ruleset=4', 'devfs', path + '/dev'], 0, '', ''),
+        (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', path + '/tmp'], 0, '', ''),
+        mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path),
+    ], monkeypatch, diff=True)
+    assert kind == 'exit' and result['changed'], result
+    fstab = open(host['fstab']).read()
+    assert fstab.startswith('# Device\tMountpoint') and 'devfs %s/dev devfs ruleset=4 0 0\n' % path in fstab
+    marker = json.loads(open(os.path.join(path, manager.MARKER)).read())
+    assert marker['bootstrap']['request'] == dict(method='archives', archives=[host['archive']])
+    assert marker['mounts'] == [path + '/dev', path + '/tmp']
+    assert result['chroot']['mounts'] == [path + '/dev', path + '/tmp']
+    assert result['diff'][0]['before_header'] == host['fstab']
+    # Extracting with a mocked tar made nothing, so fake the userland for os_release.
+    os.makedirs(os.path.join(path, 'bin'))
+    with open(os.path.join(path, 'bin', 'freebsd-version'), 'w') as handle:
+        handle.write('USERLAND_VERSION="14.3-RELEASE"\n')
+    kind, result, ran = run_module(chroot_env.main, params(host), [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
+        monkeypatch)
+    assert not result['changed'] and result['chroot']['os_release'] == 'FreeBSD 14.3-RELEASE'
+    # A different request is reported, not applied.
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=dict(method='copy', source='/usr/src')), [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
+        monkeypatch)
+    assert not result['changed'] and result['bootstrap_changed'] and 'not applied' in result['warnings'][0]
+    # Dropping a mount unmounts it; absent unmounts the rest deepest first and keeps the files.
+    kind, result, ran = run_module(chroot_env.main, params(host, mounts=[dict(type='devfs', ruleset=4)]), [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path),
+        (['/sbin/umount', path + '/tmp'], 0, '', ''),
+        mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path)], monkeypatch)
+    assert result['changed'] and 'tmpfs' not in open(host['fstab']).read()
+    kind, result, ran = run_module(chroot_env.main, dict(path=path, fstab=host['fstab'], state='absent'), [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'fdescfs\t%s/dev/fd\tfdescfs\trw\t0 0' % path),
+        (['/sbin/umount', path + '/dev/fd'], 0, '', ''), (['/sbin/umount', path + '/dev'], 0, '', ''),
+        mount_p()], monkeypatch)
+    assert result['changed'] and os.path.isdir(os.path.join(path, 'bin'))
+    assert not os.path.exists(os.path.join(path, manager.MARKER))
+    assert 'bsd.multiplicity' not in open(host['fstab']).read()
+    kind, result, ran = run_module(chroot_env.main, dict(path=path, fstab=host['fstab'], state='absent', purge=True),
+                                   [UNAME, mount_p(), mount_p()], monkeypatch)
+    assert result['changed'] and not os.path.exists(path)
+
+
+def test_check_mode_verifies_archives_and_changes_nothing(host, monkeypatch):
+    kind, result, ran = run_module(chroot_env.main, params(host), [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert result['changed'] and [a['verb'] for a in result['actions']] == [
+        'mkdir', 'extract', 'mkdir', 'mount', 'mkdir', 'mount', 'fstab', 'marker']
+    assert not os.path.exists(host['path']) and 'bsd.multiplicity' not in open(host['fstab']).read()
+    bad = params(host, bootstrap=dict(method='archives', archives=[host['archive']],
+                                      checksums={'base.txz': '0' * 64}))
+    kind, result, ran = run_module(chroot_env.main, bad, [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'does not match' in result['msg']
+
+
+def test_existing_files_without_marker_are_not_bootstrapped_over(host, monkeypatch):
+    os.makedirs(os.path.join(host['path'], 'etc'))
+    kind, result, ran = run_module(chroot_env.main, params(host), [UNAME, mount_p()], monkeypatch)
+    assert kind == 'fail' and 'not empty' in result['msg'] and 'method=none' in result['msg']
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=dict(method='none'), mounts=[]),
+                                   [UNAME, mount_p(), mount_p()], monkeypatch)
+    assert result['changed'] and result['chroot']['bootstrap'] == dict(request=dict(method='none'))
+
+
+def test_other_methods_build_their_commands(host, monkeypatch):
+    path = host['path']
+    debootstrap = dict(method='debootstrap', suite='bookworm', packages=['python3'], options=['--arch=amd64'],
+                       mirror='http://deb.debian.org/debian')
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=debootstrap, mounts=[]),
+                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert result['actions'][0]['argv'] == ['/sbin/mmdebstrap', '--variant=minbase', '--include=python3',
+                                            '--arch=amd64', 'bookworm', path, 'http://deb.debian.org/debian']
+    clone = dict(method='zfs_clone', template='zroot/t@base', dataset='zroot/chroots/build')
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=clone, mounts=[]),
+                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert result['actions'][0]['argv'] == ['zfs', 'clone', '-p', '-o', 'mountpoint=' + path, 'zroot/t@base',
+                                            'zroot/chroots/build']
+    copy = dict(method='copy', source=str(host['root'] / 'dist' / 'tree'))
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=copy, mounts=[]),
+                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert result['actions'][1]['argv'] == ['cp', '-Rp', copy['source'] + '/.', path]
+
+
+@pytest.mark.parametrize('args, parameter', [
+    (dict(path='/'), 'path'), (dict(path='/usr'), 'path'), (dict(path='/var'), 'path'),
+    (dict(path='relative'), 'path'), (dict(path='/srv/../usr'), 'path'),
+    (dict(path='/srv/c', bootstrap=dict(method='archives')), 'bootstrap.archives'),
+    (dict(path='/srv/c', bootstrap=dict(method='archives', archives=['base.txz'])), 'bootstrap.archives'),
+    (dict(path='/srv/c', bootstrap=dict(method='archives', archives=['https://x/base.txz'])), 'bootstrap.checksums'),
+    (dict(path='/srv/c', bootstrap=dict(method='archives', archives=['/b.txz'], checksums={'b.txz': 'x'})),
+     'bootstrap.checksums'),
+    (dict(path='/srv/c', bootstrap=dict(method='debootstrap')), 'bootstrap.suite'),
+    (dict(path='/srv/c', bootstrap=dict(method='copy')), 'bootstrap.source'),
+    (dict(path='/srv/c', bootstrap=dict(method='zfs_clone', template='t')), 'bootstrap.template'),
+    (dict(path='/srv/c', bootstrap=dict(method='zfs_clone', template='p/t@s')), 'bootstrap.dataset'),
+])
+def test_bad_input_fails_before_any_command(args, parameter, monkeypatch):
+    kind, result, ran = run_module(chroot_env.main, args, [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith(parameter + ':') and ran == []
