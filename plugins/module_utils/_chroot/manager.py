@@ -17,7 +17,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    atomic_write, block_markers, read_text, remove_tree, replace_block,
+    atomic_write, block_markers, read_text, remove_tree, replace_block, resolve_inside,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute
 
@@ -168,12 +168,10 @@ class ChrootManager(object):
                                                                                                        MARKER))
 
     def _inside(self, node):
-        """``node`` resolved, refused when a symlink in the chroot points it out of the chroot."""
-        real_root = os.path.realpath(self.path)
-        real = os.path.realpath(node)
-        if real != real_root and not real.startswith(real_root + '/'):
+        real = resolve_inside(self.path, node)
+        if real is None:
             raise MultiplicityError('Mount target %s resolves to %s, outside the chroot %s; not mounting there'
-                                    % (node, real, self.path))
+                                    % (node, os.path.realpath(node), self.path))
         return real
 
     # ------------------------------------------------------------ main

@@ -115,6 +115,19 @@ def replace_block(text, begin, end, body):
     return text + block
 
 
+def resolve_inside(root, target):
+    """``target`` with symlinks resolved, or None when that leads outside ``root``.
+
+    Files under a guest's root belong to the guest's own root user, who could
+    point a symlink at the host's files.
+    """
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(target)
+    if real != real_root and not real.startswith(real_root.rstrip('/') + '/'):
+        return None
+    return real
+
+
 def remove_tree(path):
     """Remove a directory tree the user asked to purge (BSD file flags such as schg cleared first).
 

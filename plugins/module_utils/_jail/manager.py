@@ -16,7 +16,7 @@ import os
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text, resolve_inside
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle,
@@ -211,13 +211,10 @@ class JailManager(object):
         return span is None or conf.text[:span[0]].rstrip().endswith(MARKER)
 
     def _inside(self, root, target):
-        """``target`` if it resolves inside the jail's root: the jail's own root user owns
-        those files and could point a symlink at the host's files."""
-        real_root = os.path.realpath(root)
-        real = os.path.realpath(target)
-        if real != real_root and not real.startswith(real_root.rstrip('/') + '/'):
+        real = resolve_inside(root, target)
+        if real is None:
             raise MultiplicityError('Jail %s: %s resolves to %s, outside the jail root %s; not touching it'
-                                    % (self.name, target, real, root))
+                                    % (self.name, target, os.path.realpath(target), root))
         return real
 
     # ------------------------------------------------------------ desired config
