@@ -141,9 +141,8 @@ class ChrootManager(object):
         self.state = self.p['state']
         self.warnings = []
         self.plan = None
-        bootstrap = self.p.get('bootstrap') or dict(method='none')
-        self.bootstrap = bootstrap
-        self.request = bootstrap_request(bootstrap) if self.state == 'present' else None
+        self.bootstrap = self.p.get('bootstrap') or dict(method='none')
+        self.request = bootstrap_request(self.bootstrap) if self.state == 'present' else None
 
     # ------------------------------------------------------------ reading
     def _platform(self):
@@ -198,7 +197,7 @@ class ChrootManager(object):
                 context['new_fstab'] = replace_block(fstab_text or '', begin, end, body) if (fstab_text or body) \
                     else fstab_text
             if context['new_fstab'] != fstab_text:
-                self._plan_fstab(plan, fstab_path, begin, end, context['new_fstab'])
+                self._plan_fstab(plan, fstab_path, context['new_fstab'])
             if new_marker != marker:
                 marker_path = os.path.join(self.path, MARKER)
                 text = json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
@@ -244,15 +243,15 @@ class ChrootManager(object):
                      argv=['zfs', 'clone', '-p', '-o', 'mountpoint=%s' % self.path, request['template'],
                            request['dataset']])
             return dict(bootstrap=record)
-        if method != 'debootstrap' or not self._debootstrap_tool().endswith('mmdebstrap'):
+        argv = self._debootstrap_argv() if method == 'debootstrap' else None
+        if argv is None or not argv[0].endswith('mmdebstrap'):
             # mmdebstrap wants an empty directory or none; the others need it to exist.
             plan.add('mkdir', 'create directory %s' % self.path,
                      func=lambda: os.makedirs(self.path, 0o755, exist_ok=True))
         if method == 'archives':
             boot = self.bootstrap
-            checked = release.check_local(self.module, boot['archives'], boot.get('manifest'), boot.get('checksums'))
-            record['sha256'] = dict((os.path.basename(a), release.sha256(a)) for a in boot['archives']
-                                    if not release.is_url(a))
+            checked, record['sha256'] = release.check_local(self.module, boot['archives'], boot.get('manifest'),
+                                                            boot.get('checksums'))
             if not checked:
                 self.warnings.append('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
                                      'without a checksum check' % boot['archives'][0])
@@ -261,7 +260,6 @@ class ChrootManager(object):
                      func=lambda: release.extract(self.module, self.runner, boot['archives'], self.path,
                                                   boot.get('manifest'), boot.get('checksums')))
         elif method == 'debootstrap':
-            argv = self._debootstrap_argv()
             plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], self.path, argv[0]),
                      argv=argv)
         elif method == 'copy':
@@ -326,7 +324,7 @@ class ChrootManager(object):
             plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
         return wanted
 
-    def _plan_fstab(self, plan, fstab_path, begin, end, text):
+    def _plan_fstab(self, plan, fstab_path, text):
         plan.add('fstab', 'write the mounts of %s to %s' % (self.path, fstab_path),
                  func=lambda: atomic_write(fstab_path, text, mode=0o644))
 
@@ -340,7 +338,7 @@ class ChrootManager(object):
         if fstab_text is not None:
             ctx['new_fstab'] = replace_block(fstab_text, begin, end, None)
             if ctx['new_fstab'] != fstab_text:
-                self._plan_fstab(plan, self.p['fstab'], begin, end, ctx['new_fstab'])
+                self._plan_fstab(plan, self.p['fstab'], ctx['new_fstab'])
         marker_path = os.path.join(self.path, MARKER)
         if marker is not None:
             plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))

@@ -37,13 +37,14 @@ def sha256(path):
 
 
 def verify(archive_path, name, sums, manifest):
-    """Raise unless the archive's SHA-256 matches the MANIFEST entry for ``name``."""
+    """The archive's SHA-256; raises unless it matches the MANIFEST entry for ``name``."""
     if name not in sums:
         raise MultiplicityError('Release archive %s is not listed in %s' % (name, manifest))
     actual = sha256(archive_path)
     if actual != sums[name]:
         raise MultiplicityError('Release archive %s does not match %s: SHA-256 %s, expected %s'
                                 % (archive_path, manifest, actual, sums[name]))
+    return actual
 
 
 def is_url(location):
@@ -81,19 +82,20 @@ def load_sums(module, archives, manifest=None, checksums=None):
 def check_local(module, archives, manifest=None, checksums=None):
     """Verify local archives now (read-only): a missing file or a wrong sum fails here.
 
-    Returns True when every local archive was checked against a sum.
+    Returns ``(checked, digests)``: whether every local archive was checked
+    against a sum, and the SHA-256 of each local archive by file name.
     """
     local = [a for a in archives if not is_url(a)]
     for archive in local:
         obtain(module, archive)
-    if manifest and is_url(manifest):
-        return False            # checked after the download, before extraction
-    sums, source = load_sums(module, archives, manifest, checksums)
-    if sums is None:
-        return False
+    sums, source = (None, None)
+    if not (manifest and is_url(manifest)):     # a URL MANIFEST is checked after the download
+        sums, source = load_sums(module, archives, manifest, checksums)
+    digests = {}
     for archive in local:
-        verify(archive, os.path.basename(archive), sums, source)
-    return True
+        name = os.path.basename(archive)
+        digests[name] = verify(archive, name, sums, source) if sums is not None else sha256(archive)
+    return sums is not None, digests
 
 
 def extract(module, runner, archives, path, manifest=None, checksums=None):
