@@ -183,9 +183,11 @@ class JailManager(object):
 
         ``state: absent`` also removes rules that rctl.conf holds for the jail.
         """
+        if self.rctl is None and self.state != 'absent':
+            return None
         text = read_text(rctl.RCTL_CONF)
         in_conf = rctl.conf_rules(text, self.name)
-        if self.rctl is None and not (self.state == 'absent' and in_conf):
+        if self.rctl is None and not in_conf:
             return None
         desired = [] if self.state == 'absent' else self.rctl
         argv = ['rctl', 'jail:%s:' % self.name]
