@@ -107,9 +107,7 @@ def parse_kernel(text, filter_mode):
         raise RuleError('EINVAL')
     if rule['per'] is not None and rule['per'] not in SUBJECTS:
         raise RuleError('EINVAL')
-    if rule['subject'] == 'process' and rule['id'] is not None and not rule['id'].isdigit():
-        raise RuleError('EINVAL')
-    if rule['subject'] == 'user' and rule['id'] is not None and not rule['id'].isdigit():
+    if rule['subject'] in ('process', 'user') and rule['id'] is not None and not rule['id'].isdigit():
         raise RuleError('EINVAL')
     if not filter_mode:
         if None in (rule['subject'], rule['id'], rule['resource'], rule['action'], rule['amount']):
@@ -166,90 +164,85 @@ def _enabled(cmd, state):
         cmd.errx(1, 'RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable')
 
 
-def add_rule(cmd, state, expanded, original):
-    try:
-        rule = parse_kernel(expanded, filter_mode=False)
-    except RuleError as exc:
-        cmd.warnx("failed to add rule '%s': %s" % (original, ERRNO[exc.errno_text]))
-        return 1
+# What each mode says when the kernel refuses an operand: "<this> '<operand>': <errno text>".
+FAILURES = {'a': 'failed to add rule', 'r': 'failed to remove rule', 'u': 'failed to show resource consumption for',
+            'l': 'failed to get limits for', '': 'failed to show rules for'}
+
+
+def show(cmd, rule, hflag, nflag):
+    text = render(rule) if nflag else humanize_ids(rule)
+    cmd.out(humanize_amount(text) if hflag else text)
+
+
+def add_rule(state, rule):
     rules = state.setdefault('rctl', [])
     same = dict(rule, amount=None)
     rules[:] = [r for r in rules if not matches(r, same)]
     rules.append(rule)
-    return 0
 
 
-def remove_rules(cmd, state, expanded, original):
-    try:
-        wanted = parse_kernel(expanded, filter_mode=True)
-    except RuleError as exc:
-        cmd.warnx("failed to remove rule '%s': %s" % (original, ERRNO[exc.errno_text]))
-        return 1
+def remove_rules(state, wanted):
+    """Remove the matching rules; the errno when there is none."""
     rules = state.setdefault('rctl', [])
     kept = [r for r in rules if not matches(r, wanted)]
     if len(kept) == len(rules):
-        cmd.warnx("failed to remove rule '%s': %s" % (original, ERRNO['ESRCH']))
-        return 1
+        return 'ESRCH'
     rules[:] = kept
-    return 0
+    return None
 
 
-def show_rules(cmd, state, expanded, original, hflag, nflag):
-    try:
-        wanted = parse_kernel(expanded, filter_mode=True)
-    except RuleError as exc:
-        cmd.warnx("failed to show rules for '%s': %s" % (original, ERRNO[exc.errno_text]))
-        return 1
-    for rule in state.get('rctl', []):
-        if matches(rule, wanted):
-            text = render(rule) if nflag else humanize_ids(rule)
-            cmd.out(humanize_amount(text) if hflag else text)
-    return 0
-
-
-def show_usage(cmd, state, expanded, original):
-    try:
-        wanted = parse_kernel(expanded, filter_mode=True)
-    except RuleError:
-        wanted = None
-    if wanted is None or wanted['subject'] is None or wanted['id'] is None:
-        cmd.warnx("failed to show resource consumption for '%s': %s" % (original, ERRNO['EINVAL']))
-        return 1
+def show_usage(cmd, wanted):
+    if wanted['subject'] is None or wanted['id'] is None:
+        return 'EINVAL'
     for resource in RESOURCES:
         cmd.out('%s=0' % resource)
-    return 0
+    return None
 
 
-def show_limits(cmd, state, expanded, original, hflag, nflag):
+def show_limits(cmd, state, wanted, hflag, nflag):
     """Rules that apply to a process: its own and those of its user (no process here is jailed)."""
-    try:
-        wanted = parse_kernel(expanded, filter_mode=True)
-    except RuleError:
-        wanted = None
-    if wanted is None or wanted['subject'] != 'process' or wanted['id'] is None:
-        cmd.warnx("failed to get limits for '%s': %s" % (original, ERRNO['EINVAL']))
-        return 1
+    if wanted['subject'] != 'process' or wanted['id'] is None:
+        return 'EINVAL'
     try:
         with open('/proc/%s/status' % wanted['id']) as handle:
             uid = [line.split()[1] for line in handle if line.startswith('Uid:')][0]
     except OSError:
-        cmd.warnx("failed to get limits for '%s': %s" % (original, ERRNO['ESRCH']))
-        return 1
+        return 'ESRCH'
     for rule in state.get('rctl', []):
         if (rule['subject'], rule['id']) in (('process', wanted['id']), ('user', uid)):
-            text = render(rule) if nflag else humanize_ids(rule)
-            cmd.out(humanize_amount(text) if hflag else text)
-    return 0
+            show(cmd, rule, hflag, nflag)
+    return None
+
+
+def run_operand(cmd, state, mode, expanded, hflag, nflag):
+    """Carry out one operand; the errno name when the kernel refuses it."""
+    try:
+        rule = parse_kernel(expanded, filter_mode=mode != 'a')
+    except RuleError as exc:
+        return exc.errno_text
+    if mode == 'a':
+        return add_rule(state, rule)
+    if mode == 'r':
+        return remove_rules(state, rule)
+    if mode == 'u':
+        return show_usage(cmd, rule)
+    if mode == 'l':
+        return show_limits(cmd, state, rule, hflag, nflag)
+    for found in state.get('rctl', []):
+        if matches(found, rule):
+            show(cmd, found, hflag, nflag)
+    return None
 
 
 def rctl_main(prog, args):
     cmd = Command(prog, USAGE)
     options, operands = getopt(cmd, args, 'ahlnru')
     flags = set(option[0] for option in options)
-    if len(flags & set('alru')) > 1:
+    mode = ''.join(flags & set('alru'))
+    if len(mode) > 1:
         cmd.errx(1, 'at most one of -a, -l, -r, or -u may be specified')
     if not operands:
-        if flags & set('alru'):
+        if mode:
             cmd.bad_option()
         operands = ['::']
     failures = 0
@@ -260,15 +253,8 @@ def rctl_main(prog, args):
             if expanded is None:
                 failures += 1
                 continue
-            if 'a' in flags:
-                status = add_rule(cmd, state, expanded, operand)
-            elif 'r' in flags:
-                status = remove_rules(cmd, state, expanded, operand)
-            elif 'u' in flags:
-                status = show_usage(cmd, state, expanded, operand)
-            elif 'l' in flags:
-                status = show_limits(cmd, state, expanded, operand, 'h' in flags, 'n' in flags)
-            else:
-                status = show_rules(cmd, state, expanded, operand, 'h' in flags, 'n' in flags)
-            failures += 1 if status else 0
+            errno_name = run_operand(cmd, state, mode, expanded, 'h' in flags, 'n' in flags)
+            if errno_name:
+                cmd.warnx("%s '%s': %s" % (FAILURES[mode], operand, ERRNO[errno_name]))
+                failures += 1
     return failures
