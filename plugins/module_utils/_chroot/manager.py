@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
     atomic_write, block_markers, read_text, remove_tree, replace_block, resolve_inside,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute, progress
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
@@ -378,5 +378,4 @@ class ChrootManager(object):
         return result
 
     def partial_result(self):
-        done = self.plan.actions[:self.plan.done] if self.plan else []
-        return dict(changed=bool(done), chroot=dict(path=self.path), done=[a.to_dict() for a in done])
+        return dict(progress(self.plan), chroot=dict(path=self.path))

@@ -106,6 +106,12 @@ class Plan(object):
         return [a.to_dict() for a in self.actions]
 
 
+def progress(plan):
+    """``changed`` and the ``done`` actions of a plan that failed part way (None: nothing planned yet)."""
+    done = plan.actions[:plan.done] if plan is not None else []
+    return dict(changed=bool(done), done=[a.to_dict() for a in done])
+
+
 def _as_list(value):
     if value is None:
         return []

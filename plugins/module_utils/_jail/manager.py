@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text, resolve_inside
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle,
+    LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
@@ -663,5 +663,4 @@ class JailManager(object):
         return diffs
 
     def partial_result(self):
-        done = self.plan.actions[:self.plan.done] if self.plan else []
-        return dict(changed=bool(done), jail=dict(name=self.name), done=[a.to_dict() for a in done])
+        return dict(progress(self.plan), jail=dict(name=self.name))
