@@ -40,6 +40,16 @@ attributes:
     platforms: [freebsd, linux]
 '''
 
+    # Modules for a Xen dom0 running NetBSD, FreeBSD or Linux.
+    PLATFORM_XEN_DOM0 = r'''
+options: {}
+attributes:
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: [freebsd, netbsd, linux]
+'''
+
     # Modules that belong to the bsd.multiplicity.multiplicity action group.
     ACTIONGROUP_MULTIPLICITY = r'''
 options: {}
