@@ -50,7 +50,7 @@ COMMANDS = {
     '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
     '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
     '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
-    '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl',
+    '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl', '/usr/local/sbin/pkg': 'pkg',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
@@ -209,6 +209,7 @@ def install_freebsd_layer(root, name):
         with open(os.path.join(root, 'boot/kernel', filename), 'w') as handle:
             json.dump(dict(info, fbsdsim='placeholder for a loadable kernel file'), handle, indent=1, sort_keys=True)
     os.makedirs(os.path.join(root, 'var/db/fbsdsim'), exist_ok=True)
+    shutil.copy2(os.path.join(HERE, 'fbsd', 'pkg-catalog.json'), os.path.join(root, 'var/db/fbsdsim/pkg-catalog.json'))
     os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
     with open(os.path.join(root, 'var/db/fbsdsim/state.json'), 'w') as handle:
         json.dump(initial_state(name, kernel), handle, indent=1, sort_keys=True)

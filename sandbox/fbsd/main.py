@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import bhyve, core, jail, kld, mount, net, rctl, service, sysctl, sysrc, version, zfs
+from fbsd import bhyve, core, jail, kld, mount, net, pkg, rctl, service, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -28,6 +28,7 @@ COMMANDS = {
     'zpool': zfs.zpool_main,
     'service': service.service_main,
     'rctl': rctl.rctl_main,
+    'pkg': pkg.pkg_main,
 }
 
 
