@@ -36,11 +36,13 @@ def read_config_dir(directory):
         if entry in NOT_GUESTS or entry.startswith('.') or entry.endswith(('.sxp', '.xml', '~')) \
                 or not os.path.isfile(path):
             continue
-        text = read_text(path)
         try:
-            settings = xl_cfg.parse(text)
+            settings = xl_cfg.parse(read_text(path))
         except xl_cfg.XlCfgError as exc:
             errors[path] = str(exc)
+            continue
+        except (UnicodeDecodeError, OSError) as exc:
+            errors[path] = 'not readable as UTF-8 text: %s' % exc
             continue
         name = settings.get('name')
         if isinstance(name, str) and name:

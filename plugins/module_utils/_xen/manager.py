@@ -151,7 +151,10 @@ class XenDomuManager(object):
         return domain
 
     def _read_file(self):
-        text = read_text(self.config_file)
+        try:
+            text = read_text(self.config_file)
+        except UnicodeDecodeError as exc:
+            raise MultiplicityError('%s is not UTF-8 text (%s); nothing was changed' % (self.config_file, exc))
         if text is None:
             return None, {}
         try:

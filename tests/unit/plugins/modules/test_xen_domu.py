@@ -164,6 +164,13 @@ def test_hand_written_file_is_edited_in_place(dom0, monkeypatch):
                                                       'vcpus': '1', 'serial': 'pty'}
 
 
+def test_binary_file_fails_cleanly(dom0, monkeypatch):
+    with open(dom0['cfg'], 'wb') as handle:
+        handle.write(b'name = "web"\n\xff\xfe\n')
+    kind, result, ran = run_module(xen_domu.main, params(dom0), [], monkeypatch)
+    assert kind == 'fail' and 'is not UTF-8 text' in result['msg'] and ran == []
+
+
 def test_broken_file_fails_with_its_line_and_changes_nothing(dom0, monkeypatch):
     with open(dom0['cfg'], 'w') as handle:
         handle.write('name = "web"\ntype = pv\n')
@@ -252,6 +259,8 @@ def test_info_joins_files_and_domains(dom0, monkeypatch):
         handle.write('name = db\n')
     with open(os.path.join(dom0['dir'], 'xl.conf'), 'w') as handle:
         handle.write('autoballoon="off"\n')
+    with open(os.path.join(dom0['dir'], 'stray.img'), 'wb') as handle:
+        handle.write(b'\xff\xfe\x00binary')
     listing = (['/sbin/xl', 'list'], 0, HEADER + DOM0 + row('web') + row('orphan', domid=7, letters='--p---'), '')
     details = xl_long('web')
     kind, result, ran = run_module(xen_domu_info.main, dict(config_dir=dom0['dir']), [
@@ -262,7 +271,7 @@ def test_info_joins_files_and_domains(dom0, monkeypatch):
     assert domains['web']['live']['memory'] == 160 and domains['web']['live']['vif'][0]['bridge'] == 'xenbr0'
     assert domains['db']['state'] == 'stopped' and domains['db']['domid'] is None
     assert domains['orphan']['state'] == 'paused' and domains['orphan']['config_file'] is None
-    assert list(result['config_errors']) == [os.path.join(dom0['dir'], 'broken.cfg')]
+    assert sorted(result['config_errors']) == [os.path.join(dom0['dir'], name) for name in ('broken.cfg', 'stray.img')]
     assert 'line 1' in result['config_errors'][os.path.join(dom0['dir'], 'broken.cfg')]
 
 
