@@ -121,8 +121,10 @@ def delete(cmd, args):
         cmd.out('Installed packages to be REMOVED:')
         for name in found:
             cmd.out('\t%s: %s' % (name, installed[name]['version']))
-        if any(f == 'n' for f, dummy in options) or not _confirm(cmd, options):
-            return 0 if any(f == 'n' for f, dummy in options) else 1
+        if any(f == 'n' for f, dummy in options):
+            return 0                    # dry run
+        if not _confirm(cmd, options):
+            return 1
         for name in found:
             for path in installed[name]['files']:
                 if os.path.isfile(path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import platform
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
@@ -32,6 +33,19 @@ PLATFORMS = {
 ACTIONS = ('destroy', 'restart', 'rename-restart', 'preserve', 'coredump-destroy', 'coredump-restart',
            'soft-reset')
 VIF_KEYS = ('bridge', 'mac', 'ip', 'model', 'type', 'vifname', 'script', 'rate', 'backend', 'gatewaydev')
+
+
+def dom0_platform():
+    """(OS name, its default paths) of the dom0 this runs on; unknown systems get Linux's paths."""
+    system = platform.system()
+    return system, PLATFORMS.get(system, PLATFORMS['Linux'])
+
+
+def check_domain_name(name):
+    if not NAME_RE.match(name or ''):
+        raise ParameterError('name', '%r is not a usable domain name (letters, digits, "_", "." and "-", '
+                                     'up to 64)' % (name,))
+    return name
 
 
 def size_bytes(value, parameter):
@@ -115,12 +129,8 @@ def parse_spec(spec):
 
 def settings(params):
     """The xl.cfg settings the module's options declare, in a stable order."""
-    name = params['name']
-    if not NAME_RE.match(name or ''):
-        raise ParameterError('name', '%r is not a usable domain name (letters, digits, "_", "." and "-", '
-                                     'up to 64)' % (name,))
     out = collections.OrderedDict()
-    out['name'] = name
+    out['name'] = check_domain_name(params['name'])
     if params.get('type'):
         out['type'] = params['type']
     for key in ('memory', 'maxmem', 'vcpus', 'maxvcpus'):
@@ -133,8 +143,6 @@ def settings(params):
         raise ParameterError('maxmem', 'is %d, less than memory (%d)' % (params['maxmem'], params['memory']))
     if params.get('maxvcpus') and params.get('vcpus') and params['maxvcpus'] < params['vcpus']:
         raise ParameterError('maxvcpus', 'is %d, less than vcpus (%d)' % (params['maxvcpus'], params['vcpus']))
-    if params.get('bootloader') and params.get('kernel'):
-        raise ParameterError('bootloader', 'give either kernel or bootloader, not both')
     for key in ('kernel', 'ramdisk', 'cmdline', 'bootloader'):
         if params.get(key) is not None:
             out[key] = params[key]

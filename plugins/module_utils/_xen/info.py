@@ -8,7 +8,6 @@ Two commands whatever the number of domains: ``xl list`` and ``xl list -l``.
 from __future__ import annotations
 
 import os
-import platform
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
@@ -54,7 +53,7 @@ class XenDomuInfo(object):
     def __init__(self, module, runner):
         self.module = module
         self.runner = runner
-        defaults = config.PLATFORMS.get(platform.system(), config.PLATFORMS['Linux'])
+        dummy, defaults = config.dom0_platform()
         self.config_dir = module.params['config_dir'] or defaults['config_dir']
         self.only = module.params['name']
 

@@ -10,7 +10,6 @@ commands: ``xl list NAME`` (run state) and, for a running domain, ``xl list -l N
 from __future__ import annotations
 
 import os
-import platform
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
@@ -117,26 +116,28 @@ class XenDomuManager(object):
         self.module = module
         self.runner = runner
         self.p = module.params
-        self.name = self.p['name']
+        self.name = config.check_domain_name(self.p['name'])
         self.state = self.p['state']
         self.plan = None
         self.warnings = []
-        defaults = config.PLATFORMS.get(platform.system(), config.PLATFORMS['Linux'])
-        self.netbsd = platform.system() == 'NetBSD'
+        system, defaults = config.dom0_platform()
+        self.netbsd = system == 'NetBSD'
         self.config_dir = self.p['config_dir'] or defaults['config_dir']
         self.config_file = self.p['config_file'] or os.path.join(self.config_dir, self.name + '.cfg')
         self.auto_dir = self.p['auto_dir'] or defaults['auto_dir']
         if self.p['stop_timeout'] < 0:
             raise ParameterError('stop_timeout', 'must be 0 or more seconds')
         self.wanted = config.settings(self.p) if self.state != 'absent' else None
-        if not config.NAME_RE.match(self.name):
-            raise ParameterError('name', '%r is not a usable domain name' % (self.name,))
 
     # -- reading ---------------------------------------------------------------
 
+    def _list(self):
+        """``xl list NAME``, or None when xl does not know the domain."""
+        return self.runner.run_lookup(['xl', 'list', self.name], runtime.not_found,
+                                      action='read the state of domain %s' % self.name)
+
     def _read_domain(self):
-        listed = self.runner.run_lookup(['xl', 'list', self.name], runtime.not_found,
-                                        action='read the state of domain %s' % self.name)
+        listed = self._list()
         if listed is None:
             return None
         domain = runtime.parse_list(listed.stdout).get(self.name)
@@ -323,18 +324,13 @@ class XenDomuManager(object):
     def _shutdown(self, argv):
         self.runner.run(argv, action='shut down domain %s' % self.name)
         try:
-            wait_for(self._still_there, lambda there: not there, self.p['stop_timeout'],
+            wait_for(self._list, lambda listed: listed is None, self.p['stop_timeout'],
                      'domain %s to shut down' % self.name)
         except WaitTimeout:
             if not self.p['force_stop']:
                 raise MultiplicityError('domain %s did not shut down within %d s (stop_timeout); set force_stop '
                                         'to destroy it' % (self.name, self.p['stop_timeout']))
             self.runner.run(['xl', 'destroy', self.name], action='destroy domain %s' % self.name)
-
-    def _still_there(self):
-        listed = self.runner.run_lookup(['xl', 'list', self.name], runtime.not_found,
-                                        action='read the state of domain %s' % self.name)
-        return listed is not None
 
     def _plan_destroy(self, plan, ctx):
         if ctx['autostart_now']:

@@ -207,7 +207,7 @@ def test_netbsd_autostart_in_rc_conf(dom0, monkeypatch, tmp_path):
     rc_conf = tmp_path / 'rc.conf'
     rc_conf.write_text('# hand\nxencommons=YES\nxendomains="other"\n')
     monkeypatch.setattr(manager, 'RC_CONF', str(rc_conf))
-    monkeypatch.setattr(manager.platform, 'system', lambda: 'NetBSD')
+    monkeypatch.setattr(config.platform, 'system', lambda: 'NetBSD')
     kind, result, ran = run_module(xen_domu.main, params(dom0, state='present'), [xl_list('web')], monkeypatch)
     assert rc_conf.read_text() == '# hand\nxencommons=YES\nxendomains="other web"\n'
     kind, result, ran = run_module(xen_domu.main, params(dom0, state='present'), [xl_list('web')], monkeypatch)
@@ -240,6 +240,11 @@ def test_bad_input_names_the_parameter_and_runs_nothing(dom0, monkeypatch, extra
                                    else [], monkeypatch)
     assert kind == 'fail' and result['msg'].startswith(parameter + ': '), result['msg']
     assert not os.path.exists(dom0['cfg'])
+
+
+def test_kernel_and_bootloader_are_exclusive(dom0, monkeypatch):
+    kind, result, ran = run_module(xen_domu.main, params(dom0, bootloader='pygrub'), [], monkeypatch)
+    assert kind == 'fail' and 'mutually exclusive: kernel|bootloader' in result['msg'] and ran == []
 
 
 def test_injection_attempts_stay_values(dom0, monkeypatch):
