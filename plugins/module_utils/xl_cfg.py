@@ -72,7 +72,11 @@ class _Token(object):
         self.line, self.start, self.end = line, start, end
 
     def describe(self):
-        return '<newline>' if self.kind == 'NEWLINE' else '`%s\'' % self.text if self.text else 'end of file'
+        if self.kind == 'NEWLINE':
+            return '<newline>'
+        if not self.text:
+            return 'end of file'
+        return '`%s\'' % self.text
 
 
 def _dequote(text, line):
