@@ -51,6 +51,7 @@ COMMANDS = {
     '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
     '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
     '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl', '/usr/local/sbin/pkg': 'pkg',
+    '/sbin/mdconfig': 'mdconfig',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,

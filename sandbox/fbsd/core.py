@@ -32,6 +32,14 @@ class Command(object):
     def bad_option(self, flag=None):
         self.usage(*self.usage_lines, status=self.usage_status)
 
+    def option_error(self, flag, missing):
+        """getopt(3) with opterr set: libc's message, then the command's usage."""
+        if missing:
+            self.err('%s: option requires an argument -- %s' % (self.prog, flag))
+        else:
+            self.err('%s: illegal option -- %s' % (self.prog, flag))
+        self.bad_option(flag)
+
     def out(self, text=''):
         sys.stdout.write(text + '\n')
 
@@ -71,8 +79,8 @@ ERRNO_TEXT = {
 def getopt(cmd, args, optstring):
     """BSD getopt(3): options end at the first operand or '--'; bad ones call usage.
 
-    Returns (list of (flag, value), operands).  ``cmd.bad_option(flag)`` is
-    expected to print usage and raise.
+    Returns (list of (flag, value), operands).  ``cmd.option_error(flag,
+    missing)`` is expected to print the messages and raise.
     """
     options = []
     index = 0
@@ -88,8 +96,7 @@ def getopt(cmd, args, optstring):
             flag = arg[position]
             spec = optstring.find(flag)
             if spec < 0 or flag == ':':
-                cmd.err('%s: illegal option -- %s' % (cmd.prog, flag))
-                cmd.bad_option(flag)
+                cmd.option_error(flag, False)
             if spec + 1 < len(optstring) and optstring[spec + 1] == ':':
                 if position + 1 < len(arg):
                     value = arg[position + 1:]
@@ -97,8 +104,7 @@ def getopt(cmd, args, optstring):
                     index += 1
                     value = args[index]
                 else:
-                    cmd.err('%s: option requires an argument -- %s' % (cmd.prog, flag))
-                    cmd.bad_option(flag)
+                    cmd.option_error(flag, True)
                 options.append((flag, value))
                 break
             options.append((flag, None))

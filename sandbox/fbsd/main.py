@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import bhyve, core, jail, kld, mount, net, pkg, rctl, service, sysctl, sysrc, version, zfs
+from fbsd import bhyve, core, jail, kld, md, mount, net, pkg, rctl, service, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -29,6 +29,7 @@ COMMANDS = {
     'service': service.service_main,
     'rctl': rctl.rctl_main,
     'pkg': pkg.pkg_main,
+    'mdconfig': md.mdconfig_main,
 }
 
 

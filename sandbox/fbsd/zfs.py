@@ -18,21 +18,38 @@ from fbsd.core import Command, Exit, commit, getopt, locked_state
 STORE = '/var/db/fbsdsim/zfs'
 POOL_SIZE = 107374182400
 STREAM_MAGIC = b'FBSDSIM-ZFS-STREAM 1\n'
-USAGE = ['usage: zfs command args ...', 'where \'command\' is one of the following:', '',
-         '\tcreate [-Pnpuv] [-o property=value] ... <filesystem>',
-         '\tcreate [-Pnpsv] [-b blocksize] [-o property=value] ... -V <size> <volume>',
-         '\tdestroy [-fnpRrv] <filesystem|volume>', '\tdestroy [-dnpRrv] <filesystem|volume>@<snap>[%<snap>][,...]',
-         '\tsnapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ...',
-         '\trollback [-rRf] <snapshot>', '\tclone [-p] [-o property=value] ... <snapshot> <filesystem|volume>',
-         '\trename [-f] <filesystem|volume|snapshot> <filesystem|volume|snapshot>',
-         '\tlist [-Hp] [-r|-d max] [-o property[,...]] [-s property]... [-S property]... [-t type[,...]] '
-         '[filesystem|volume|snapshot] ...',
-         '\tset <property=value> ... <filesystem|volume|snapshot> ...',
-         '\tget [-rHp] [-d max] [-o "all" | field[,...]] [-t type[,...]] [-s source[,...]] <"all" | property[,...]> '
-         '[filesystem|volume|snapshot|bookmark] ...',
-         '\tinherit [-rS] <property> <filesystem|volume|snapshot> ...',
-         '\tsend [-R] <snapshot>', '\treceive [-Fu] <filesystem|volume|snapshot>',
-         '\tjail <jailid|jailname> <filesystem>', '\tunjail <jailid|jailname> <filesystem>']
+# Each subcommand's synopsis as zfs_main.c get_usage() prints it (OpenZFS 2.2).
+SYNOPSES = {
+    'version': ['\tversion'],
+    'create': ['\tcreate [-Pnpuv] [-o property=value] ... <filesystem>',
+               '\tcreate [-Pnpsv] [-b blocksize] [-o property=value] ... -V <size> <volume>'],
+    'destroy': ['\tdestroy [-fnpRrv] <filesystem|volume>',
+                '\tdestroy [-dnpRrv] <filesystem|volume>@<snap>[%<snap>][,...]',
+                '\tdestroy <filesystem|volume>#<bookmark>'],
+    'snapshot': ['\tsnapshot [-r] [-o property=value] ... <filesystem|volume>@<snap> ...'],
+    'rollback': ['\trollback [-rRf] <snapshot>'],
+    'clone': ['\tclone [-p] [-o property=value] ... <snapshot> <filesystem|volume>'],
+    'rename': ['\trename [-f] <filesystem|volume|snapshot> <filesystem|volume|snapshot>',
+               '\trename -p [-f] <filesystem|volume> <filesystem|volume>',
+               '\trename -u [-f] <filesystem> <filesystem>', '\trename -r <snapshot> <snapshot>'],
+    'list': ['\tlist [-Hp] [-r|-d max] [-o property[,...]] [-s property]...',
+             '\t    [-S property]... [-t type[,...]] [filesystem|volume|snapshot] ...'],
+    'set': ['\tset <property=value> ... <filesystem|volume|snapshot> ...'],
+    'get': ['\tget [-rHp] [-d max] [-o "all" | field[,...]]', '\t    [-t type[,...]] [-s source[,...]]',
+            '\t    <"all" | property[,...]> [filesystem|volume|snapshot|bookmark] ...'],
+    'inherit': ['\tinherit [-rS] <property> <filesystem|volume|snapshot> ...'],
+    'upgrade': ['\tupgrade [-v]', '\tupgrade [-r] [-V version] <-a | filesystem ...>'],
+    'mount': ['\tmount', '\tmount [-flvO] [-o opts] <-a | filesystem>'],
+    'unmount': ['\tunmount [-fu] <-a | filesystem|mountpoint>'],
+    'send': ['\tsend [-DnPpRVvLecwhb] [-[i|I] snapshot] <snapshot>'],
+    'receive': ['\treceive [-vMnsFhu] [-o <property>=<value>] ... [-x <property>] ...',
+                '\t    <filesystem|volume|snapshot>'],
+    'jail': ['\tjail <jailid|jailname> <filesystem>'],
+    'unjail': ['\tunjail <jailid|jailname> <filesystem>'],
+}
+ALIAS_COMMANDS = {'snap': 'snapshot', 'recv': 'receive', 'umount': 'unmount'}
+USAGE = (['usage: zfs command args ...', 'where \'command\' is one of the following:', '']
+         + [line for lines in SYNOPSES.values() for line in lines])
 
 # name: (default, inheritable); None default = not set unless given.
 SETTABLE = {
@@ -55,6 +72,41 @@ CHOICES = {'canmount': ('on', 'off', 'noauto'), 'compression': ('on', 'off', 'lz
            'setuid': ('on', 'off'), 'devices': ('on', 'off'), 'dedup': ('on', 'off', 'verify', 'sha256'),
            'sync': ('standard', 'always', 'disabled'), 'snapdir': ('hidden', 'visible'),
            'volmode': ('default', 'full', 'geom', 'dev', 'none')}
+
+
+def sub_usage(sub):
+    """usage(B_FALSE) inside a subcommand: its synopsis, then the property table or a pointer to it."""
+    lines = ['usage:'] + SYNOPSES[sub]
+    if sub not in ('set', 'get', 'inherit', 'list'):
+        return lines + ['', 'For the property list, run: zfs set|get', '',
+                        'For the delegated permission list, run: zfs allow|unallow']
+    lines += ['', 'The following properties are supported:', '', '\t%-14s %s  %s   %s' % ('PROPERTY', 'EDIT', 'INHERIT',
+                                                                                         'VALUES'), '']
+    for name in sorted(set(READONLY) | set(SETTABLE)):
+        editable = name in SETTABLE
+        inheritable = editable and SETTABLE[name][1]
+        values = '<size>' if name in SIZES else ' | '.join(CHOICES.get(name, ())) or '-'
+        lines.append('\t%-15s %s%s%s' % (name, 'YES    ' if editable else ' NO    ',
+                                         '  YES   ' if inheritable else '   NO   ', values))
+    return lines + ['', 'Sizes are specified in bytes with standard units such as K, M, G, etc.', '',
+                    'User-defined properties can be specified by using a name containing a colon (:).']
+
+
+class ZfsCommand(Command):
+    """zfs and zpool set opterr = 0 and report bad options themselves, with the subcommand's usage (exit 2)."""
+
+    def __init__(self, prog, usage, usage_of):
+        super().__init__(prog, usage, usage_status=2)
+        self.usage_of = usage_of
+        self.sub = None
+
+    def bad_option(self, flag=None):
+        self.usage(*(self.usage_of(self.sub) if self.sub else self.usage_lines), status=2)
+
+    def option_error(self, flag, missing):
+        # Without a leading ':' in the optstring, getopt returns '?' for a missing argument too.
+        self.err('invalid option \'%s\'' % flag)
+        self.bad_option(flag)
 
 
 class ZfsError(Exception):
@@ -673,8 +725,9 @@ def jail_dataset(state, options, operands, attach):
 
 
 def zfs_main(prog, args):
-    cmd = Command(prog, USAGE, usage_status=2)
+    cmd = ZfsCommand(prog, USAGE, sub_usage)
     if not args:
+        cmd.err('missing command')
         cmd.usage(*USAGE, status=2)
     sub, rest = args[0], args[1:]
     optstrings = {'create': 'b:no:pPsuvV:', 'destroy': 'dfnpRrv', 'snapshot': 'o:r', 'snap': 'o:r',
@@ -685,6 +738,7 @@ def zfs_main(prog, args):
     if sub not in optstrings:
         cmd.err('unrecognized command \'%s\'' % sub)
         cmd.usage(*USAGE, status=2)
+    cmd.sub = ALIAS_COMMANDS.get(sub, sub)
     options, operands = getopt(cmd, rest, optstrings[sub])
     flags = set(f for f, v in options)
     read_only = sub in ('list', 'get', 'send', 'version')
@@ -727,7 +781,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
     elif sub == 'create':
         if len(operands) != 1:
             cmd.err('missing filesystem argument' if not operands else 'too many arguments')
-            cmd.usage(*USAGE[3:5], status=2)
+            cmd.bad_option()
         size = dict(options).get('V')
         props = parse_props(options)
         if 'n' not in flags:
@@ -735,7 +789,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
                    sparse='s' in flags)
     elif sub == 'destroy':
         if len(operands) != 1:
-            cmd.usage(*USAGE[5:7], status=2)
+            cmd.bad_option()
         target = operands[0]
         if '@' in target and '%' not in target:
             fs, snaps = target.split('@', 1)
@@ -746,7 +800,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
             destroy(state, target, 'r' in flags or 'R' in flags, 'R' in flags)
     elif sub in ('snapshot', 'snap'):
         if not operands:
-            cmd.usage(*USAGE[7:8], status=2)
+            cmd.bad_option()
         for name in operands:
             if '@' not in name:
                 raise ZfsError('cannot create snapshot \'%s\': a snapshot name must be specified' % name)
@@ -755,7 +809,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
                 snapshot(state, '%s@%s' % (each, snap))
     elif sub == 'rollback':
         if len(operands) != 1 or '@' not in operands[0]:
-            cmd.usage(*USAGE[8:9], status=2)
+            cmd.bad_option()
         name = operands[0]
         fs = name.split('@')[0]
         record = lookup(state, name)
@@ -770,7 +824,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
         restore(state, name, fs)
     elif sub == 'clone':
         if len(operands) != 2:
-            cmd.usage(*USAGE[9:10], status=2)
+            cmd.bad_option()
         source, target = operands
         if '@' not in source:
             raise ZfsError('cannot open \'%s\': snapshot name expected' % source)
@@ -779,7 +833,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
         restore(state, source, target)
     elif sub == 'rename':
         if len(operands) != 2:
-            cmd.usage(*USAGE[10:11], status=2)
+            cmd.bad_option()
         rename(state, operands[0], operands[1], 'p' in flags)
     elif sub == 'list':
         zfs_list(cmd, state, options, operands)
@@ -789,7 +843,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
         pairs = [o for o in operands if '=' in o]
         targets = operands[len(pairs):]
         if not pairs or not targets:
-            cmd.usage('usage:', '\tset <property=value> ... <filesystem|volume|snapshot> ...', status=2)
+            cmd.bad_option()
         for target in targets:
             lookup(state, target)
             for pair in pairs:
@@ -797,7 +851,7 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
                 set_property(state, target, name, value)
     elif sub == 'inherit':
         if len(operands) < 2:
-            cmd.usage(*USAGE[14:15], status=2)
+            cmd.bad_option()
         prop = ALIASES.get(operands[0], operands[0])
         if prop in READONLY or (prop not in SETTABLE and ':' not in prop):
             raise ZfsError('invalid property \'%s\'' % prop)
@@ -830,19 +884,21 @@ def dispatch(cmd, state, sub, options, flags, operands, stream=None):
     return 0
 
 
-ZPOOL_USAGE = ['usage: zpool command args ...', 'where \'command\' is one of the following:', '',
-               '\tlist [-gHLpPv] [-o property[,...]] [-T d|u] [pool] ... [interval [count]]',
-               '\tstatus [-DegiLpPstvx] [-T d|u] [pool] ... [interval [count]]',
-               '\tget [-Hp] [-o "all" | field[,...]] <"all" | property[,...]> <pool> ...']
+ZPOOL_SYNOPSES = {
+    'list': ['\tlist [-gHLpPv] [-o property[,...]] [-T d|u] [pool] ... [interval [count]]'],
+    'status': ['\tstatus [-DegiLpPstvx] [-T d|u] [pool] ... [interval [count]]'],
+    'get': ['\tget [-Hp] [-o "all" | field[,...]] <"all" | property[,...]> <pool> ...'],
+}
+ZPOOL_USAGE = (['usage: zpool command args ...', 'where \'command\' is one of the following:', '']
+               + [line for lines in ZPOOL_SYNOPSES.values() for line in lines])
 
 
 def zpool_main(prog, args):
-    cmd = Command(prog, ZPOOL_USAGE, usage_status=2)
-    if not args or args[0] not in ('list', 'status', 'get'):
-        if args:
-            cmd.err('unrecognized command \'%s\'' % args[0])
+    cmd = ZfsCommand(prog, ZPOOL_USAGE, lambda sub: ['usage:'] + ZPOOL_SYNOPSES[sub])
+    if not args or args[0] not in ZPOOL_SYNOPSES:
+        cmd.err('unrecognized command \'%s\'' % args[0] if args else 'missing command')
         cmd.usage(*ZPOOL_USAGE, status=2)
-    sub = args[0]
+    sub = cmd.sub = args[0]
     options, operands = getopt(cmd, args[1:], {'list': 'gHLo:pPvT:', 'status': 'DegiLpPstvxT:',
                                                'get': 'Ho:p'}[sub])
     opts = dict(options)
@@ -886,7 +942,7 @@ def zpool_main(prog, args):
                 'errors: No known data errors')
     else:
         if len(operands) < 2:
-            cmd.usage(*ZPOOL_USAGE[5:], status=2)
+            cmd.bad_option()
         for prop in operands[0].split(','):
             if prop not in values:
                 cmd.errx(2, 'bad property list: invalid property \'%s\'' % prop)

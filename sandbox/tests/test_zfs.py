@@ -112,3 +112,32 @@ def test_zpool_list(fresh):
     assert (rc, err, fields[0], fields[4]) == (0, '', 'zroot', 'ONLINE')
     assert int(fields[1]) == int(fields[2]) + int(fields[3])
     assert fresh.run('zpool', 'list', 'tank') == (1, '', "zpool: cannot open 'tank': no such pool\n")
+
+
+def test_bad_options_are_reported_as_openzfs_does(fresh):
+    # FreeBSD 14.x ships OpenZFS 2.2, which has no 'zfs list -j' (JSON came with 2.3, FreeBSD 15).
+    # zfs sets opterr = 0: no libc message, its own line, the subcommand's usage, exit 2 [src zfs_main.c].
+    rc, out, err = zfs(fresh, 'list', '-j')
+    assert (rc, out) == (2, '')
+    lines = err.splitlines()
+    assert lines[:4] == ["invalid option 'j'", 'usage:',
+                         '\tlist [-Hp] [-r|-d max] [-o property[,...]] [-s property]...',
+                         '\t    [-S property]... [-t type[,...]] [filesystem|volume|snapshot] ...']
+    assert 'The following properties are supported:' in lines
+    assert any(line.startswith('\tcompression     YES      YES   ') for line in lines)
+    assert 'illegal option' not in err
+    # A missing option argument is reported the same way (no ':' leads the optstring).
+    rc, out, err = zfs(fresh, 'create', '-o')
+    assert (rc, err.splitlines()[:3]) == (2, ["invalid option 'o'", 'usage:',
+                                              '\tcreate [-Pnpuv] [-o property=value] ... <filesystem>'])
+    assert err.splitlines()[-1] == 'For the delegated permission list, run: zfs allow|unallow'
+    assert zfs(fresh, 'snap', '-x', 'zroot@a')[2].splitlines()[:2] == ["invalid option 'x'", 'usage:']
+    rc, out, err = zfs(fresh)
+    assert (rc, err.splitlines()[:2]) == (2, ['missing command', 'usage: zfs command args ...'])
+    assert host_usage_lines(fresh, 'zpool', 'list', '-Z')[:2] == ["invalid option 'Z'", 'usage:']
+
+
+def host_usage_lines(host, *argv):
+    rc, out, err = host.run(*argv)
+    assert (rc, out) == (2, '')
+    return err.splitlines()
