@@ -8,6 +8,7 @@ community.general.chroot connection; `sandbox run` enters it the same way.
     sandbox create NAME      make an instance (seconds once the root is cached)
     sandbox run NAME -- CMD  run CMD inside; stdout, stderr and status pass through
     sandbox log NAME         the simulated commands run so far (--json for raw records)
+    sandbox reboot NAME      shutdown -r now inside: the simulated kernel restarts, rc runs
     sandbox destroy NAME     unmount and remove everything the instance made
     sandbox path NAME        the instance's root directory
     sandbox list             instances that exist
@@ -31,6 +32,7 @@ import sys
 import time
 
 import baserelease
+from fbsd import boot
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = 'bookworm'
@@ -51,7 +53,7 @@ COMMANDS = {
     '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
     '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
     '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl', '/usr/local/sbin/pkg': 'pkg',
-    '/sbin/mdconfig': 'mdconfig',
+    '/sbin/mdconfig': 'mdconfig', '/sbin/shutdown': 'shutdown', '/sbin/reboot': 'reboot',
 }
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
@@ -124,29 +126,6 @@ def cached_rootfs():
         return target
 
 
-def initial_state(hostname, kernel):
-    modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(kernel['builtin_modules'])]
-    return {
-        'release': RELEASE,
-        'kld': {
-            'files': [{'id': 1, 'refs': 1, 'address': 0xffffffff80200000, 'size': 0x1f3c6c0, 'name': 'kernel',
-                       'path': '/boot/kernel/kernel', 'modules': modules, 'depends': []}],
-            'next_file_id': 2, 'next_module_id': 500, 'next_address': 0xffffffff82200000,
-        },
-        'sysctl': {
-            'kern.ostype': 'FreeBSD', 'kern.osrelease': RELEASE['kernel'], 'kern.osreldate': RELEASE['osreldate'],
-            'kern.hostname': hostname, 'kern.module_path': '/boot/kernel;/boot/modules',
-            'kern.securelevel': -1, 'kern.racct.enable': 1, 'hw.machine': 'amd64', 'hw.machine_arch': 'amd64',
-            'hw.ncpu': os.cpu_count() or 1, 'hw.physmem': 25769803776, 'security.jail.jailed': 0,
-            'security.jail.enforce_statfs': 2, 'security.jail.vnet': 0,
-        },
-        'sysctl_writable': ['kern.hostname', 'kern.module_path', 'kern.securelevel',
-                            'net.link.bridge.member_ifaddrs', 'net.link.bridge.pfil_member'],
-        'sysctl_dynamic': {},
-        'jails': {},
-    }
-
-
 def resolve_in_root(root, path):
     """Resolve ``path`` inside ``root``, following symlinks without ever leaving it."""
     current = root
@@ -213,7 +192,7 @@ def install_freebsd_layer(root, name):
     shutil.copy2(os.path.join(HERE, 'fbsd', 'pkg-catalog.json'), os.path.join(root, 'var/db/fbsdsim/pkg-catalog.json'))
     os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
     with open(os.path.join(root, 'var/db/fbsdsim/state.json'), 'w') as handle:
-        json.dump(initial_state(name, kernel), handle, indent=1, sort_keys=True)
+        json.dump(boot.kernel_state(name, RELEASE, kernel, time.time()), handle, indent=1, sort_keys=True)
     open(os.path.join(root, 'var/log/fbsdsim/commands.log'), 'w').close()
     with open(os.path.join(root, 'etc/hostname'), 'w') as handle:
         handle.write(name + '\n')
@@ -293,6 +272,16 @@ def enter(name, command):
     os.execvp('chroot', ['chroot', root] + env + command)
 
 
+def reboot(name):
+    """shutdown -r now inside the instance, then what rc printed while booting."""
+    status = subprocess.call(['chroot', root_of(name), 'env', '-i', 'PATH=' + PATH, 'LANG=C.UTF-8',
+                              '/sbin/shutdown', '-r', 'now'])
+    if status != 0:
+        raise SandboxError('shutdown -r now failed in %s (exit status %d)' % (name, status))
+    with open(os.path.join(root_of(name), 'var/log/fbsdsim/boot.log')) as handle:
+        sys.stdout.write(handle.read())
+
+
 def show_log(name, as_json):
     path = os.path.join(root_of(name), 'var/log/fbsdsim/commands.log')
     if not os.path.exists(path):
@@ -318,9 +307,10 @@ def main(argv=None):
     enter_parser.add_argument('name')
     enter_parser.add_argument('command', nargs=argparse.REMAINDER)
     sub.add_parser('list')
+    sub.add_parser('reboot').add_argument('name')
     args = parser.parse_args(argv)
     try:
-        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run'):
+        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot'):
             raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
         if args.verb == 'create':
             create(args.name)
@@ -334,6 +324,8 @@ def main(argv=None):
             if os.path.isdir(instances_dir()):
                 for name in sorted(os.listdir(instances_dir())):
                     print(name)
+        elif args.verb == 'reboot':
+            reboot(args.name)
         elif args.verb == 'run':
             command = args.command[1:] if args.command[:1] == ['--'] else args.command
             enter(args.name, command)

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from fbsd import bhyve, core, jail, kld, md, mount, net, pkg, rctl, service, sysctl, sysrc, version, zfs
+from fbsd import bhyve, boot, core, jail, kld, md, mount, net, pkg, rctl, service, sysctl, sysrc, version, zfs
 
 COMMANDS = {
     'kldload': kld.kldload,
@@ -30,6 +30,8 @@ COMMANDS = {
     'rctl': rctl.rctl_main,
     'pkg': pkg.pkg_main,
     'mdconfig': md.mdconfig_main,
+    'shutdown': boot.shutdown_main,
+    'reboot': boot.shutdown_main,
 }
 
 

@@ -129,8 +129,9 @@ def describe(unit, disk, nflag, verbose):
     if not verbose:
         return name
     flags = [o for o in PRINT_ORDER if o in disk['options']]
-    return '%s\t%s\t%6s\t%s\t%s\t%s' % (name, disk['type'], humanize(disk['size']), disk.get('file') or '-',
-                                         disk.get('label') or '-', ','.join(flags))
+    fields = (name, disk['type'], '%6s' % humanize(disk['size']), disk.get('file') or '-', disk.get('label') or '-',
+              ','.join(flags))
+    return '\t'.join(fields)
 
 
 def parse_unit(cmd, text):
@@ -299,4 +300,3 @@ def do_list(cmd, values, unit):
     if wanted_file is not None and not shown:
         raise Exit(255)
     return 0
-

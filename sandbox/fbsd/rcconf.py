@@ -77,3 +77,20 @@ def remove(text, name):
     lines = (text or '').splitlines(True)
     drop = set(number for number, found, value in assignments(text) if found == name)
     return ''.join(line for number, line in enumerate(lines) if number not in drop)
+
+
+def rc_settings():
+    """What rc sees: /etc/defaults/rc.conf, then each file of its rc_conf_files."""
+    settings = {}
+    files = ['/etc/defaults/rc.conf']
+    while files:
+        path = files.pop(0)
+        try:
+            with open(path) as handle:
+                found = values(handle.read())
+        except OSError:
+            continue
+        settings.update(found)
+        if path == '/etc/defaults/rc.conf':
+            files.extend(settings.get('rc_conf_files', '/etc/rc.conf /etc/rc.conf.local').split())
+    return settings

@@ -80,8 +80,8 @@ def sub_usage(sub):
     if sub not in ('set', 'get', 'inherit', 'list'):
         return lines + ['', 'For the property list, run: zfs set|get', '',
                         'For the delegated permission list, run: zfs allow|unallow']
-    lines += ['', 'The following properties are supported:', '', '\t%-14s %s  %s   %s' % ('PROPERTY', 'EDIT', 'INHERIT',
-                                                                                         'VALUES'), '']
+    header = '\t%-14s %s  %s   %s' % ('PROPERTY', 'EDIT', 'INHERIT', 'VALUES')
+    lines += ['', 'The following properties are supported:', '', header, '']
     for name in sorted(set(READONLY) | set(SETTABLE)):
         editable = name in SETTABLE
         inheritable = editable and SETTABLE[name][1]

@@ -1,0 +1,237 @@
+"""A simulated reboot: shutdown(8)/reboot(8), the loader and the rc steps that matter here.
+
+Shutdown stops the jails as rc.d/jail does, then the simulated kernel goes
+away: jails, VMs, memory disks, mounts, cloned interfaces, loaded modules and
+rctl rules are gone, as on a real reboot.  ZFS datasets, installed packages
+and every file stay.  Then the loader loads the modules and tunables of
+loader.conf, and rc runs, in rc's order, the steps whose settings the
+collection writes: sysctl.conf, hostname, kld_list, mdconfig_mdN, devfs,
+netif (cloned_interfaces, ifconfig_*), rctl, jail.  Those steps run the
+(simulated) commands FreeBSD's rc.d scripts run, so they appear in the
+command log.  What rc would print goes to /var/log/fbsdsim/boot.log.
+
+The reboot happens before shutdown(8) returns: nothing waits for a delay,
+and the connection that ran it stays up.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+from fbsd import bhyve, kld, md, mount, rcconf
+from fbsd.core import Command, getopt, locked_state
+
+BOOT_LOG = '/var/log/fbsdsim/boot.log'
+LOADER_FILES = ('/boot/loader.conf', '/boot/loader.conf.local')
+# Tunables of loader.conf the simulated kernel honours (others are ignored, as unknown kenv is).
+TUNABLES = {'kern.racct.enable': 0}
+PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
+
+
+def kernel_state(hostname, release, kernel, boottime):
+    """The simulated kernel as it is right after the loader hands over."""
+    modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(kernel['builtin_modules'])]
+    return {
+        'release': release,
+        'kld': {
+            'files': [{'id': 1, 'refs': 1, 'address': 0xffffffff80200000, 'size': 0x1f3c6c0, 'name': 'kernel',
+                       'path': '/boot/kernel/kernel', 'modules': modules, 'depends': []}],
+            'next_file_id': 2, 'next_module_id': 500, 'next_address': 0xffffffff82200000,
+        },
+        'sysctl': {
+            'kern.ostype': 'FreeBSD', 'kern.osrelease': release['kernel'], 'kern.osreldate': release['osreldate'],
+            'kern.hostname': hostname, 'kern.module_path': '/boot/kernel;/boot/modules',
+            'kern.securelevel': -1, 'kern.racct.enable': 1, 'hw.machine': 'amd64', 'hw.machine_arch': 'amd64',
+            'hw.ncpu': os.cpu_count() or 1, 'hw.physmem': 25769803776, 'security.jail.jailed': 0,
+            'security.jail.enforce_statfs': 2, 'security.jail.vnet': 0,
+            'kern.boottime': boottime_text(boottime),
+        },
+        'sysctl_writable': ['kern.hostname', 'kern.module_path', 'kern.securelevel',
+                            'net.link.bridge.member_ifaddrs', 'net.link.bridge.pfil_member'],
+        'sysctl_dynamic': {},
+        'jails': {},
+    }
+
+
+def boottime_text(when):
+    """sysctl kern.boottime: '{ sec = N, usec = N } ctime' (sysctl.c S_timeval)."""
+    return '{ sec = %d, usec = %d } %s' % (int(when), int((when % 1) * 1e6), time.ctime(int(when)))
+
+
+def kernel_description():
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kernel.json')) as handle:
+        return json.load(handle)
+
+
+def loader_settings():
+    """loader.conf, loader.conf.local and loader.conf.d/*.conf, later files winning."""
+    settings = {}
+    for path in LOADER_FILES[:1] + tuple(sorted(glob.glob('/boot/loader.conf.d/*.conf'))) + LOADER_FILES[1:]:
+        try:
+            with open(path) as handle:
+                settings.update(rcconf.values(handle.read()))
+        except OSError:
+            continue
+    return settings
+
+
+def yes(value):
+    return (value or '').strip().lower() in ('yes', 'true', 'on', '1')
+
+
+class Console(object):
+    """What rc prints during boot, kept in the boot log."""
+
+    def __init__(self):
+        self.lines = []
+
+    def say(self, text):
+        self.lines.append(text)
+
+    def run(self, *argv, show=True):
+        """Run a (simulated) command as rc.d would; its output goes to the console."""
+        result = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, check=False, env={'PATH': PATH, 'LANG': 'C'})
+        if show and result.stdout.strip():
+            self.lines.extend(result.stdout.rstrip('\n').split('\n'))
+        return result.returncode, result.stdout
+
+
+def stop_jails(console):
+    """rc.shutdown runs rc.d/jail stop when jail_enable is set; other jails just vanish with the kernel."""
+    from fbsd import service   # imported here: service uses this module's Console
+    rc = rcconf.rc_settings()
+    if yes(rc.get('jail_enable')):
+        service.rc_jail(console, 'stop', [], rc)
+
+
+def kill_jailed_processes(paths):
+    """Processes whose root is a jail's path (started by its /etc/rc or jexec) die with it."""
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            root = os.readlink('/proc/%s/root' % pid)
+        except OSError:
+            continue
+        if any(root == p or root.startswith(p.rstrip('/') + '/') for p in paths if p and p != '/'):
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+
+
+def power_cycle(state):
+    """Everything the kernel held is lost; files, datasets and packages stay."""
+    kill_jailed_processes([j.get('path') for j in state.get('jails', {}).values()])
+    for entry in reversed(state.get('mounts', [])):
+        mount.unrealise(entry)
+    for name in state.get('vms', {}):
+        bhyve.remove_vmm_node(name)   # the bhyve processes see their VM gone and exit
+    for unit, disk in state.get('md', {}).items():
+        md.remove_node(int(unit), disk)
+    for record in state.get('zfs', {}).get('datasets', {}).values():
+        record.pop('jail', None)
+    hostname, release = state['sysctl'].get('kern.hostname', ''), state['release']
+    kept = dict((key, state[key]) for key in ('zfs', 'pkg') if key in state)
+    state.clear()
+    state.update(kernel_state(hostname, release, kernel_description(), time.time()))
+    state.update(kept)
+
+
+def load_kernel(console):
+    """The loader: modules named by <prefix>_load="YES" and the known tunables."""
+    settings = loader_settings()
+    with locked_state() as state:
+        for key, default in TUNABLES.items():
+            value = settings.get(key, str(default))
+            state['sysctl'][key] = int(value) if value.lstrip('-').isdigit() else default
+        for key in sorted(settings):
+            if not key.endswith('_load') or not yes(settings[key]):
+                continue
+            prefix = key[:-len('_load')]
+            name = settings.get(prefix + '_name', prefix)
+            file_id, error = kld.link_file(state, name)
+            if error not in (None, 'EEXIST'):
+                console.say("can't load module '%s': %s" % (name, error))
+
+
+def run_rc(console):
+    rc = rcconf.rc_settings()
+    if os.path.exists('/etc/sysctl.conf'):
+        with open('/etc/sysctl.conf') as handle:
+            for line in handle:
+                line = line.split('#', 1)[0].strip()
+                if '=' in line:
+                    console.run('sysctl', line, show=False)
+    if rc.get('hostname'):
+        with locked_state() as state:
+            state['sysctl']['kern.hostname'] = rc['hostname']
+        console.say('Setting hostname: %s.' % rc['hostname'])
+    for name in rc.get('kld_list', '').split():
+        status, out = console.run('kldload', '-n', name, show=False)
+        if status != 0:
+            console.say("kld: Can't load %s" % name)   # [mem] rc.d/kld via load_kld
+    for name in sorted((k for k in rc if k.startswith('mdconfig_md') and k[11:].isdigit()), key=lambda k: int(k[11:])):
+        console.run('mdconfig', '-a', *(rc[name].split() + ['-u', name[11:]]))
+    console.run('service', 'devfs', 'start')
+    from fbsd import service
+    service.rc_netif(console, 'start', [], rc)
+    if yes(rc.get('rctl_enable')) and os.path.exists(rc.get('rctl_rules') or '/etc/rctl.conf'):
+        with open(rc.get('rctl_rules') or '/etc/rctl.conf') as handle:
+            for line in handle:
+                rule = line.split('#', 1)[0].strip()
+                if rule:
+                    console.run('rctl', '-a', rule)
+    if yes(rc.get('jail_enable')):
+        service.rc_jail(console, 'start', [], rc)
+
+
+def reboot(console):
+    stop_jails(console)
+    with locked_state() as state:
+        power_cycle(state)
+    load_kernel(console)
+    run_rc(console)
+    os.makedirs(os.path.dirname(BOOT_LOG), exist_ok=True)
+    with open(BOOT_LOG, 'w') as handle:
+        handle.write(''.join(line + '\n' for line in console.lines))
+
+
+def shutdown_main(prog, args):
+    """shutdown(8) -r and reboot(8); halting or powering off a simulated host is refused."""
+    if prog == 'reboot':
+        cmd = Command(prog, ['usage: reboot [-cdlNnpqr] [-k kernel] [-o options]'])
+        options, operands = getopt(cmd, args, 'cdk:lNno:pqr')
+        if operands:
+            cmd.bad_option()
+        if 'p' in dict(options) or 'c' in dict(options):
+            cmd.errx(1, 'fbsdsim: a simulated host cannot power off or power cycle; use reboot or shutdown -r')
+    else:
+        cmd = Command(prog, ['usage: shutdown [-] [-c | -f | -h | -p | -r | -k] [-o [-n]] [-q] time [warning-message ...]',
+                             '       poweroff', '       halt'])
+        options, operands = getopt(cmd, args, 'cfhknopqr')
+        flags = set(f for f, v in options)
+        if not operands:
+            cmd.bad_option()
+        if not valid_time(operands[0]):
+            cmd.errx(1, 'bad time format')   # [mem] shutdown.c getoffset()
+        if flags & set('chpfk') or 'r' not in flags:
+            cmd.errx(1, 'fbsdsim: only a reboot (-r) is simulated; a simulated host cannot halt or power off')
+    console = Console()
+    reboot(console)
+    sys.stdout.flush()
+    return 0
+
+
+def valid_time(text):
+    """now, +minutes (with an optional s/m/h unit, as newer shutdown(8) takes) or [[[[[cc]yy]mm]dd]hh]mm."""
+    if text == 'now':
+        return True
+    if text.startswith('+'):
+        number = text[1:-1] if text[-1:] in ('s', 'm', 'h') else text[1:]
+        return number.isdigit()
+    return text.isdigit() and len(text) % 2 == 0 and 4 <= len(text) <= 12
