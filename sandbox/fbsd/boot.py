@@ -154,7 +154,7 @@ def load_kernel(console):
                 continue
             prefix = key[:-len('_load')]
             name = settings.get(prefix + '_name', prefix)
-            file_id, error = kld.link_file(state, name)
+            error = kld.link_file(state, name)[1]
             if error not in (None, 'EEXIST'):
                 console.say("can't load module '%s': %s" % (name, error))
 

@@ -71,6 +71,11 @@ def device_node(unit):
     return '/dev/md%d' % unit
 
 
+def store_file(unit):
+    """The sparse file behind a malloc or swap disk."""
+    return os.path.join(STORE, 'md%d' % unit)
+
+
 def make_node(unit, disk):
     node = device_node(unit)
     if os.path.lexists(node):
@@ -81,15 +86,17 @@ def make_node(unit, disk):
         target = '/dev/null'
     else:
         os.makedirs(STORE, exist_ok=True)
-        target = os.path.join(STORE, 'md%d' % unit)
+        target = store_file(unit)
         with open(target, 'ab') as handle:
             handle.truncate(disk['size'])
     os.symlink(target, node)
 
 
 def remove_node(unit, disk):
-    for path in (device_node(unit),) + ((os.path.join(STORE, 'md%d' % unit),) if disk['type'] in ('malloc', 'swap')
-                                        else ()):
+    paths = [device_node(unit)]
+    if disk['type'] in ('malloc', 'swap'):
+        paths.append(store_file(unit))
+    for path in paths:
         if os.path.lexists(path):
             os.unlink(path)
 

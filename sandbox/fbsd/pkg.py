@@ -223,8 +223,7 @@ def pkg_main(prog, args):
                 cmd.out('pkg: %d packages installed' % count)
                 return 0
             continue
-        cmd.err('pkg: illegal option -- %s' % flag.lstrip('-')[:1])
-        cmd.bad_option()
+        cmd.option_error(flag.lstrip('-')[:1], False)
     if not args:
         cmd.bad_option()
     sub = SUBCOMMANDS.get(args[0])

@@ -55,6 +55,16 @@ def unknown_directive(cmd, script, action):
     return 1
 
 
+def run_steps(cmd, script_step, base, names, rc):
+    """start, stop, or restart as stop then start; what the script printed goes to stdout."""
+    console = Console()
+    for step in (('stop', 'start') if base == 'restart' else (base,)):
+        script_step(console, step, names, rc)
+    for line in console.lines:
+        cmd.out(line)
+    return 0
+
+
 # ---------------------------------------------------------------- rc.d/jail
 
 def jail_variable(name):
@@ -147,12 +157,7 @@ def jail(cmd, action, names):
         cmd.out("Cannot '%s' jail. Set jail_enable to YES in /etc/rc.conf or use 'one%s' instead of '%s'."
                 % (action, action, action))
         return 0
-    console = Console()
-    for step in (('stop', 'start') if base == 'restart' else (base,)):
-        rc_jail(console, step, names, rc)
-    for line in console.lines:
-        cmd.out(line)
-    return 0
+    return run_steps(cmd, rc_jail, base, names, rc)
 
 
 # ---------------------------------------------------------------- rc.d/netif
@@ -223,12 +228,7 @@ def netif(cmd, action, names):
     if base not in ('start', 'stop', 'restart'):
         return unknown_directive(cmd, 'netif', action)
     rc = rcconf.rc_settings()
-    console = Console()
-    for step in (('stop', 'start') if base == 'restart' else (base,)):
-        rc_netif(console, step, names, rc)
-    for line in console.lines:
-        cmd.out(line)
-    return 0
+    return run_steps(cmd, rc_netif, base, names, rc)
 
 
 SCRIPTS = {'devfs': devfs, 'jail': jail, 'netif': netif}
