@@ -1,11 +1,12 @@
 # The two commands (see README.md):
 #   make demo   converge the example topology on the bundled sandbox host, twice
-#   make test   every test: sanity, units, sandbox conformance, lint, docs, build,
-#               integration on the sandbox, Molecule
+#   make test   every test: sanity, units, properties, sandbox conformance, lint, docs,
+#               build, integration on the sandbox, Molecule
+#   make fuzz   the property tests with random seeds and more examples (not in make test)
 # `make test STAGES="units lint"` runs only some stages.
 STAGES ?=
 
-.PHONY: demo test bootstrap clean
+.PHONY: demo test fuzz bootstrap clean
 
 demo:
 	tools/demo
@@ -13,9 +14,14 @@ demo:
 test:
 	tools/run-tests $(STAGES)
 
+# Not part of `make test`: the property tests with random seeds and ten times the examples.
+# A failing example it prints becomes an @example in tests/properties.
+fuzz:
+	BSDM_HYPOTHESIS_PROFILE=fuzz BSDM_PROPERTY_SCALE=$${BSDM_PROPERTY_SCALE:-10} tools/run-tests properties
+
 bootstrap:
 	tools/bootstrap
 
 clean:
-	-sandbox/sandbox destroy demo
+	-sandbox/sandbox destroy demo-$$(printf '%s' "$$PWD" | sha256sum | cut -c1-8)
 	rm -rf .cache tests/output

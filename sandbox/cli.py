@@ -19,6 +19,7 @@ BSDM_DEBIAN_MIRROR (default http://deb.debian.org/debian).
 """
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -76,6 +77,17 @@ def instance_dir(name):
     if not NAME_RE.match(name or ''):
         raise SandboxError('invalid instance name %r: use 1-32 of a-z, 0-9, "_" and "-"' % name)
     return os.path.join(instances_dir(), name)
+
+
+@contextlib.contextmanager
+def instance_lock(name):
+    """Serialise create, destroy and reboot of one instance: two runs never tear down each other's work
+    half way (a second destroy then finds nothing left to do)."""
+    instance_dir(name)
+    os.makedirs(instances_dir(), exist_ok=True)
+    with open(os.path.join(instances_dir(), '.%s.lock' % name), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def root_of(name):
@@ -199,10 +211,17 @@ def install_freebsd_layer(root, name):
 
 
 def create(name):
+    with instance_lock(name):
+        _create(name)
+
+
+def _create(name):
     base = instance_dir(name)
-    if os.path.exists(base):
-        raise SandboxError('instance %s already exists (%s); destroy it first' % (name, base))
     lower = cached_rootfs()
+    try:
+        os.mkdir(base)
+    except FileExistsError:
+        raise SandboxError('instance %s already exists (%s); destroy it first' % (name, base))
     for part in ('upper', 'work', 'root'):
         os.makedirs(os.path.join(base, part))
     root = os.path.join(base, 'root')
@@ -216,7 +235,7 @@ def create(name):
         with open(os.path.join(base, 'instance.json'), 'w') as handle:
             json.dump({'name': name, 'root': root, 'lower': lower, 'release': RELEASE}, handle, indent=1)
     except BaseException:
-        destroy(name)
+        _destroy(name)
         raise
     print(root)
 
@@ -248,6 +267,11 @@ def signal_processes_in(root):
 
 
 def destroy(name):
+    with instance_lock(name):
+        _destroy(name)
+
+
+def _destroy(name):
     base = instance_dir(name)
     if not os.path.exists(base):
         return
@@ -323,7 +347,8 @@ def main(argv=None):
         elif args.verb == 'list':
             if os.path.isdir(instances_dir()):
                 for name in sorted(os.listdir(instances_dir())):
-                    print(name)
+                    if not name.startswith('.') and os.path.isdir(os.path.join(instances_dir(), name)):
+                        print(name)
         elif args.verb == 'reboot':
             reboot(args.name)
         elif args.verb == 'run':

@@ -499,9 +499,15 @@ def parse(text, path=None, reader=None):
 
 
 def quote(value):
-    """A value jail(8) reads back exactly: bare if plain, else double-quoted with \\ " $ and controls escaped."""
+    """A value jail(8) reads back exactly: bare if plain, else double-quoted with \\ " $ and controls escaped.
+
+    A bare word may hold "/", but jaillex.l starts a comment at "//" and "/*"
+    even inside a word, so such values are quoted too.
+    """
     value = str(value)
-    if _SAFE.match(value):
+    if '\x00' in value:
+        raise JailConfError('a NUL character cannot be written to jail.conf: %r' % value)
+    if _SAFE.match(value) and '//' not in value and '/*' not in value:
         return value
     out = []
     for char in value:

@@ -19,6 +19,11 @@ description:
     sources, SHA-256 of archives) and which mounts belong to the chroot. A later run with a different
     bootstrap request reports it (RV(bootstrap_changed) and a warning) and never re-applies it over the
     existing userland.
+  - Mounts are compared with the mount table by resolved path, so a chroot reached through a symlink is
+    not mounted twice. Files inside the chroot (the marker, C(os-release)) belong to whoever is root in it,
+    so they are opened without following symlinks, and mount points are created the same way.
+  - The fstab block is edited under a lock from the file as it is at that moment, so several chroots
+    converged at once keep each other's lines. O(purge=true) never removes through a mount.
   - Running tasks inside the chroot is the job of the C(community.general.chroot) connection plugin; see
     the examples.
 author:
@@ -32,6 +37,9 @@ attributes:
     support: full
     details:
       - Local archives are checked (existence and SHA-256) in check mode too; nothing is changed.
+      - What the real run would fail on fails in check mode too, before any change (a missing directory
+        with O(bootstrap.method=none), a missing template snapshot or mount source, a mount point that is a
+        symlink inside the chroot).
   diff_mode:
     support: full
     details:

@@ -15,12 +15,21 @@ description:
   - The configuration goes to C(/etc/jail.conf.d/<name>.conf) unless the jail is already defined in one of the
     files C(rc.d/jail) reads for it (C(/etc/jail.<name>.conf), C(/etc/jail.conf.d/<name>.conf),
     C(/etc/jail.conf)), or O(config_file) names a file.
-  - A block the module wrote (marked by a comment above it) is rewritten entirely from the options. A block
-    written by hand is adopted; only the parameters given through options are replaced in place, every other
-    line, comment and variable of it is kept, and no defaults are added to it.
+  - A new block gets the options given plus FreeBSD's usual defaults (C(exec.start) of C(/etc/rc), C(exec.stop),
+    C(exec.clean), C(mount.devfs)) and a comment naming the jail above it. An existing block, whether this module
+    wrote it or a person did, is edited in place; only the parameters of the options given are replaced, an
+    option the task omits keeps its current value, and every other line, comment and variable is kept. To drop
+    a parameter, set it to V(null) in O(parameters).
+  - Shared files (the config file, C(/etc/rctl.conf)) are changed under a lock from a fresh read at apply time,
+    and C(jail_list) with C(sysrc jail_list+=)/C(-=), so two runs converging different jails at once lose nothing.
+  - Files inside the jail's root (its C(rc.conf), C(/bin/freebsd-version)) belong to the jail's root user, so they
+    are read and written without following symlinks, and FIFOs or devices in their place are refused.
   - Everything else in a shared file (comments, other jails, wildcard blocks) is kept byte for byte.
-  - A run that changes nothing reads the config files and the jail's C(rc.conf) directly and runs at most three
-    commands (C(jls), C(zfs get) with a root dataset, C(sysrc -e) when O(autostart) is set).
+  - A run that changes nothing reads the config files and the jail's C(rc.conf) directly and runs at most five
+    commands (C(jls), C(zfs get) with a root dataset, C(sysrc -e) when O(autostart) is set, C(rctl) when
+    O(rctl) is set, C(ifconfig -j) for the addresses of a running VNET jail with O(vnet.addresses)).
+  - What the run would fail on (a missing O(vnet.bridge), template snapshot, release archive, thin base or root
+    directory) fails before the first change, in check mode too.
 author:
   - bsd.multiplicity contributors (@bsd-multiplicity)
 extends_documentation_fragment:

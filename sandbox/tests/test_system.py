@@ -87,3 +87,22 @@ def test_service_devfs_loads_rulesets_and_unknown_scripts_fail(fresh):
     assert fresh.run('service', 'devfs', 'restart')[0] == 1
     rc, out, err = fresh.run('service', 'nosuch', 'start')
     assert rc == 1 and 'nosuch does not exist in /etc/rc.d' in err
+
+
+def test_concurrent_destroys_and_a_second_create_are_safe():
+    """Two people on one machine: destroys racing on one instance both succeed and leave nothing;
+    creating a name that exists is refused without touching the existing instance."""
+    instance = make_instance('race')
+    base = os.path.dirname(instance.root)
+    instance.write('/etc/mine', 'kept\n')
+    again = subprocess.run([SANDBOX, 'create', instance.name], stderr=subprocess.PIPE, universal_newlines=True,
+                           check=False)
+    assert again.returncode == 1 and 'already exists' in again.stderr
+    assert instance.read('/etc/mine') == 'kept\n'
+    racers = [subprocess.Popen([SANDBOX, 'destroy', instance.name], stderr=subprocess.PIPE,
+                               universal_newlines=True) for unused in range(3)]
+    results = [(p.wait(), p.stderr.read()) for p in racers]
+    assert all(rc == 0 and 'Traceback' not in err for rc, err in results), results
+    assert not os.path.exists(base)
+    listed = subprocess.check_output([SANDBOX, 'list'], universal_newlines=True).split()
+    assert instance.name not in listed and not any(name.startswith('.') for name in listed)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    atomic_write, block_markers, read_text, remove_tree, replace_block, resolve_inside,
+    GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute, progress
 
@@ -118,18 +119,30 @@ def bootstrap_request(bootstrap):
 
 
 def os_release(path):
-    """PRETTY_NAME of etc/os-release, or FreeBSD's USERLAND_VERSION."""
-    text = read_text(os.path.join(path, 'etc', 'os-release'))
+    """PRETTY_NAME of etc/os-release, or FreeBSD's USERLAND_VERSION.
+
+    These are the guest's files: symlinks are not followed (Debian's etc/os-release is a link to
+    ../usr/lib/os-release, which is then read directly), FIFOs and devices not opened.
+    """
+    tree = GuestTree(path, 'chroot')
+    text = tree.read_optional('etc/os-release')
     if text is None:
-        text = read_text(os.path.join(path, 'usr', 'lib', 'os-release'))
-    for line in (text or '').splitlines():
+        text = tree.read_optional('usr/lib/os-release')
+    for line in (text or '').split('\n'):
         if line.startswith('PRETTY_NAME='):
             return line.split('=', 1)[1].strip().strip('"\'')
-    version = read_text(os.path.join(path, 'bin', 'freebsd-version')) or ''
-    for line in version.splitlines():
+    version = tree.read_optional('bin/freebsd-version') or ''
+    for line in version.split('\n'):
         if line.startswith('USERLAND_VERSION='):
             return 'FreeBSD ' + line.split('=', 1)[1].strip().strip('"\'')
     return None
+
+
+def _fstab_edit(begin, end, body):
+    """The edit of an fstab text that puts ``body`` in this chroot's block (None: no block)."""
+    def edit(text):
+        return replace_block(text or '', begin, end, body) if (text or body) else text
+    return edit
 
 
 class ChrootManager(object):
@@ -138,6 +151,9 @@ class ChrootManager(object):
         self.runner = runner
         self.p = module.params
         self.path = validate_path(self.p['path'])
+        # The mount table names resolved paths: compare and mount with this one, or mounts stack up.
+        self.real = os.path.realpath(self.path)
+        self.tree = GuestTree(self.real, 'chroot')
         self.state = self.p['state']
         self.warnings = []
         self.plan = None
@@ -157,7 +173,7 @@ class ChrootManager(object):
         return mnt.parse_mount_p(self.runner.run(['mount', '-p'], action='read the mount table').stdout)
 
     def _marker(self):
-        text = read_text(os.path.join(self.path, MARKER)) if os.path.isdir(self.path) else None
+        text = self.tree.read(MARKER) if os.path.isdir(self.path) else None
         if text is None:
             return None
         try:
@@ -166,18 +182,22 @@ class ChrootManager(object):
             raise MultiplicityError('The marker %s is not valid JSON; fix or remove it' % os.path.join(self.path,
                                                                                                        MARKER))
 
-    def _inside(self, node):
-        real = resolve_inside(self.path, node)
-        if real is None:
-            raise MultiplicityError('Mount target %s resolves to %s, outside the chroot %s; not mounting there'
-                                    % (node, os.path.realpath(node), self.path))
-        return real
+    def _mount_point_exists(self, entry):
+        """True when the mount point is a real directory; False when it is missing.  A symlink on the
+        way (which mount(8) would follow, out of the chroot or onto another node) is refused."""
+        info = self.tree.lstat(entry['target'])
+        if info is None:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            raise MultiplicityError('Mount target %s is %s, not a directory; not mounting there'
+                                    % (entry['node'], 'a symlink' if stat.S_ISLNK(info.st_mode) else 'a file'))
+        return True
 
     # ------------------------------------------------------------ main
     def run(self):
         platform = self._platform()
         table = self._mount_table(platform)
-        mounted = mnt.below(table, self.path)
+        mounted = mnt.below(table, self.real)
         marker = self._marker()
         fstab_path = self.p['fstab']
         fstab_text = read_text(fstab_path) if self.p['persist'] or self.state == 'absent' else None
@@ -188,21 +208,20 @@ class ChrootManager(object):
         if self.state == 'absent':
             self._plan_absent(plan, context, mounted, marker, begin, end)
         else:
-            desired = mnt.normalize(self.p['mounts'], platform, self.path)
+            desired = mnt.normalize(self.p['mounts'], platform, self.real)
             new_marker = self._plan_bootstrap(plan, context, marker)
             owned = self._plan_mounts(plan, desired, table, mounted, marker, platform)
             new_marker = dict(new_marker, mounts=owned)
             if self.p['persist']:
                 body = ''.join(mnt.fstab_line(e, platform) + '\n' for e in desired) or None
-                context['new_fstab'] = replace_block(fstab_text or '', begin, end, body) if (fstab_text or body) \
-                    else fstab_text
-            if context['new_fstab'] != fstab_text:
-                self._plan_fstab(plan, fstab_path, context['new_fstab'])
+                context['new_fstab'] = _fstab_edit(begin, end, body)(fstab_text)
+                if context['new_fstab'] != fstab_text:
+                    self._plan_fstab(plan, fstab_path, _fstab_edit(begin, end, body))
             if new_marker != marker:
                 marker_path = os.path.join(self.path, MARKER)
                 text = json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
                 plan.add('marker', 'record the bootstrap and mounts in %s' % marker_path,
-                         func=lambda: atomic_write(marker_path, text, mode=0o644))
+                         func=lambda: self.tree.write(MARKER, text, mode=0o644))
             context['desired'] = desired
         execute(plan, self.runner, self.module.check_mode)
         return self._result(plan, context, platform)
@@ -229,16 +248,20 @@ class ChrootManager(object):
         method = request['method']
         if method == 'none':
             if not os.path.isdir(self.path):
-                message = '%s does not exist (bootstrap.method=none adopts an existing directory)' % self.path
-                if not self.module.check_mode:
-                    raise MultiplicityError(message)
-                self.warnings.append(message + '; it must exist by the time this runs for real.')
+                # Check mode fails too: it predicts the real run, which cannot make the userland.
+                raise MultiplicityError('%s does not exist (bootstrap.method=none adopts an existing directory); '
+                                        'nothing was changed' % self.path)
             return dict(bootstrap=dict(request=request))
         if self._populated():
             raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing files '
                                     '(use bootstrap.method=none to adopt them)' % (self.path, MARKER))
         record = dict(request=request)
         if method == 'zfs_clone':
+            template = request['template']
+            if self.runner.run_lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
+                                      missing=lambda failed: 'does not exist' in failed.stderr,
+                                      action='look for snapshot %s' % template) is None:
+                raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
             plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], self.path),
                      argv=['zfs', 'clone', '-p', '-o', 'mountpoint=%s' % self.path, request['template'],
                            request['dataset']])
@@ -311,22 +334,18 @@ class ChrootManager(object):
             if current is not None:
                 plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
             if entry['type'] in ('bind', 'nullfs') and not os.path.exists(entry['source']):
-                message = 'Mount source %s does not exist' % entry['source']
-                if not self.module.check_mode:
-                    raise MultiplicityError(message)
-                self.warnings.append(message)
+                raise MultiplicityError('Mount source %s does not exist; nothing was changed' % entry['source'])
             node = entry['node']
-            if os.path.lexists(node):
-                self._inside(node)
-            else:
+            if not self._mount_point_exists(entry):
                 plan.add('mkdir', 'create mount point %s' % node,
-                         func=lambda node=node: os.makedirs(self._inside(node), 0o755, exist_ok=True))
+                         func=lambda target=entry['target']: self.tree.makedirs(target))
             plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
         return wanted
 
-    def _plan_fstab(self, plan, fstab_path, text):
+    def _plan_fstab(self, plan, fstab_path, edit):
+        # Applied to the file as it is at that moment, under the lock: other chroots have blocks there too.
         plan.add('fstab', 'write the mounts of %s to %s' % (self.path, fstab_path),
-                 func=lambda: atomic_write(fstab_path, text, mode=0o644))
+                 func=lambda: edit_locked(fstab_path, edit, mode=0o644))
 
     # ------------------------------------------------------------ absent
     def _plan_absent(self, plan, ctx, mounted, marker, begin, end):
@@ -336,9 +355,9 @@ class ChrootManager(object):
             plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
         fstab_text = ctx['fstab_text']
         if fstab_text is not None:
-            ctx['new_fstab'] = replace_block(fstab_text, begin, end, None)
+            ctx['new_fstab'] = _fstab_edit(begin, end, None)(fstab_text)
             if ctx['new_fstab'] != fstab_text:
-                self._plan_fstab(plan, self.p['fstab'], ctx['new_fstab'])
+                self._plan_fstab(plan, self.p['fstab'], _fstab_edit(begin, end, None))
         marker_path = os.path.join(self.path, MARKER)
         if marker is not None:
             plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
@@ -355,7 +374,7 @@ class ChrootManager(object):
         result = dict(changed=plan.changed, plan=plan, bootstrap_changed=ctx['bootstrap_changed'])
         after = ctx['before_mounts']
         if plan.changed and not self.module.check_mode:
-            after = [m['node'] for m in mnt.below(self._mount_table(platform), self.path)]
+            after = [m['node'] for m in mnt.below(self._mount_table(platform), self.real)]
         elif self.module.check_mode:
             after = [] if self.state == 'absent' else [e['node'] for e in ctx.get('desired', [])]
         exists = os.path.isdir(self.path)

@@ -30,13 +30,17 @@ DEFAULT_TARGETS = {'devfs': '/dev', 'procfs': '/proc', 'proc': '/proc', 'linproc
 SPECIALS = {'devfs': 'devfs', 'procfs': 'proc', 'linprocfs': 'linprocfs', 'linsysfs': 'linsysfs', 'tmpfs': 'tmpfs',
             'fdescfs': 'fdescfs', 'proc': 'proc', 'sysfs': 'sysfs', 'devpts': 'devpts', 'dev': '/dev'}
 WORD_RE = re.compile(r'^[A-Za-z0-9_.=:/+-]+\Z')
-PATH_RE = re.compile(r'^/[^\s#\\,]*\Z')
+PATH_RE = re.compile(r'^/[^\s#\\,\x00-\x1f\x7f]*\Z')
 
 
 def normalize(entries, platform, root):
     """Declared mounts with the platform's types and absolute host paths; ParameterError on bad input."""
     result = []
     seen = set()
+    if entries and not PATH_RE.match(root):
+        # Every mount point is below the root, and each becomes one field of an fstab line.
+        raise ParameterError('path', '%r cannot hold mounts: fstab(5) fields cannot contain blanks, "#", "," or '
+                                     'backslashes' % root)
     for index, entry in enumerate(entries or []):
         where = 'mounts[%d]' % index
         declared = entry['type']

@@ -4,8 +4,19 @@
 
 from __future__ import annotations
 
+import traceback
+
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.runner import CommandRunner
+
+
+def describe_unexpected(exc):
+    """A message for a failure no code path expected: the file and reason of an OSError (never a
+    bare [Errno N]), else the exception's type and text."""
+    if isinstance(exc, OSError):
+        where = ': '.join(str(f) for f in (exc.filename, exc.filename2) if f)
+        return 'Operating system error%s: %s' % ((' on ' + where) if where else '', exc.strerror or exc)
+    return 'Unexpected %s: %s (please report this as a bug)' % (type(exc).__name__, exc)
 
 
 def wants_details(module):
@@ -25,13 +36,23 @@ def run_manager(module, manager_class, executables=None, secrets=None):
     try:
         manager = manager_class(module, runner)
         result = manager.run()
-    except MultiplicityError as exc:
-        failure = exc.to_fail_kwargs()
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # Anything but a MultiplicityError is a bug's symptom (every expected failure names its
+        # object), but the user still gets a message, what was done and no traceback; the
+        # traceback is in 'exception', which Ansible shows at -vvv.
+        if isinstance(exc, MultiplicityError):
+            failure = exc.to_fail_kwargs()
+        else:
+            failure = dict(msg=describe_unexpected(exc), exception=traceback.format_exc())
         if manager is not None and hasattr(manager, 'partial_result'):
             for key, value in manager.partial_result().items():
                 failure.setdefault(key, value)
         failure['commands'] = runner.commands
+        for warning in getattr(manager, 'warnings', None) or []:
+            module.warn(warning)
         module.fail_json(**failure)
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning)
     plan = result.pop('plan', None)
     if wants_details(module):
         result['commands'] = runner.commands

@@ -11,6 +11,8 @@ always ``bool(plan.actions)``; check mode only skips :func:`execute`.
 
 from __future__ import annotations
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+
 LIVE = 'live'          # applied to the running object in place
 RESTART = 'restart'    # takes effect at the next start
 RECREATE = 'recreate'  # the object must be destroyed and created again
@@ -209,5 +211,9 @@ def execute(plan, runner, check_mode):
         if action.argv is not None:
             runner.run(action.argv, action=action.description)
         else:
-            action.func()
+            try:
+                action.func()
+            except OSError as exc:
+                where = ''.join('%s: ' % f for f in (exc.filename, exc.filename2) if f)
+                raise MultiplicityError('Failed to %s: %s%s' % (action.description, where, exc.strerror or exc))
         plan.done += 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import split_lines
+
 _ASSIGNMENT = re.compile(r'^(\s*)([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$')
 
 
@@ -54,14 +56,20 @@ def _unquote(raw):
 
 
 def quote(value):
-    """``value`` as a double-quoted sh word that reads back exactly."""
+    """``value`` as a double-quoted sh word that reads back exactly.
+
+    sh keeps every byte inside double quotes, but NUL cannot be in a sh variable and a line break
+    would make a value that this line-based editor (and sysrc) cannot read back: both refused.
+    """
+    if any(c in value for c in '\x00\n\r'):
+        raise ValueError('NUL and line breaks cannot be written to an rc.conf-style file: %r' % value)
     return '"%s"' % re.sub(r'([\\"$`])', r'\\\1', value)
 
 
 def _assignments(text):
     """(line index, name, value) of every plain assignment line."""
     found = []
-    for number, line in enumerate(text.splitlines()):
+    for number, line in enumerate(line.rstrip('\n') for line in split_lines(text)):
         match = _ASSIGNMENT.match(line)
         if match:
             value = _unquote(match.group(3))
@@ -82,7 +90,7 @@ def set_vars(text, values):
     dropped; new variables are appended.  Every other line is kept.
     """
     text = text or ''
-    lines = text.splitlines(True)
+    lines = split_lines(text)
     last = {}
     for number, name, unused in _assignments(text):
         last.setdefault(name, []).append(number)

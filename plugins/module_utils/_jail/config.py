@@ -15,6 +15,11 @@ import re
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
 NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_-]*\Z')
+# An interface name as ifconfig(8) takes it (IFNAMSIZ 16 with the NUL); it reaches /bin/sh in exec hooks.
+IFNAME_RE = re.compile(r'^[A-Za-z0-9_.]{1,15}\Z')
+# An fstab(5) field: getfsent splits on blanks, and '#' starts a comment; nothing else is special,
+# but control characters and backslashes have no business in a mount line either.
+FSTAB_FIELD_RE = re.compile(r'^[^\s#\\\x00-\x1f\x7f\x85\u2028\u2029]+\Z')
 PARAM_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*\Z')
 IFNAME_MAX = 15             # IFNAMSIZ - 1
 HOOKS = ('prepare', 'prestart', 'created', 'start', 'poststart', 'prestop', 'stop', 'poststop', 'release')
@@ -54,6 +59,14 @@ def validate_name(name):
     return name
 
 
+def interface_name(parameter, value):
+    """An interface name, refused unless it matches ifconfig's grammar (it is written into sh hooks)."""
+    value = str(value)
+    if not IFNAME_RE.match(value):
+        raise ParameterError(parameter, '%r is not an interface name (1-15 letters, digits, "_" or ".")' % value)
+    return value
+
+
 def epair_names(params):
     """(host side, jail side) interface names of the VNET epair."""
     vnet = params['vnet']
@@ -66,23 +79,48 @@ def epair_names(params):
 
 
 def _address(parameter, value, family=None):
-    """'10.0.0.5/24' or 'em0|10.0.0.5/24' -> the interface (or None) and the interface address."""
-    value = _text(parameter, value).strip()
-    iface, separator, spec = value.rpartition('|')
+    """'10.0.0.5/24' or 'em0|10.0.0.5/24' -> the interface (or None) and the interface address.
+
+    Each part is checked on its own: the interface against ifconfig's grammar,
+    the address (with an optional prefix or netmask) by ipaddress; nothing else
+    may be in the value, so it cannot carry a second word into jail.conf.
+    """
+    value = _text(parameter, value)
+    iface, separator, spec = value.strip().rpartition('|')
+    if separator:
+        interface_name(parameter, iface)
     try:
+        if any(c.isspace() for c in spec) or spec.count('%') > 1:
+            raise ValueError(spec)
         address = ipaddress.ip_interface(spec)
     except ValueError:
         raise ParameterError(parameter, '%r is not an address (expected ADDR or ADDR/PREFIX, optionally '
                                         'prefixed by "interface|")' % value)
+    scope = getattr(address, 'scope_id', None)
+    if scope is not None:
+        interface_name(parameter, scope)
     if family and address.version != family:
         raise ParameterError(parameter, '%r is not an IPv%d address' % (value, family))
     return (iface if separator else None), address
 
 
+def canonical_address(parameter, value, family=None):
+    """The ip4.addr/ip6.addr entry as written to jail.conf: the address in the kernel's canonical
+    form (so 2001:DB8::1 and 2001:db8::1 compare equal), the prefix kept when one was given."""
+    iface, address = _address(parameter, value, family)
+    spec = str(address.ip)
+    if '/' in value:
+        spec += '/%d' % address.network.prefixlen
+    return ('%s|%s' % (iface, spec)) if iface else spec
+
+
 def kernel_address(value):
-    """What the kernel reports for a configured ip4.addr/ip6.addr entry: the bare address."""
-    spec = value.rpartition('|')[2].split()[0]
-    return spec.split('/')[0]
+    """What the kernel reports for a configured ip4.addr/ip6.addr entry: the bare address, canonical."""
+    spec = value.rpartition('|')[2].split()[0].split('/')[0]
+    try:
+        return str(ipaddress.ip_address(spec))
+    except ValueError:
+        return spec
 
 
 def _hooks(params, defaults):
@@ -110,6 +148,7 @@ def _hooks(params, defaults):
 def _vnet_hooks(params, host_if, jail_if):
     """Create the epair before the jail and destroy it after; the jail side is moved in by jail(8)."""
     bridge = params['vnet'].get('bridge')
+    # Every name below matched IFNAME_RE (letters, digits, "_" and "."), so none needs quoting for sh.
     # A failed rename destroys the new pair again, so that no stray epairN is left behind.
     create = ('e=$(/sbin/ifconfig epair create) || exit 1; /sbin/ifconfig "$e" name %s up || '
               '{ /sbin/ifconfig "$e" destroy; exit 1; }; /sbin/ifconfig "${e%%a}b" name %s up' % (host_if, jail_if))
@@ -158,13 +197,13 @@ def desired_params(params, defaults=True):
         if params.get(option) is not None:
             if vnet:
                 raise ParameterError(option, 'a VNET jail has its own network stack: set vnet.addresses instead')
-            for value in params[option]:
-                _address(option, value, family)
-            result[key] = [_text(option, v).strip() for v in params[option]]
+            result[key] = [canonical_address(option, v, family) for v in params[option]]
     if params.get('interface'):
-        result['interface'] = _text('interface', params['interface'])
+        result['interface'] = interface_name('interface', params['interface'])
     hooks = _hooks(params, defaults)
     if vnet:
+        if vnet.get('bridge') is not None:
+            interface_name('vnet.bridge', vnet['bridge'])
         host_if, jail_if = epair_names(params)
         result['vnet'] = True
         result['vnet.interface'] = [jail_if]
@@ -207,17 +246,24 @@ def desired_params(params, defaults=True):
     return result
 
 
+def _fstab_field(parameter, value):
+    value = _text(parameter, value)
+    if not FSTAB_FIELD_RE.match(value):
+        raise ParameterError(parameter, '%r must be non-empty, without blanks, "#", backslashes or control '
+                                        'characters (it becomes one field of an fstab line)' % value)
+    return value
+
+
 def fstab_line(params, entry):
     """One ``mount`` entry (fstab(5) format); the target is inside the jail's root."""
-    source = _text('mounts.source', entry['source'])
-    target = _text('mounts.target', entry['target'])
-    if not target.startswith('/') or '/../' in target + '/':
+    source = _fstab_field('mounts.source', entry['source'])
+    target = _fstab_field('mounts.target', entry['target'])
+    if not target.startswith('/') or '..' in target.split('/'):
         raise ParameterError('mounts.target', '%r must be an absolute path inside the jail' % target)
-    for field, value in (('source', source), ('type', entry['type']), ('options', entry['options'])):
-        if not value or any(c in value for c in ' \t#'):
-            raise ParameterError('mounts.%s' % field, '%r must be non-empty, without blanks or "#"' % value)
-    root = params['path'].rstrip('/')
-    return '%s %s%s %s %s 0 0' % (source, root, target.rstrip('/') or '/', entry['type'], entry['options'])
+    fstype = _fstab_field('mounts.type', entry['type'])
+    options = _fstab_field('mounts.options', entry['options'])
+    root = _fstab_field('path', params['path']).rstrip('/')
+    return '%s %s%s %s %s 0 0' % (source, root, os.path.normpath(target).rstrip('/') or '/', fstype, options)
 
 
 def jail_rc_vars(params, jail_if, current):
@@ -258,6 +304,15 @@ def jail_rc_vars(params, jail_if, current):
                 raise ParameterError('vnet.%s' % option, '%r is not an IPv%d address' % (vnet[option], family))
             wanted[key] = str(address)
     return wanted
+
+
+def declared_addresses(vnet):
+    """{'inet'|'inet6': [ADDR/PREFIX, ...]} of vnet.addresses, canonical, in declared order."""
+    found = {'inet': [], 'inet6': []}
+    for value in vnet.get('addresses') or []:
+        address = _address('vnet.addresses', value)[1]
+        found['inet' if address.version == 4 else 'inet6'].append(address.with_prefixlen)
+    return found
 
 
 def rc_addresses(rc_vars, jail_if):

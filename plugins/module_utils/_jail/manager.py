@@ -16,7 +16,9 @@ import os
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text, resolve_inside
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
+    GuestTree, atomic_write, edit_locked, read_text,
+)
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
@@ -24,12 +26,15 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner imp
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
-    jls_not_found, parse_jls_json, parse_sysrc_e,
+    jls_not_found, parse_ifconfig_addresses, parse_jls_json, parse_sysrc_e,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
 PENDING_DIR = '/var/run'
-MARKER = '# Managed by bsd.multiplicity.jail: this block is rewritten on every run.'
+# The line written above a block this module created.  It names its jail, so it goes away with
+# that block and never makes a neighbouring hand-written block look like the module's.
+MARKER = '# Managed by bsd.multiplicity.jail: %s'
+LEGACY_MARKER = '# Managed by bsd.multiplicity.jail: this block is rewritten on every run.'
 
 
 def jail_argument_spec():
@@ -124,6 +129,18 @@ def _positive(params):
     return result
 
 
+def _include_reader(path):
+    """Files named by .include, read as jail(8) would (a missing one is an error there too)."""
+    text = read_text(path)
+    if text is None:
+        raise JailConfError('%s: cannot open included file' % path)
+    return text
+
+
+def _same_addresses(live, wanted):
+    return all(sorted(live[f]) == sorted(wanted[f]) for f in ('inet', 'inet6'))
+
+
 class JailManager(object):
     def __init__(self, module, runner):
         self.module = module
@@ -140,6 +157,9 @@ class JailManager(object):
             raise ParameterError('path', 'required with vnet.addresses (the jail\'s rc.conf is under it)')
         # Checked now so that bad input fails before anything is read or changed.
         self.desired = config.desired_params(self._params())
+        # What an existing block gets: only the options this task sets (an omitted option keeps its value).
+        self.explicit = config.desired_params(dict(self._params(), exec=self.p.get('exec') or None), defaults=False)
+        self.tree = None
         self.jail_if = config.epair_names(dict(self.p, name=self.name))[1] if self.p.get('vnet') else None
         self.rctl = rctl.normalize(self.name, self.p['rctl']) if self.p.get('rctl') is not None else None
 
@@ -208,48 +228,77 @@ class JailManager(object):
         return dict(live=live, desired=desired, conf=in_conf, text=text or '', new_text=new_text,
                     remove=remove, add=add)
 
-    def _owned(self, conf):
-        span = conf.block_span(self.name)
-        return span is None or conf.text[:span[0]].rstrip().endswith(MARKER)
+    def _read_live_addresses(self, runtime):
+        """Addresses on the jail's side of the epair, read from the running jail; None when not managed."""
+        vnet = self.p.get('vnet') or {}
+        if not runtime or not self.jail_if or vnet.get('addresses') is None or self.state == 'absent':
+            return None
+        result = self.runner.run_lookup(['ifconfig', '-j', self.name, self.jail_if],
+                                        missing=lambda failed: 'does not exist' in failed.stderr,
+                                        action='read the addresses of %s in jail %s' % (self.jail_if, self.name))
+        return parse_ifconfig_addresses(result.stdout if result else '')
 
-    def _inside(self, root, target):
-        real = resolve_inside(root, target)
-        if real is None:
-            raise MultiplicityError('Jail %s: %s resolves to %s, outside the jail root %s; not touching it'
-                                    % (self.name, target, os.path.realpath(target), root))
-        return real
+    def _check_prerequisites(self, plan, ctx):
+        """Fail, naming what is missing, when an action would need something this module does not make."""
+        verbs = set(a.verb for a in plan.actions)
+        vnet = self.p.get('vnet') or {}
+        if 'start' in verbs and vnet.get('bridge'):
+            bridge = vnet['bridge']
+            found = self.runner.run_lookup(['ifconfig', bridge], missing=lambda failed: 'does not exist' in
+                                           failed.stderr, action='look for bridge %s' % bridge)
+            if found is None:
+                raise MultiplicityError('Jail %s: vnet.bridge %s does not exist; create it first (the jail_host '
+                                        'role does); nothing was changed' % (self.name, bridge))
+        root = ctx['root']
+        if 'create_dataset' in verbs and root['type'] == rootfs.ZFS_CLONE:
+            template = root['template']
+            found = self.runner.run_lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
+                                           missing=lambda failed: 'does not exist' in failed.stderr,
+                                           action='look for snapshot %s' % template)
+            if found is None:
+                raise MultiplicityError('Jail %s: root.template snapshot %s does not exist; nothing was changed'
+                                        % (self.name, template))
+        if 'extract' in verbs:
+            for archive in root['archives']:
+                if archive.startswith('/') and not os.path.isfile(archive):
+                    raise MultiplicityError('Jail %s: root.archives: %s does not exist; nothing was changed'
+                                            % (self.name, archive))
+
+    def _guest(self, path):
+        """The jail's root as the guest's root user may have shaped it: no symlink is followed."""
+        return GuestTree(path, 'Jail %s root' % self.name)
 
     # ------------------------------------------------------------ desired config
     def _new_conf_text(self, conf):
+        """The config file's text after this task: a new block gets the defaults and this jail's
+        marker; an existing block (written by this module or by hand) only the options given."""
         if self.state == 'absent':
             if not conf.block_span(self.name):
                 return conf.text
-            edited = parse(conf.text, conf.path).remove_jail(self.name).render()
-            return self._drop_marker(edited)
+            text = self._without_marker(conf)
+            edited = parse(text, conf.path).remove_jail(self.name).render()
+            return '' if not edited.strip() else edited
         edited = parse(conf.text, conf.path)
-        if self._owned(conf):
+        if conf.block_span(self.name) is None:
             if not self.p.get('path'):
                 raise ParameterError('path', 'required to configure jail %s' % self.name)
             params = dict((k, v) for k, v in self.desired.items() if v is not None)
-            comment = None if conf.block_span(self.name) else MARKER.lstrip('# ')
-            edited.set_jail(self.name, params, comment=comment)
+            edited.set_jail(self.name, params, comment=(MARKER % self.name)[2:])
         else:
-            explicit = config.desired_params(dict(self._params(), exec=self.p.get('exec') or None), defaults=False)
-            edited.update_jail(self.name, explicit)
+            edited.update_jail(self.name, self.explicit)
         return edited.render()
 
-    @staticmethod
-    def _drop_marker(text):
-        """Remove marker lines left without a block, and a file that is only whitespace."""
-        lines = text.splitlines(True)
-        kept = []
-        for index, line in enumerate(lines):
-            following = ''.join(lines[index + 1:]).lstrip()
-            if line.rstrip() == MARKER and not following[:1].isalnum() and not following.startswith('"'):
-                continue
-            kept.append(line)
-        result = ''.join(kept)
-        return '' if not result.strip() else result
+    def _without_marker(self, conf):
+        """The text with this jail's marker line (directly above its block) removed."""
+        text = conf.text
+        start = conf.block_span(self.name)[0]
+        line_start = text.rfind('\n', 0, start) + 1
+        if text[line_start:start].strip() or line_start == 0:
+            return text
+        previous = text.rfind('\n', 0, line_start - 1) + 1
+        if text[previous:line_start - 1].strip() in (MARKER % self.name, LEGACY_MARKER):
+            return text[:previous] + text[line_start:]
+        return text
 
     # ------------------------------------------------------------ main
     def run(self):
@@ -273,7 +322,7 @@ class JailManager(object):
             dataset = rootfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys())
 
         rc_path = os.path.join(path, 'etc', 'rc.conf') if path else None
-        rc_text = read_text(self._inside(path, rc_path)) if (rc_path and self.jail_if) else None
+        rc_text = self._guest(path).read('etc/rc.conf') if (rc_path and self.jail_if) else None
         rc_new = rc_text
         rc_wanted = None
         rc_vars = rc_new_vars = read_vars(rc_text or '')
@@ -289,9 +338,10 @@ class JailManager(object):
                                                    action='read jail_enable and jail_list').stdout)
         rc_settings = self._autostart_settings(rcvars, autostart)
         rctl_state = self._read_rctl()
+        live_addresses = self._read_live_addresses(runtime)
 
         changes = self._changes(before, after, runtime, conf.text != new_text, rc_text != rc_new,
-                                rc_vars, rc_new_vars, root, dataset, rc_settings, rctl_state)
+                                rc_vars, rc_new_vars, root, dataset, rc_settings, rctl_state, live_addresses)
         recorded = self._recorded_pending(runtime)
         named = set(c.name for c in changes)
         changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in recorded
@@ -311,10 +361,13 @@ class JailManager(object):
         context = dict(conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured,
                        root=root, dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
                        rc_vars=rc_vars, rc_new_vars=rc_new_vars,
-                       rc_settings=rc_settings, rctl=rctl_state, runtime=runtime, before=before, after=after)
+                       rc_settings=rc_settings, rctl=rctl_state, runtime=runtime, before=before, after=after,
+                       live_addresses=live_addresses)
         running = current_state == 'running'
         for verb in verbs:
             running = getattr(self, '_plan_' + verb)(plan, context, running)
+        # What the real run would fail on fails now, in check mode too, before the first change.
+        self._check_prerequisites(plan, context)
         self._plan_pending_record(plan, runtime, recorded, 'stop' in verbs or 'start' in verbs)
         if pending:
             self.warnings.append('Jail %s keeps running with its old settings until it is restarted: %s changed '
@@ -340,7 +393,7 @@ class JailManager(object):
         return bool(state and (state['remove'] or state['add'] or state['text'] != state['new_text']))
 
     def _changes(self, before, after, runtime, text_changed, rc_changed, rc_vars, rc_new_vars, root, dataset,
-                 rc_settings, rctl_state):
+                 rc_settings, rctl_state, live_addresses):
         changes = []
         if self.state == 'absent':
             return changes
@@ -358,11 +411,25 @@ class JailManager(object):
                     continue
                 if _kernel_value(param, value) != runtime[param]:
                     changes.append(Change(Option(param, LIVE), runtime[param], value))
+        old = new = None
         if rc_changed:
             old = config.rc_addresses(rc_vars, self.jail_if)
             new = config.rc_addresses(rc_new_vars, self.jail_if)
+        if live_addresses is not None:
+            # The running jail is the truth: an address that a failed run never added is still missing.
+            wanted = config.declared_addresses(self.p['vnet'])
+            if not _same_addresses(live_addresses, wanted):
+                old, new = live_addresses, wanted
+        if old is not None and (old['inet'] + old['inet6']) != (new['inet'] + new['inet6']):
             changes.append(Change(Option('vnet.addresses', LIVE), old['inet'] + old['inet6'],
                                   new['inet'] + new['inet6']))
+        if rc_changed:
+            # The default routes apply when the jail's rc runs (at its next start), not in place.
+            for key, option in (('defaultrouter', 'vnet.gateway'), ('ipv6_defaultrouter', 'vnet.gateway6')):
+                if rc_vars.get(key) != rc_new_vars.get(key):
+                    changes.append(Change(Option(option, RESTART), rc_vars.get(key), rc_new_vars.get(key)))
+            if not any(c.name.startswith('vnet.') for c in changes):
+                changes.append(Change(Option('rc.conf', LIVE), 'as found', 'rewritten'))
         if root and dataset is not None:
             props = rootfs.property_changes(root, dataset)
             if props:
@@ -395,11 +462,13 @@ class JailManager(object):
             if self.name not in listed:
                 if not listed:
                     # An empty jail_list means "all of /etc/jail.conf": keep those starting at boot.
+                    # jail(8) follows .include there (jail.conf.d files, usually), and so does this list.
                     shared = read_text(config.SHARED_CONF)
                     try:
-                        others = parse(shared, config.SHARED_CONF).jails if shared else []
-                    except JailConfError:
-                        others = []
+                        others = parse(shared, config.SHARED_CONF, reader=_include_reader).jails if shared else []
+                    except JailConfError as exc:
+                        raise MultiplicityError('Jail %s: jail_list is empty, so rc.d/jail starts every jail of %s, '
+                                                'which does not parse: %s' % (self.name, config.SHARED_CONF, exc))
                     new_list = [n for n in others if n != self.name]
                     if new_list:
                         self.warnings.append('jail_list was empty (all jails of /etc/jail.conf); it now names '
@@ -409,10 +478,15 @@ class JailManager(object):
                 new_enable = 'YES'
         if new_list == listed and new_enable == enable:
             return None
+        # jail_list changes with += and -=: sysrc edits it from its current value, so a run that adds
+        # another jail at the same time is not undone by this one.
+        added = [n for n in new_list if n not in listed]
+        removed = [n for n in listed if n not in new_list]
         return dict(before=dict(jail_enable=enable, jail_list=listed),
                     after=dict(jail_enable=new_enable, jail_list=new_list),
                     argv=['sysrc'] + (['jail_enable=%s' % new_enable] if new_enable != enable else [])
-                    + (['jail_list=%s' % ' '.join(new_list)] if new_list != listed else []))
+                    + (['jail_list+=%s' % ' '.join(added)] if added else [])
+                    + (['jail_list-=%s' % ' '.join(removed)] if removed else []))
 
     # ------------------------------------------------------------ root filesystem
     @staticmethod
@@ -443,15 +517,14 @@ class JailManager(object):
                 plan.add('set_properties', 'set %s on %s' % (', '.join(sorted(props)), root['dataset']),
                          argv=['zfs', 'set'] + ['%s=%s' % kv for kv in sorted(props.items())] + [root['dataset']])
         if root['type'] == rootfs.DIRECTORY and not os.path.isdir(path):
-            message = 'Jail %s: path %s does not exist (root.type=directory uses an existing directory)' % (
-                self.name, path)
-            if not self.module.check_mode:
-                raise MultiplicityError(message)
-            self.warnings.append(message + '; it must exist by the time this runs for real.')
+            # Check mode fails too: it predicts the real run, which cannot make this directory.
+            raise MultiplicityError('Jail %s: path %s does not exist (root.type=directory uses an existing '
+                                    'directory); nothing was changed' % (self.name, path))
         populate = None
         if root['type'] == rootfs.THIN and not rootfs.thin_ready(path):
-            if not os.path.isdir(root['base']) and not self.module.check_mode:
-                raise MultiplicityError('Jail %s: root.base %s does not exist' % (self.name, root['base']))
+            if not os.path.isdir(root['base']):
+                raise MultiplicityError('Jail %s: root.base %s does not exist; nothing was changed'
+                                        % (self.name, root['base']))
             populate = ('thin_root', 'lay out a thin root in %s on the read-only base %s' % (path, root['base']),
                         lambda: rootfs.make_thin(self.runner, root['base'], path))
         elif root['type'] == rootfs.RELEASE and not rootfs.populated(path):
@@ -507,17 +580,23 @@ class JailManager(object):
         return running
 
     def _plan_conf_write(self, plan, ctx):
-        conf_path, text = ctx['conf_path'], ctx['new_text']
-        if text == '' and ctx['old_text'] is not None and os.path.dirname(conf_path) == config.CONF_D:
-            plan.add('config', 'remove %s' % conf_path, func=lambda: os.unlink(conf_path))
-            return
+        conf_path = ctx['conf_path']
+        own_file = os.path.dirname(conf_path) == config.CONF_D
+
+        def edit(text):
+            # From the file as it is now, under the lock: another run may have edited another jail's block.
+            new = self._new_conf_text(parse(text or '', conf_path))
+            return None if (new == '' and own_file and text is not None) else new
 
         def write():
             directory = os.path.dirname(conf_path)
             if not os.path.isdir(directory):
                 os.makedirs(directory, 0o755)
-            atomic_write(conf_path, text)
-        plan.add('config', 'write jail %s to %s' % (self.name, conf_path), func=write)
+            edit_locked(conf_path, edit)
+        if ctx['new_text'] == '' and ctx['old_text'] is not None and own_file:
+            plan.add('config', 'remove %s' % conf_path, func=write)
+        else:
+            plan.add('config', 'write jail %s to %s' % (self.name, conf_path), func=write)
 
     def _plan_files(self, plan, ctx):
         if ctx['old_text'] != ctx['new_text']:
@@ -527,8 +606,8 @@ class JailManager(object):
 
             def write_rc():
                 # Read again now: the root filesystem may have been created by an earlier action.
-                target = self._inside(ctx['path'], rc_path)
-                atomic_write(target, set_vars(read_text(target) or '', wanted))
+                tree = self._guest(ctx['path'])
+                tree.write('etc/rc.conf', set_vars(tree.read('etc/rc.conf') or '', wanted))
             plan.add('rc_conf', 'write network settings to %s' % rc_path, func=write_rc)
         if ctx['rc_settings']:
             plan.add('autostart', 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]),
@@ -546,8 +625,8 @@ class JailManager(object):
             plan.add('rctl', 'add rctl rules %s' % ', '.join(state['add']), argv=['rctl', '-a'] + state['add'])
         if state['text'] != state['new_text']:
             plan.add('rctl_conf', 'write the rules of jail %s to %s' % (self.name, rctl.RCTL_CONF),
-                     func=lambda: atomic_write(rctl.RCTL_CONF, rctl.update_conf(
-                         read_text(rctl.RCTL_CONF), self.name, state['desired'])))
+                     func=lambda: edit_locked(rctl.RCTL_CONF, lambda text: rctl.update_conf(
+                         text, self.name, state['desired'])))
 
     def _plan_live(self, plan, ctx):
         """Apply to the running jail what jail(8) and ifconfig can change in place."""
@@ -558,10 +637,13 @@ class JailManager(object):
             argv += [_jail_m_value(c.name, after[c.name]) for c in live]
             plan.add('modify', 'change %s of running jail %s' % (', '.join(c.name for c in live), self.name),
                      argv=argv)
-        if ctx['rc_text'] != ctx['rc_new'] and runtime:
-            old_vars, new_vars = ctx['rc_vars'], ctx['rc_new_vars']
-            old = config.rc_addresses(old_vars, self.jail_if)
-            new = config.rc_addresses(new_vars, self.jail_if)
+        live_addresses = ctx['live_addresses']
+        if runtime and (ctx['rc_text'] != ctx['rc_new'] or live_addresses is not None):
+            if live_addresses is not None:
+                old, new = live_addresses, config.declared_addresses(self.p['vnet'])
+            else:
+                old = config.rc_addresses(ctx['rc_vars'], self.jail_if)
+                new = config.rc_addresses(ctx['rc_new_vars'], self.jail_if)
             for family in ('inet', 'inet6'):
                 for address in old[family]:
                     if address not in new[family]:
@@ -572,10 +654,6 @@ class JailManager(object):
                     if address not in old[family]:
                         plan.add('address', 'add %s to %s in jail %s' % (address, self.jail_if, self.name),
                                  argv=['ifconfig', '-j', self.name, self.jail_if, family, address, 'alias'])
-            for key in ('defaultrouter', 'ipv6_defaultrouter'):
-                if old_vars.get(key) != new_vars.get(key):
-                    plan.pending.append(Change(Option('vnet.gateway', RESTART), old_vars.get(key),
-                                               new_vars.get(key)))
 
     # ------------------------------------------------------------ pending restarts
     def _pending_file(self):

@@ -11,6 +11,7 @@ Rules are compared in the form the kernel prints them
 from __future__ import annotations
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import split_lines
 
 RCTL_CONF = '/etc/rctl.conf'
 
@@ -110,7 +111,7 @@ def _owned(line, name):
 
 def conf_rules(text, name):
     """This jail's rules in rctl.conf text (what rc.d/rctl adds at boot)."""
-    return [line.split('#', 1)[0].split()[0] for line in (text or '').splitlines() if _owned(line, name)]
+    return [line.split('#', 1)[0].split()[0] for line in split_lines(text or '') if _owned(line, name)]
 
 
 def update_conf(text, name, rules):
@@ -118,7 +119,7 @@ def update_conf(text, name, rules):
 
     The new rules take the place of the first old one, or go at the end.
     """
-    lines = (text or '').splitlines(True)
+    lines = split_lines(text or '')
     kept, position = [], None
     for line in lines:
         if _owned(line, name):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import remove_tree
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import GuestTree, remove_tree
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
     parse_zfs_get, zfs_value_equal,
 )
@@ -87,37 +88,53 @@ def thin_mount(root):
     return dict(source=root['base'], target='/' + BASE_MOUNT, type='nullfs', options='ro')
 
 
+def _is_dir(tree, name):
+    """A real directory (not a symlink to one) at ``name`` below the tree's root."""
+    try:
+        info = tree.lstat(name)
+    except MultiplicityError:
+        return False
+    return info is not None and stat.S_ISDIR(info.st_mode)
+
+
 def thin_ready(path):
-    return os.path.isdir(os.path.join(path, BASE_MOUNT)) and os.path.isdir(os.path.join(path, 'etc'))
+    tree = GuestTree(path)
+    return _is_dir(tree, BASE_MOUNT) and _is_dir(tree, 'etc')
 
 
 def make_thin(runner, base, path):
     """Lay out a thin root in ``path``: links into /basejail, a copy of the writable parts.
 
     Refuses a base that is not a release tree, and never touches an entry
-    that already exists in ``path``.
+    that already exists in ``path``.  The root may already hold what its
+    guest made (a rebuild after /etc was removed): links and directories are
+    created relative to checked directory fds, so a symlink the guest planted
+    (``usr -> /usr/local/lib``) is refused, never written through.
     """
     if not (os.path.isdir(os.path.join(base, 'etc')) and os.path.isdir(os.path.join(base, 'bin'))):
         raise MultiplicityError('Thin jail base %s is not a release tree (no etc/ and bin/)' % base)
+    tree = GuestTree(path, 'Thin jail root')
     copies, usr_copies = [], []
-    for directory in (os.path.join(path, BASE_MOUNT), os.path.join(path, 'usr')):
-        os.makedirs(directory, 0o755, exist_ok=True)
+    for directory in (BASE_MOUNT, 'usr'):
+        tree.makedirs(directory)
     for name in sorted(os.listdir(base)):
-        if os.path.lexists(os.path.join(path, name)) and name != 'usr':
+        if name == 'usr' or tree.lstat(name) is not None:
             continue
         if name in THIN_LINKED:
-            os.symlink(os.path.join(BASE_MOUNT, name), os.path.join(path, name))
-        elif name != 'usr':
+            tree.symlink(os.path.join(BASE_MOUNT, name), name)
+        else:
             copies.append(os.path.join(base, name))
     usr = os.path.join(base, 'usr')
     for name in sorted(os.listdir(usr)) if os.path.isdir(usr) else []:
-        if os.path.lexists(os.path.join(path, 'usr', name)):
+        if tree.lstat('usr/' + name) is not None:
             continue
         if name in THIN_OWN_USR:
             usr_copies.append(os.path.join(usr, name))
         else:
-            os.symlink(os.path.join('..', BASE_MOUNT, 'usr', name), os.path.join(path, 'usr', name))
-    # cp -Rp keeps modes, owners and times, on FreeBSD and elsewhere.
+            tree.symlink(os.path.join('..', BASE_MOUNT, 'usr', name), 'usr/' + name)
+    # cp -Rp keeps modes, owners and times, on FreeBSD and elsewhere.  Each copy lands on a name
+    # that was just seen absent, in a directory checked to be a real one.
+    tree.makedirs('usr')
     if copies:
         runner.run(['cp', '-Rp'] + copies + [path + '/'], action='copy the writable parts of %s' % base)
     if usr_copies:
@@ -150,12 +167,13 @@ def populated(path):
 
 
 def userland_version(path):
-    """USERLAND_VERSION from the jail's /bin/freebsd-version (what ``freebsd-version -u`` prints)."""
-    try:
-        with open(os.path.join(path, 'bin', 'freebsd-version'), 'r', encoding='utf-8', errors='replace') as handle:
-            match = VERSION_RE.search(handle.read())
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return None
+    """USERLAND_VERSION from the jail's /bin/freebsd-version (what ``freebsd-version -u`` prints).
+
+    The file is the guest's: a symlink, FIFO or device there gives None instead of being followed
+    or opened (a thin jail's /bin is a link into its base; the caller reads the base then).
+    """
+    text = GuestTree(path).read_optional('bin/freebsd-version')
+    match = VERSION_RE.search(text) if text else None
     return match.group(1) if match else None
 
 

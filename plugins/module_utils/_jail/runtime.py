@@ -9,6 +9,7 @@ comma-joined strings or ``{"ipv4_addr": [...]}`` objects.  All are accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 
@@ -32,7 +33,39 @@ def _addresses(value):
         for item in value:
             result.extend(_addresses(item))
         return result
-    return [part.strip() for part in str(value).split(',') if part.strip()]
+    return [_canonical(part.strip()) for part in str(value).split(',') if part.strip()]
+
+
+def _canonical(address):
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
+def parse_ifconfig_addresses(text):
+    """``ifconfig IF`` -> {'inet'|'inet6': [ADDR/PREFIX, ...]} in canonical form.
+
+    IPv6 link-local addresses (fe80::/10, which the kernel adds by itself) are left out.
+    """
+    found = {'inet': [], 'inet6': []}
+    for line in (text or '').split('\n'):
+        words = line.split()
+        if len(words) < 2 or words[0] not in ('inet', 'inet6'):
+            continue
+        try:
+            if words[0] == 'inet':
+                mask = words[words.index('netmask') + 1] if 'netmask' in words else '0xffffffff'
+                prefix = bin(int(mask, 16)).count('1')
+                found['inet'].append(ipaddress.ip_interface('%s/%d' % (words[1], prefix)).with_prefixlen)
+            else:
+                prefix = int(words[words.index('prefixlen') + 1]) if 'prefixlen' in words else 128
+                address = ipaddress.ip_interface('%s/%d' % (words[1].split('%')[0], prefix))
+                if not address.ip.is_link_local:
+                    found['inet6'].append(address.with_prefixlen)
+        except (ValueError, IndexError):
+            raise ParseError('ifconfig output', 'cannot read the address line %r' % line.strip(), text)
+    return found
 
 
 def _boolean(value):
@@ -86,7 +119,7 @@ def jls_not_found(result):
 def parse_zfs_get(text):
     """{property: value} from ``zfs get -H -p -o property,value ...``."""
     props = {}
-    for line in (text or '').splitlines():
+    for line in (text or '').split('\n'):
         if not line.strip():
             continue
         fields = line.split('\t')

@@ -144,8 +144,16 @@ class KldManager(object):
             plan.add('unload', "unload kernel module '%s'" % name, argv=['kldunload', entry['name']])
         for change in changes:
             if change.name == 'kld_list':
-                value = ' '.join(change.after)
-                plan.add('persist', 'set kld_list in rc.conf to "%s"' % value, argv=['sysrc', 'kld_list=%s' % value])
+                # += and -= let sysrc edit the list as it is then: a run adding another module at the
+                # same time keeps its entry.
+                added = [e for e in change.after if e not in change.before]
+                removed = [e for e in change.before if e not in change.after]
+                if added:
+                    plan.add('persist', 'add %s to kld_list in rc.conf' % ' '.join(added),
+                             argv=['sysrc', 'kld_list+=%s' % ' '.join(added)])
+                if removed:
+                    plan.add('persist', 'remove %s from kld_list in rc.conf' % ' '.join(removed),
+                             argv=['sysrc', 'kld_list-=%s' % ' '.join(removed)])
             elif change.name == 'loader_conf':
                 for variable in sorted(change.after):
                     before, after = change.before.get(variable), change.after[variable]

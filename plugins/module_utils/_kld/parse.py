@@ -94,7 +94,7 @@ def _unquote(value):
 def parse_loader_conf(text):
     """Variables set in a loader.conf(5) file (the last assignment wins)."""
     values = {}
-    for line in (text or '').splitlines():
+    for line in (text or '').split('\n'):
         stripped = line.strip()
         if not stripped or stripped.startswith('#'):
             continue

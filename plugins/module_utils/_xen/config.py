@@ -181,12 +181,23 @@ def settings(params):
         if key == 'name':
             raise ParameterError('config', 'the name comes from the name option')
         out[key] = value
+    # Every value must be one xl can read back (a NUL cannot be): refused here, named by its option.
+    for key, value in out.items():
+        try:
+            xl_cfg.render_value(value)
+        except ValueError as exc:
+            raise ParameterError(_OPTION_OF.get(key, key), str(exc))
     return out
+
+
+# xl.cfg keys whose module option has another name.
+_OPTION_OF = {'disk': 'disks', 'vif': 'vifs', 'vnclisten': 'vnc.listen', 'vncpasswd': 'vnc.password',
+              'vncdisplay': 'vnc.display'}
 
 
 def marker_keys(text):
     """The keys a previous run wrote, from the marker comment."""
-    for line in text.splitlines():
+    for line in text.split('\n'):
         if line.startswith(MARKER):
             return line[len(MARKER):].split()
     return []
@@ -197,7 +208,10 @@ def render_file(text, wanted):
     declares removed, the marker comment updated; every other line kept."""
     previous = marker_keys(text)
     marker = '%s %s' % (MARKER, ' '.join(wanted))
-    body = '\n'.join(line for line in text.splitlines() if not line.startswith(MARKER))
+    # Split on \n only: xl's lexer ends lines there and nowhere else.
+    body = '\n'.join(line for line in text.split('\n') if not line.startswith(MARKER))
+    if body.endswith('\n'):
+        body = body[:-1]
     if text.endswith('\n') and body:
         body += '\n'
     if not body.strip():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen import config, runtime
 
@@ -36,11 +37,11 @@ def read_config_dir(directory):
                 or not os.path.isfile(path):
             continue
         try:
-            settings = xl_cfg.parse(read_text(path))
+            settings = xl_cfg.parse(read_text(path, strict=True))
         except xl_cfg.XlCfgError as exc:
             errors[path] = str(exc)
             continue
-        except (UnicodeDecodeError, OSError) as exc:
+        except MultiplicityError as exc:
             errors[path] = 'not readable as UTF-8 text: %s' % exc
             continue
         name = settings.get('name')

@@ -153,9 +153,9 @@ class XenDomuManager(object):
 
     def _read_file(self):
         try:
-            text = read_text(self.config_file)
-        except UnicodeDecodeError as exc:
-            raise MultiplicityError('%s is not UTF-8 text (%s); nothing was changed' % (self.config_file, exc))
+            text = read_text(self.config_file, strict=True)
+        except MultiplicityError as exc:
+            raise MultiplicityError('%s; nothing was changed' % exc)
         if text is None:
             return None, {}
         try:

@@ -158,7 +158,17 @@ def test_quote_leaves_plain_values_bare():
     assert quote('$x;}"\\') == '"\\$x;}\\"\\\\"'
 
 
-VALUES = st.text(alphabet=st.characters(blacklist_categories=('Cs',), max_codepoint=0x2ff), max_size=30)
+# NUL cannot reach jail(8) (its strings are C strings): quote() refuses it, tested below.
+VALUES = st.text(alphabet=st.characters(blacklist_categories=('Cs',), blacklist_characters='\x00',
+                                        max_codepoint=0x2ff), max_size=30)
+
+
+def test_quote_refuses_nul_and_quotes_comment_starters():
+    with pytest.raises(JailConfError, match='NUL'):
+        quote('a\x00b')
+    for value in ('//x', 'a//b', '/jails/*web', 'a/*b*/'):
+        assert quote(value).startswith('"')
+        assert parse('j { path = %s; }' % quote(value)).resolve('j')['path'] == value
 
 
 @settings(max_examples=300, deadline=None)

@@ -22,6 +22,7 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
     """
     expected = list(commands)
     ran = []
+    warned = []
 
     def run_command(self, args, **kwargs):
         assert kwargs['environ_update']['LANG'] == 'C'
@@ -32,16 +33,24 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
         assert list(args) == argv
         return rc, out, err
 
+    def with_warnings(result):
+        # Modules warn through module.warn(); Ansible shows those as the result's warnings.
+        assert 'warnings' not in result, 'warnings must go through module.warn(), not the result'
+        if warned:
+            result['warnings'] = list(warned)
+        return result
+
     def exit_json(self, **result):
-        raise Exit('exit', result)
+        raise Exit('exit', with_warnings(result))
 
     def fail_json(self, **result):
-        raise Exit('fail', result)
+        raise Exit('fail', with_warnings(result))
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, warning: warned.append(warning))
     with patch_module_args(dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)):
         with pytest.raises(Exit) as info:
             main()

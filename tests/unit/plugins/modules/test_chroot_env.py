@@ -119,8 +119,14 @@ def test_other_methods_build_their_commands(host, monkeypatch):
     assert result['actions'][0]['argv'] == ['/sbin/mmdebstrap', '--variant=minbase', '--include=python3',
                                             '--arch=amd64', 'bookworm', path, 'http://deb.debian.org/debian']
     clone = dict(method='zfs_clone', template='zroot/t@base', dataset='zroot/chroots/build')
+    snapshot = ['/sbin/zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', 'zroot/t@base']
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=clone, mounts=[]), [
+        UNAME, mount_p(), (snapshot, 1, '', "cannot open 'zroot/t@base': dataset does not exist\n")],
+        monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'snapshot zroot/t@base does not exist' in result['msg']
     kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=clone, mounts=[]),
-                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+                                   [UNAME, mount_p(), (snapshot, 0, 'zroot/t@base\n', '')], monkeypatch,
+                                   check_mode=True)
     assert result['actions'][0]['argv'] == ['zfs', 'clone', '-p', '-o', 'mountpoint=' + path, 'zroot/t@base',
                                             'zroot/chroots/build']
     copy = dict(method='copy', source=str(host['root'] / 'dist' / 'tree'))
@@ -145,3 +151,30 @@ def test_other_methods_build_their_commands(host, monkeypatch):
 def test_bad_input_fails_before_any_command(args, parameter, monkeypatch):
     kind, result, ran = run_module(chroot_env.main, args, [], monkeypatch)
     assert kind == 'fail' and result['msg'].startswith(parameter + ':') and ran == []
+
+
+def test_symlinked_path_is_compared_resolved_and_guest_symlinks_are_refused(host, monkeypatch):
+    """The mount table names the resolved path: a chroot reached through a symlink is not mounted
+    twice; a mount point the guest turned into a symlink is refused, not followed."""
+    real = host['root'] / 'real'
+    (real / 'dev').mkdir(parents=True)
+    link = host['root'] / 'link'
+    os.symlink(str(real), str(link))
+    adopt = dict(path=str(link), fstab=host['fstab'], bootstrap=dict(method='none'), mounts=[dict(type='devfs')])
+    kind, result, ran = run_module(chroot_env.main, adopt, [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % real), mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % real),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert not any(argv[0].endswith('mount') and '-t' in argv for argv in ran)      # nothing mounted again
+    assert 'devfs %s/dev devfs rw 0 0' % real in open(host['fstab']).read()
+    elsewhere = host['root'] / 'elsewhere'
+    elsewhere.mkdir()
+    os.symlink(str(elsewhere), str(real / 'tmp'))
+    kind, result, ran = run_module(chroot_env.main, dict(adopt, mounts=[dict(type='tmpfs')]), [
+        UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'is a symlink' in result['msg'], result
+    marker = real / manager.MARKER
+    marker.unlink()
+    os.symlink(str(host['fstab']), str(marker))
+    kind, result, ran = run_module(chroot_env.main, adopt, [UNAME, mount_p()], monkeypatch)
+    assert kind == 'fail' and 'is a symlink; not touching it' in result['msg']

@@ -58,6 +58,20 @@ def c(argv, result):
 
 
 JLS_WEB = ['jls', '-n', '-j', 'web', '--libxo', 'json', 'all']
+IFCONFIG_WEB = ['ifconfig', '-j', 'web', 'ej_webb']
+BRIDGE0 = c(['ifconfig', 'bridge0'], (0, 'bridge0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500\n', ''))
+SNAPSHOT = c(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', 'zroot/t@base'], (0, 'zroot/t@base\n', ''))
+MARKER = manager.MARKER % 'web'
+
+
+def ifconfig_out(*inet):
+    """``ifconfig ej_webb`` in a jail with these IPv4 addresses (all /24) and a link-local IPv6 one."""
+    lines = ['ej_webb: flags=8863<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500']
+    lines += ['\tinet %s netmask 0xffffff00 broadcast 10.0.0.255' % a for a in inet]
+    lines.append('\tinet6 fe80::1%ej_webb prefixlen 64 scopeid 0x2')
+    return (0, '\n'.join(lines) + '\n', '')
+
+
 ZFS_GET = ['zfs', 'get', '-H', '-p', '-o', 'property,value', 'mountpoint,origin,quota', 'zroot/j/web']
 
 
@@ -76,9 +90,10 @@ def test_create_vnet_jail_from_template_then_idempotent(monkeypatch):
         c(JLS_WEB, NOT_FOUND),
         c(ZFS_GET, NO_DATASET),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="NO"\njail_list=""\n', '')),
+        BRIDGE0, SNAPSHOT,
         c(['zfs', 'clone', '-p', '-o', 'mountpoint=' + HOST['path'], '-o', 'quota=1G', 'zroot/t@base', 'zroot/j/web'],
           (0, '', '')),
-        c(['sysrc', 'jail_enable=YES', 'jail_list=web'], (0, '', '')),
+        c(['sysrc', 'jail_enable=YES', 'jail_list+=web'], (0, '', '')),
         c(conf_argv, (0, 'web: created\n', '')),
         c(JLS_WEB, jls(running(vnet='new'))),
     ], monkeypatch, diff=True)
@@ -90,7 +105,7 @@ def test_create_vnet_jail_from_template_then_idempotent(monkeypatch):
     assert result['diff'][2]['after']['autostart']['jail_list'] == ['web']
     with open(HOST['conf']) as handle:
         text = handle.read()
-    assert text.startswith(manager.MARKER + '\nweb {\n')
+    assert text.startswith(MARKER + '\nweb {\n')
     with open(os.path.join(HOST['path'], 'etc', 'rc.conf')) as handle:
         assert handle.read().startswith('# jail rc.conf\nsshd_enable="YES"\n')
 
@@ -98,6 +113,7 @@ def test_create_vnet_jail_from_template_then_idempotent(monkeypatch):
         c(JLS_WEB, jls(running(vnet='new'))),
         c(ZFS_GET, (0, 'mountpoint\t%s\norigin\tzroot/t@base\nquota\t1073741824\n' % HOST['path'], '')),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list="web"\n', '')),
+        c(IFCONFIG_WEB, ifconfig_out('10.0.0.11')),
     ], monkeypatch, check_mode=True, diff=True)
     assert again['changed'] is False and again['actions'] == []
     assert again['diff'][-1] == {'before_header': 'jail web', 'after_header': 'jail web',
@@ -106,13 +122,14 @@ def test_create_vnet_jail_from_template_then_idempotent(monkeypatch):
 
 def write_conf(text):
     with open(HOST['conf'], 'w') as handle:
-        handle.write(manager.MARKER + '\n' + text)
+        handle.write(MARKER + '\n' + text)
 
 
 def test_live_change_with_jail_m_and_readdress(monkeypatch):
     run(jail, vnet_params(), [
         c(JLS_WEB, NOT_FOUND), c(ZFS_GET, (0, 'mountpoint\t-\norigin\tzroot/t@base\nquota\t1073741824\n', '')),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list="web"\n', '')),
+        BRIDGE0,
     ], monkeypatch, check_mode=True)
     params = vnet_params(hostname='new.test', allow=['raw_sockets'], vnet=dict(addresses=['10.0.0.12/24']))
     with open(os.path.join(HOST['path'], 'etc', 'rc.conf'), 'a') as handle:
@@ -120,6 +137,7 @@ def test_live_change_with_jail_m_and_readdress(monkeypatch):
     write_conf('web {\n    path = %s;\n    host.hostname = web.test;\n    vnet;\n}\n' % HOST['path'])
     kind, result = run(jail, dict(params, autostart=None, root=None), [
         c(JLS_WEB, jls(running(vnet='new'))),
+        c(IFCONFIG_WEB, ifconfig_out('10.0.0.11', '10.0.0.99')),
         c(['jail', '-m', 'name=web', 'allow.raw_sockets', 'host.hostname=new.test'], (0, 'web: updated\n', '')),
         c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.11', '-alias'], (0, '', '')),
         c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.99', '-alias'], (0, '', '')),
@@ -127,8 +145,12 @@ def test_live_change_with_jail_m_and_readdress(monkeypatch):
         c(JLS_WEB, jls(running(vnet='new', **{'host.hostname': 'new.test'}))),
     ], monkeypatch)
     assert kind == 'exit', result
-    assert result['jail']['pending_restart'] != []        # exec hooks and mount.devfs were added to the block
+    # The epair hooks and vnet.interface were added to the block; the exec.start default was not (an
+    # existing block gets only the options the task sets).
+    assert result['jail']['pending_restart'] == ['exec.poststop', 'exec.prestart', 'vnet.interface']
     assert 'warnings' in result
+    text = open(HOST['conf']).read()
+    assert 'exec.start' not in text and 'mount.devfs' not in text and 'allow.raw_sockets;' in text
 
 
 def test_restart_pending_is_remembered_until_allowed(monkeypatch):
@@ -166,7 +188,7 @@ def test_adopt_hand_written_block_in_shared_file(monkeypatch):
     kind, result = run(jail, dict(name='web', state='absent'), [
         c(JLS_WEB, NOT_FOUND),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list="db web"\n', '')),
-        c(['sysrc', 'jail_list=db'], (0, '', '')),
+        c(['sysrc', 'jail_list-=web'], (0, '', '')),
         c(JLS_WEB, NOT_FOUND),
     ], monkeypatch)
     assert result['changed'] and shared.read_text() == '# mine\n$j = "/j";\ndb { path = /j/db; }\n'
@@ -179,7 +201,7 @@ def test_absent_keeps_data_unless_purged(monkeypatch):
         c(JLS_WEB, jls(running())),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list="web"\n', '')),
         c(['jail', '-f', HOST['conf'], '-r', 'web'], (0, 'web: removed\n', '')),
-        c(['sysrc', 'jail_list='], (0, '', '')),
+        c(['sysrc', 'jail_list-=web'], (0, '', '')),
         c(JLS_WEB, NOT_FOUND),
     ], monkeypatch)
     assert result['changed'] and not os.path.exists(HOST['conf']) and os.path.isdir(HOST['path'])
@@ -266,7 +288,8 @@ def test_rc_conf_symlink_out_of_the_jail_is_refused(monkeypatch):
     os.symlink(str(HOST['etc'] / 'jail.conf'), rc_conf)
     kind, result = run(jail, dict(name='web', path=HOST['path'], vnet=dict(addresses=['10.0.0.5/24'])),
                        [c(JLS_WEB, NOT_FOUND)], monkeypatch)
-    assert kind == 'fail' and 'outside the jail root' in result['msg']
+    assert kind == 'fail' and 'rc.conf is a symlink; not touching it' in result['msg']
+    assert os.path.islink(rc_conf) and not os.path.exists(HOST['conf'])
 
 
 def test_jail_info_lists_configured_and_running(monkeypatch, tmp_path):
@@ -296,3 +319,135 @@ def test_jail_info_lists_configured_and_running(monkeypatch, tmp_path):
 def test_no_prefixed_booleans_compare_as_false():
     assert manager._positive({'allow.noraw_sockets': True, 'nopersist': True, 'persist': True, 'path': '/j'}) == {
         'allow.raw_sockets': False, 'persist': True, 'path': '/j'}
+
+
+# ---------------------------------------------------------------- hardening
+def test_omitted_options_keep_their_values_in_a_module_written_block(monkeypatch):
+    """A short follow-up task on a VNET jail changes what it names and nothing else."""
+    params = vnet_params(root=None, autostart=None)
+    run(jail, params, [c(JLS_WEB, NOT_FOUND), BRIDGE0, c(['jail', '-f', HOST['conf'], '-c', 'web'], (0, '', '')),
+                       c(JLS_WEB, jls(running(vnet='new')))], monkeypatch)
+    first = open(HOST['conf']).read()
+    kind, result = run(jail, dict(name='web', state='present', securelevel=2), [
+        c(JLS_WEB, jls(running(vnet='new'))),
+        c(['jail', '-m', 'name=web', 'securelevel=2'], (0, '', '')),
+        c(JLS_WEB, jls(running(vnet='new', securelevel='2'))),
+    ], monkeypatch)
+    assert kind == 'exit' and result['changed'], result
+    text = open(HOST['conf']).read()
+    assert text == first.replace('\n}\n', '\n    securelevel = 2;\n}\n')
+    assert 'vnet;' in text and 'exec.prestart' in text and 'host.hostname = web.test;' in text
+
+
+def test_a_marker_left_by_another_jail_never_makes_a_hand_block_owned(monkeypatch):
+    shared = HOST['etc'] / 'jail.conf'
+    shared.write_text('%s\nold {\n    path = /j/old;\n}\nweb {\n    path = /j/web;  # by hand\n    persist;\n}\n'
+                      % (manager.MARKER % 'old'))
+    kind, result = run(jail, dict(name='old', state='absent'), [
+        c(JLS_WEB[:3] + ['old'] + JLS_WEB[4:], (1, '', 'jls: jail "old" not found\n')),
+        c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list=""\n', '')),
+        c(JLS_WEB[:3] + ['old'] + JLS_WEB[4:], (1, '', 'jls: jail "old" not found\n')),
+    ], monkeypatch)
+    assert result['changed'] and shared.read_text() == 'web {\n    path = /j/web;  # by hand\n    persist;\n}\n'
+    kind, result = run(jail, dict(name='web', state='present', hostname='w'), [c(JLS_WEB, NOT_FOUND),
+                                                                               c(JLS_WEB, NOT_FOUND)], monkeypatch)
+    assert shared.read_text() == ('web {\n    path = /j/web;  # by hand\n    persist;\n    host.hostname = w;\n}\n')
+
+
+def test_config_is_edited_from_the_file_at_apply_time(monkeypatch):
+    """Another run adds a jail to the shared file between this run's read and its write: both stay."""
+    shared = HOST['etc'] / 'jail.conf'
+    shared.write_text('web {\n    path = /j/web;\n}\n')
+    real_run = manager.JailManager._check_prerequisites
+
+    def other_run_writes(self, plan, ctx):
+        with open(str(shared), 'a') as handle:
+            handle.write('db {\n    path = /j/db;\n}\n')
+        return real_run(self, plan, ctx)
+    monkeypatch.setattr(manager.JailManager, '_check_prerequisites', other_run_writes)
+    kind, result = run(jail, dict(name='web', state='present', hostname='w'), [c(JLS_WEB, NOT_FOUND),
+                                                                               c(JLS_WEB, NOT_FOUND)], monkeypatch)
+    assert kind == 'exit', result
+    assert shared.read_text() == 'web {\n    path = /j/web;\n    host.hostname = w;\n}\ndb {\n    path = /j/db;\n}\n'
+
+
+def test_missing_bridge_fails_before_any_change_in_check_mode_too(monkeypatch):
+    for check_mode in (True, False):
+        kind, result = run(jail, vnet_params(root=None, autostart=None), [
+            c(JLS_WEB, NOT_FOUND), c(['ifconfig', 'bridge0'], (1, '', 'ifconfig: interface bridge0 does not exist\n')),
+        ], monkeypatch, check_mode=check_mode)
+        assert kind == 'fail' and 'vnet.bridge bridge0 does not exist' in result['msg'], result
+        assert result['changed'] is False and not os.path.exists(HOST['conf'])
+
+
+def test_missing_template_snapshot_and_archive_fail_first(monkeypatch):
+    kind, result = run(jail, vnet_params(vnet=None, autostart=None), [
+        c(JLS_WEB, NOT_FOUND), c(ZFS_GET, NO_DATASET),
+        (SNAPSHOT[0], 1, '', "cannot open 'zroot/t@base': dataset does not exist\n")], monkeypatch,
+        check_mode=True)
+    assert kind == 'fail' and 'snapshot zroot/t@base does not exist' in result['msg']
+    release = dict(type='release', archives=['/nonexistent/base.txz'])
+    kind, result = run(jail, dict(name='web', path=HOST['path'] + '2', root=release), [c(JLS_WEB, NOT_FOUND)],
+                       monkeypatch, check_mode=True)
+    assert kind == 'fail' and '/nonexistent/base.txz does not exist' in result['msg']
+
+
+def test_ipv6_and_addresses_compare_in_canonical_form(monkeypatch):
+    write_conf('web {\n    path = %s;\n    ip6.addr = 2001:db8::5;\n}\n' % HOST['path'])
+    kind, result = run(jail, dict(name='web', path=HOST['path'], ip6=['2001:DB8:0::5'], state='present'),
+                       [c(JLS_WEB, jls(running(**{'ip6.addr': ['2001:db8::5']})))], monkeypatch)
+    assert kind == 'exit' and not result['changed'], result
+    kind, result = run(jail, dict(name='web', path=HOST['path'], ip4=['em0;reboot|10.0.0.1']), [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith('ip4:')
+
+
+def test_hostile_names_and_fields_are_refused_before_anything_runs(monkeypatch):
+    cases = [
+        (dict(vnet=dict(bridge='bridge0; reboot')), 'vnet.bridge'),
+        (dict(vnet=dict(bridge='bridge0\n')), 'vnet.bridge'),
+        (dict(interface='em0 em1'), 'interface'),
+        (dict(mounts=[dict(source='/data x', target='/mnt')]), 'mounts.source'),
+        (dict(mounts=[dict(source='/data', target='/mnt\x0b2')]), 'mounts.target'),
+        (dict(mounts=[dict(source='/data', target='/mnt', options='ro#x')]), 'mounts.options'),
+    ]
+    for extra, parameter in cases:
+        kind, result = run(jail, dict(dict(name='web', path=HOST['path']), **extra), [], monkeypatch)
+        assert kind == 'fail' and result['msg'].startswith(parameter + ':'), (extra, result)
+
+
+def test_live_vnet_addresses_are_the_truth(monkeypatch):
+    """rc.conf already has the address (a run failed after writing it), the jail does not: add it now."""
+    write_conf('web {\n    path = %s;\n    vnet;\n    vnet.interface = ej_webb;\n}\n' % HOST['path'])
+    with open(os.path.join(HOST['path'], 'etc', 'rc.conf'), 'a') as handle:
+        handle.write('ifconfig_ej_webb="inet 10.0.0.11/24"\n')
+    params = dict(name='web', path=HOST['path'], state='present', vnet=dict(addresses=['10.0.0.11/24']))
+    kind, result = run(jail, params, [
+        c(JLS_WEB, jls(running(vnet='new'))),
+        c(IFCONFIG_WEB, ifconfig_out()),
+        c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.11/24', 'alias'], (0, '', '')),
+        c(JLS_WEB, jls(running(vnet='new'))),
+    ], monkeypatch)
+    assert kind == 'exit' and result['changed'], result
+
+
+def test_autostart_follows_include_and_uses_list_edits(monkeypatch):
+    (HOST['etc'] / 'jail.conf').write_text('.include "%s/*.conf";\n' % config.CONF_D)
+    (HOST['etc'] / 'jail.conf.d' / 'db.conf').write_text('db { path = /j/db; }\n')
+    kind, result = run(jail, dict(name='web', path=HOST['path'], state='present', autostart=True), [
+        c(JLS_WEB, NOT_FOUND),
+        c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list=""\n', '')),
+        c(['sysrc', 'jail_list+=db web'], (0, '', '')),
+        c(JLS_WEB, NOT_FOUND),
+    ], monkeypatch)
+    assert kind == 'exit' and result['changed'], result
+    assert any('names them explicitly' in w for w in result['warnings'])
+
+
+def test_unexpected_errors_are_reported_not_thrown(monkeypatch):
+    def denied(self):
+        raise PermissionError(13, 'Permission denied', '/etc/jail.conf.d')
+    monkeypatch.setattr(manager.JailManager, '_read_runtime', denied)
+    kind, result = run(jail, dict(name='web', path=HOST['path']), [], monkeypatch)
+    assert kind == 'fail' and result['msg'] == 'Operating system error on /etc/jail.conf.d: Permission denied'
+    assert 'Traceback' not in result['msg'] and 'PermissionError' in result['exception']
+    assert result['changed'] is False and result['commands'] == []

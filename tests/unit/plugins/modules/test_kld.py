@@ -34,7 +34,7 @@ def test_load_and_persist_in_kld_list(monkeypatch, module_path):
         (['/sbin/sysrc', '-n', 'kld_list'], 0, 'nmdm\n', ''),
         (['/sbin/sysctl', '-n', 'kern.module_path'], 0, module_path + ';/nonexistent\n', ''),
         (['/sbin/kldload', 'vmm'], 0, '', ''),
-        (['/sbin/sysrc', 'kld_list=nmdm vmm'], 0, 'kld_list: nmdm -> nmdm vmm\n', ''),
+        (['/sbin/sysrc', 'kld_list+=vmm'], 0, 'kld_list: nmdm -> nmdm vmm\n', ''),
         (['/sbin/kldstat', '-v'], 0, KERNEL + VMM, ''),
         (['/sbin/sysrc', '-n', 'kld_list'], 0, 'nmdm vmm\n', ''),
     ], monkeypatch, diff=True)
@@ -66,7 +66,7 @@ def test_check_mode_predicts_and_runs_only_reads(monkeypatch, module_path):
     ], monkeypatch, check_mode=True)
     assert result['changed'] is True
     planned = [a['argv'] for a in result['actions']]
-    assert planned == [['kldload', 'vmm'], ['kldload', 'nmdm'], ['sysrc', 'kld_list=vmm nmdm']]
+    assert planned == [['kldload', 'vmm'], ['kldload', 'nmdm'], ['sysrc', 'kld_list+=vmm nmdm']]
     assert [c['argv'][0] for c in result['commands']] == ['/sbin/kldstat', '/sbin/sysrc', '/sbin/sysctl']
 
 
@@ -95,7 +95,7 @@ def test_absent_unloads_and_cleans_both_boot_configs(monkeypatch, tmp_path):
         (['/sbin/kldstat', '-v'], 0, KERNEL + VMM, ''),
         (['/sbin/sysrc', '-n', 'kld_list'], 0, 'if_bridge vmm /boot/modules/vmm.ko\n', ''),
         (['/sbin/kldunload', 'vmm.ko'], 0, '', ''),
-        (['/sbin/sysrc', 'kld_list=if_bridge'], 0, '', ''),
+        (['/sbin/sysrc', 'kld_list-=vmm /boot/modules/vmm.ko'], 0, '', ''),
         (['/sbin/sysrc', '-f', str(loader), '-x', 'vmm_load'], 0, '', ''),
         (['/sbin/kldstat', '-v'], 0, KERNEL, ''),
         (['/sbin/sysrc', '-n', 'kld_list'], 0, 'if_bridge\n', ''),

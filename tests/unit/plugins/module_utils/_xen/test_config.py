@@ -67,3 +67,9 @@ def test_marker_lists_managed_keys_and_is_kept_first():
     text = config.render_file('# mine\nname = "web"\n', {'name': 'web', 'memory': 1})
     assert text.splitlines()[:2] == ['# bsd.multiplicity.xen_domu manages: name memory', '# mine']
     assert config.marker_keys(text) == ['name', 'memory']
+
+
+def test_a_value_xl_cannot_read_back_is_refused_naming_the_option():
+    for key, option in (('cmdline', 'cmdline'), ('kernel', 'kernel'), ('serial', 'serial')):
+        with pytest.raises(ParameterError, match='^%s: .*NUL' % option):
+            config.settings(dict(BASE, **{key: 'a\x00b'}))
