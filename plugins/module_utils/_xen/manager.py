@@ -15,7 +15,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     MultiplicityError, ParameterError, WaitTimeout,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
 )
@@ -263,7 +263,8 @@ class XenDomuManager(object):
             def write():
                 if not os.path.isdir(self.config_dir) and not self.p['config_file']:
                     os.makedirs(self.config_dir, 0o755)
-                atomic_write(self.config_file, ctx['new_text'], mode=0o644)
+                # From the file as it is now (a person may have edited it since it was read), under the lock.
+                edit_locked(self.config_file, lambda text: config.render_file(text or '', self.wanted), mode=0o644)
             plan.add('write', 'write %s' % self.config_file, func=write)
         for disk in ctx['disks_missing']:
             self._plan_disk(plan, disk)
@@ -287,13 +288,13 @@ class XenDomuManager(object):
 
     def _plan_autostart(self, plan, enable):
         if self.netbsd:
-            def edit_rc():
-                text = read_text(RC_CONF) or ''
-                names = (read_vars(text).get('xendomains') or '').split()
+            def edit(text):
+                names = (read_vars(text or '').get('xendomains') or '').split()
                 names = [n for n in names if n != self.name] + ([self.name] if enable else [])
-                atomic_write(RC_CONF, set_vars(text, {'xendomains': ' '.join(names)}))
+                return set_vars(text or '', {'xendomains': ' '.join(names)})
+            # Under the lock, from rc.conf as it is then: another run may be adding its own domain.
             plan.add('autostart', '%s %s in xendomains of %s' % ('add' if enable else 'remove', self.name, RC_CONF),
-                     func=edit_rc)
+                     func=lambda: edit_locked(RC_CONF, edit))
             return
         link = os.path.join(self.auto_dir, os.path.basename(self.config_file))
         if enable:
