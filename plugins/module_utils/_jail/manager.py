@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
@@ -258,11 +259,29 @@ class JailManager(object):
             if found is None:
                 raise MultiplicityError('Jail %s: root.template snapshot %s does not exist; nothing was changed'
                                         % (self.name, template))
+        if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']):
+            self._check_mount_points(ctx)
         if 'extract' in verbs:
             for archive in root['archives']:
                 if archive.startswith('/') and not os.path.isfile(archive):
                     raise MultiplicityError('Jail %s: root.archives: %s does not exist; nothing was changed'
                                             % (self.name, archive))
+
+    def _check_mount_points(self, ctx):
+        """jail(8) mounts devfs and the fstab lines at paths inside the jail's root, following symlinks
+        there: a guest that turned /mnt into a link to /etc would get host data mounted over.  Refuse
+        a mount point that is a symlink, or lies below one, before starting."""
+        after, path = ctx['after'], ctx['path'].rstrip('/')
+        nodes = [line.split()[1] for line in after.get('mount') or [] if len(line.split()) > 1]
+        relative = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
+        if after.get('mount.devfs'):
+            relative.append('dev')
+        tree = self._guest(ctx['path'])
+        for rel in relative:
+            info = tree.lstat(rel)
+            if info is not None and stat.S_ISLNK(info.st_mode):
+                raise MultiplicityError('Jail %s: mount point %s/%s is a symlink; jail(8) would mount through it, '
+                                        'so the jail is not started' % (self.name, path, rel))
 
     def _guest(self, path):
         """The jail's root as the guest's root user may have shaped it: no symlink is followed."""

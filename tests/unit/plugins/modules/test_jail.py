@@ -451,3 +451,16 @@ def test_unexpected_errors_are_reported_not_thrown(monkeypatch):
     assert kind == 'fail' and result['msg'] == 'Operating system error on /etc/jail.conf.d: Permission denied'
     assert 'Traceback' not in result['msg'] and 'PermissionError' in result['exception']
     assert result['changed'] is False and result['commands'] == []
+
+
+def test_a_mount_point_the_guest_made_a_symlink_stops_the_start(monkeypatch):
+    os.symlink('/etc', os.path.join(HOST['path'], 'mnt'))
+    share = dict(source='/data', target='/mnt', type='nullfs', options='ro')
+    for check_mode in (True, False):
+        kind, result = run(jail, dict(name='web', path=HOST['path'], mounts=[share]), [c(JLS_WEB, NOT_FOUND)],
+                           monkeypatch, check_mode=check_mode)
+        assert kind == 'fail' and 'mount point %s/mnt is a symlink' % HOST['path'] in result['msg'], result
+        assert not os.path.exists(HOST['conf'])
+    os.symlink('/', os.path.join(HOST['path'], 'dev'))
+    kind, result = run(jail, dict(name='web', path=HOST['path']), [c(JLS_WEB, NOT_FOUND)], monkeypatch)
+    assert kind == 'fail' and '/dev is a symlink' in result['msg']
