@@ -63,8 +63,8 @@ options:
     type: path
     default: /boot/loader.conf
 notes:
-  - C(kld_list) is written as one value with C(sysrc kld_list=...); entries that other tasks or people put
-    there are kept in their order, the managed modules are appended.
+  - C(kld_list) is changed with C(sysrc kld_list+=...) and C(sysrc kld_list-=...), so entries that other tasks,
+    people or concurrent runs put there are kept in their order; the managed modules are appended.
   - A module that is compiled into the kernel is reported as loaded; asking for it to be V(absent) fails
     with a message, because it cannot be unloaded.
 seealso:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.runner import CommandRunner
 
 
@@ -53,7 +54,8 @@ def run_manager(module, manager_class, executables=None, secrets=None):
         module.fail_json(**failure)
     for warning in result.pop('warnings', None) or []:
         module.warn(warning)
-    plan = result.pop('plan', None)
+    # A manager's Plan becomes the 'actions' list; a 'plan' that is already data (topology's) is returned.
+    plan = result.pop('plan') if isinstance(result.get('plan'), Plan) else None
     if wants_details(module):
         result['commands'] = runner.commands
         if plan is not None:

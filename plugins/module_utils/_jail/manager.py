@@ -17,6 +17,7 @@ import stat
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
     GuestTree, atomic_write, edit_locked, read_text,
 )
@@ -27,7 +28,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner imp
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
-    jls_not_found, parse_ifconfig_addresses, parse_jls_json, parse_sysrc_e,
+    jls_not_found, parse_ifconfig_addresses, parse_jls_json, parse_sysrc_e, read_all_jails,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
@@ -143,9 +144,11 @@ def _same_addresses(live, wanted):
 
 
 class JailManager(object):
-    def __init__(self, module, runner):
+    def __init__(self, module, runner, view=None):
         self.module = module
         self.runner = runner
+        # Reads go through the host view: per jail for the jail module, once for all jails in topology.
+        self.view = view or HostView(runner)
         self.p = module.params
         self.name = config.validate_name(self.p['name'])
         self.state = self.p['state']
@@ -160,7 +163,7 @@ class JailManager(object):
         self.desired = config.desired_params(self._params())
         # What an existing block gets: only the options this task sets (an omitted option keeps its value).
         self.explicit = config.desired_params(dict(self._params(), exec=self.p.get('exec') or None), defaults=False)
-        self.tree = None
+        self.current_state = None
         self.jail_if = config.epair_names(dict(self.p, name=self.name))[1] if self.p.get('vnet') else None
         self.rctl = rctl.normalize(self.name, self.p['rctl']) if self.p.get('rctl') is not None else None
 
@@ -192,6 +195,8 @@ class JailManager(object):
         return default, parse('', default)
 
     def _read_runtime(self):
+        if self.view.bulk:
+            return self.view.cached('jails', lambda: read_all_jails(self.runner)).get(self.name)
         argv = ['jls', '-n', '-j', self.name, '--libxo', 'json', 'all']
         result = self.runner.run_lookup(argv, missing=jls_not_found, action='read jail %s' % self.name)
         if result is None:
@@ -211,9 +216,10 @@ class JailManager(object):
         if self.rctl is None and not in_conf:
             return None
         desired = [] if self.state == 'absent' else self.rctl
-        argv = ['rctl', 'jail:%s:' % self.name]
+        # All rules at once for many jails; parse_rules keeps this jail's.
+        argv = ['rctl'] if self.view.bulk else ['rctl', 'jail:%s:' % self.name]
         try:
-            live = rctl.parse_rules(self.runner.run(argv, action='read rctl rules of jail %s' % self.name).stdout,
+            live = rctl.parse_rules(self.view.run(argv, action='read rctl rules of jail %s' % self.name).stdout,
                                     self.name)
         except CommandError as exc:
             if 'disabled' in (exc.stderr or ''):
@@ -234,6 +240,8 @@ class JailManager(object):
         vnet = self.p.get('vnet') or {}
         if not runtime or not self.jail_if or vnet.get('addresses') is None or self.state == 'absent':
             return None
+        if self.view.bulk:
+            return None     # one command per jail: the topology module compares rc.conf only (documented)
         result = self.runner.run_lookup(['ifconfig', '-j', self.name, self.jail_if],
                                         missing=lambda failed: 'does not exist' in failed.stderr,
                                         action='read the addresses of %s in jail %s' % (self.jail_if, self.name))
@@ -245,17 +253,17 @@ class JailManager(object):
         vnet = self.p.get('vnet') or {}
         if 'start' in verbs and vnet.get('bridge'):
             bridge = vnet['bridge']
-            found = self.runner.run_lookup(['ifconfig', bridge], missing=lambda failed: 'does not exist' in
-                                           failed.stderr, action='look for bridge %s' % bridge)
+            found = self.view.lookup(['ifconfig', bridge], missing=lambda failed: 'does not exist' in failed.stderr,
+                                     action='look for bridge %s' % bridge)
             if found is None:
                 raise MultiplicityError('Jail %s: vnet.bridge %s does not exist; create it first (the jail_host '
                                         'role does); nothing was changed' % (self.name, bridge))
         root = ctx['root']
         if 'create_dataset' in verbs and root['type'] == rootfs.ZFS_CLONE:
             template = root['template']
-            found = self.runner.run_lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
-                                           missing=lambda failed: 'does not exist' in failed.stderr,
-                                           action='look for snapshot %s' % template)
+            found = self.view.lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
+                                     missing=lambda failed: 'does not exist' in failed.stderr,
+                                     action='look for snapshot %s' % template)
             if found is None:
                 raise MultiplicityError('Jail %s: root.template snapshot %s does not exist; nothing was changed'
                                         % (self.name, template))
@@ -332,13 +340,17 @@ class JailManager(object):
             raise ParameterError('parameters', 'the resulting configuration of %s does not resolve: %s'
                                  % (self.name, exc))
         runtime = self._read_runtime()
-        current_state = 'running' if runtime else ('stopped' if configured else 'absent')
+        current_state = self.current_state = 'running' if runtime else ('stopped' if configured else 'absent')
         path = after.get('path') or before.get('path') or (runtime or {}).get('path') or self.p.get('path')
 
         dataset = None
         root = self.root
         if root and root.get('dataset'):
-            dataset = rootfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys())
+            if self.view.bulk:
+                dataset = self.view.cached('datasets', lambda: rootfs.read_datasets(
+                    self.runner, self.view.dataset_properties)).get(root['dataset'])
+            else:
+                dataset = rootfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys())
 
         rc_path = os.path.join(path, 'etc', 'rc.conf') if path else None
         rc_text = self._guest(path).read('etc/rc.conf') if (rc_path and self.jail_if) else None
@@ -353,8 +365,8 @@ class JailManager(object):
         autostart = self.p.get('autostart')
         rcvars = None
         if autostart is not None or self.state == 'absent':
-            rcvars = parse_sysrc_e(self.runner.run(['sysrc', '-e', 'jail_enable', 'jail_list'],
-                                                   action='read jail_enable and jail_list').stdout)
+            rcvars = parse_sysrc_e(self.view.run(['sysrc', '-e', 'jail_enable', 'jail_list'],
+                                                 action='read jail_enable and jail_list').stdout)
         rc_settings = self._autostart_settings(rcvars, autostart)
         rctl_state = self._read_rctl()
         live_addresses = self._read_live_addresses(runtime)
@@ -396,8 +408,10 @@ class JailManager(object):
 
         result = dict(changed=plan.changed, plan=plan)
         final_runtime = runtime
-        if plan.changed and not self.module.check_mode:
+        if plan.changed and not self.module.check_mode and not self.view.bulk:
             final_runtime = self._read_runtime()
+        elif self.view.bulk and not running:
+            final_runtime = None    # many jails: the caller reads them all once at the end
         result['jail'] = self._facts(context, final_runtime if not self.module.check_mode else None, running,
                                      pending)
         if self.module._diff:

@@ -151,6 +151,19 @@ def read_dataset(runner, dataset, properties):
     return None if result is None else parse_zfs_get(result.stdout)
 
 
+def read_datasets(runner, properties):
+    """{dataset: {property: value}} of every filesystem on the host, from one ``zfs get``."""
+    names = ['mountpoint', 'origin'] + sorted(set(properties) - set(('mountpoint', 'origin')))
+    result = runner.run(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', '-t', 'filesystem', ','.join(names)],
+                        action='read the datasets')
+    found = {}
+    for line in result.stdout.split('\n'):
+        fields = line.split('\t')
+        if len(fields) == 3:
+            found.setdefault(fields[0], {})[fields[1]] = fields[2]
+    return found
+
+
 def property_changes(root, current):
     """{property: value} to set with ``zfs set`` on an existing dataset."""
     wanted = root.get('properties') or {}

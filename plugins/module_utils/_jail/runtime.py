@@ -111,6 +111,12 @@ def parse_jls_json(text):
     return [normalise_jail(j) for j in jails if isinstance(j, dict)]
 
 
+def read_all_jails(runner):
+    """{name: jail} of every jail on the host, from one ``jls`` (jail_info reads them the same way)."""
+    result = runner.run(['jls', '-n', '--libxo', 'json', 'all'], action='read the jails')
+    return dict((jail['name'], jail) for jail in parse_jls_json(result.stdout) if jail.get('name'))
+
+
 def jls_not_found(result):
     """True when jls -j failed because the jail does not exist (exit 1, 'not found')."""
     return result.rc == 1 and 'not found' in (result.stderr or '') + (result.stdout or '')

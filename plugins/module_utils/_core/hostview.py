@@ -1,0 +1,44 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host as one call sees it: every read at most once, shared by every guest of the call.
+
+A single-guest module reads what its guest needs (``jls -j NAME``); a call that converges
+many guests (the topology module) sets ``bulk`` and reads each source once for all of them
+(``jls`` of every jail, ``zfs get`` of every filesystem, every rctl rule), so that a run
+that changes nothing costs the same few commands whatever the number of guests.
+"""
+
+from __future__ import annotations
+
+
+class HostView(object):
+    def __init__(self, runner, bulk=False):
+        self.runner = runner
+        self.bulk = bulk
+        self._cache = {}
+        # Filled by the caller before the guests read, in bulk mode: the union of what they need.
+        self.dataset_properties = set()
+
+    def run(self, argv, action=None):
+        """A read command's result, run once per call (a failure raises, as runner.run does)."""
+        key = ('run',) + tuple(argv)
+        if key not in self._cache:
+            self._cache[key] = self.runner.run(argv, action=action)
+        return self._cache[key]
+
+    def lookup(self, argv, missing, action=None):
+        """runner.run_lookup, once per call: None when ``missing(result)`` says there is no such object."""
+        key = ('lookup',) + tuple(argv)
+        if key not in self._cache:
+            self._cache[key] = self.runner.run_lookup(argv, missing, action=action)
+        return self._cache[key]
+
+    def cached(self, key, read):
+        """``read()`` once per call under ``key``: for a bulk read parsed into a structure."""
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+    def forget(self, key):
+        """Drop one cached read (after a change, when the call needs the new state)."""
+        self._cache.pop(key, None)

@@ -1,0 +1,162 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One call that converges a host's declared guests of every kind.
+
+The declaration is checked whole before anything is read or changed: each guest's options
+against its kind's argument spec, names unique across kinds, every ``depend`` known, no
+cycles.  Guests are then converged in dependency order (those to stop or remove first, in
+reverse order); a guest that fails is reported by name, its dependants are skipped, and
+independent guests go on.  Reads go through one bulk host view shared by all guests.
+
+A kind (see :class:`Kind`) is what a new guest type writes: its option spec, how one guest
+is planned and applied, what of its kind is on the host, and one re-read after the run.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+
+STOPPING = ('absent', 'stopped')
+
+
+class Kind(object):
+    """The contract of one guest kind inside a topology call.
+
+    ``key`` is the topology option that lists its guests and ``argument_spec`` the options
+    of the kind's own module.  ``guest(params)`` validates one guest (raising ParameterError
+    before anything changes) and returns an object with ``name``, ``state`` and
+    ``depends``; ``converge(guest)`` plans and applies it (check mode honoured) and returns
+    its result; ``on_host()`` names this kind's guests present on the host; ``remove(name)``
+    converges an undeclared guest to absent (without purge); ``refresh(results)`` updates
+    the results from one re-read after the changes.
+    """
+
+    key = None
+    argument_spec = None
+
+    def prepare(self, guests):
+        """Tell the host view, before any guest reads, what the guests will need (bulk reads)."""
+
+    def guest(self, params):
+        raise NotImplementedError
+
+    def converge(self, guest):
+        raise NotImplementedError
+
+    def on_host(self):
+        raise NotImplementedError
+
+    def remove(self, name):
+        raise NotImplementedError
+
+    def failure(self, guest):
+        """What a guest whose converge failed had already done: at least ``changed``."""
+        return dict(changed=False)
+
+    def refresh(self, results):
+        """Default: nothing to re-read."""
+
+
+class TopologyError(ParameterError):
+    """The declaration is wrong as a whole or for one guest; nothing was changed."""
+
+    def __init__(self, where, message):
+        super().__init__(where, message + '; nothing was changed')
+
+
+def validate(kinds, declaration):
+    """[(kind, guest)] of the declaration, every guest checked; TopologyError names guest and option."""
+    declared = []
+    seen = {}
+    for kind in kinds:
+        for index, raw in enumerate(declaration.get(kind.key) or []):
+            label = '%s[%s]' % (kind.key, raw.get('name', index) if isinstance(raw, dict) else index)
+            if not isinstance(raw, dict):
+                raise TopologyError(label, 'each guest is a dictionary of the options of its kind')
+            checked = ArgumentSpecValidator(kind.argument_spec).validate(dict(raw))
+            if checked.error_messages:
+                raise TopologyError(label, '; '.join(checked.error_messages))
+            try:
+                guest = kind.guest(checked.validated_parameters)
+            except ParameterError as exc:
+                raise TopologyError('%s.%s' % (label, exc.parameter), str(exc).split(': ', 1)[-1])
+            if guest.name in seen:
+                raise TopologyError(label, 'the name %s is declared twice (also in %s)' % (guest.name, seen[guest.name]))
+            seen[guest.name] = label
+            declared.append((kind, guest, label))
+    for kind, guest, label in declared:
+        for other in guest.depends:
+            if other not in seen:
+                raise TopologyError(label + '.depend', '%s depends on %s, which is not declared' % (guest.name, other))
+    return declared, order(declared)
+
+
+def order(declared):
+    """Names in dependency order (dependencies first); a cycle is a TopologyError naming it."""
+    depends = dict((guest.name, list(guest.depends)) for unused, guest, unused2 in declared)
+    labels = dict((guest.name, label) for unused, guest, label in declared)
+    done, result, visiting = set(), [], []
+
+    def visit(name):
+        if name in done:
+            return
+        if name in visiting:
+            cycle = visiting[visiting.index(name):] + [name]
+            raise TopologyError(labels[name] + '.depend', 'dependency cycle: %s' % ' -> '.join(cycle))
+        visiting.append(name)
+        for other in depends[name]:
+            visit(other)
+        visiting.pop()
+        done.add(name)
+        result.append(name)
+    for name in depends:
+        visit(name)
+    return result
+
+
+def converge(kinds, declaration, prune=False):
+    """Converge the declaration; returns (results by name, order, undeclared names)."""
+    declared, ordered = validate(kinds, declaration)
+    by_name = dict((guest.name, (kind, guest)) for kind, guest, unused in declared)
+    for kind in kinds:
+        kind.prepare([guest for k, guest, unused in declared if k is kind])
+    undeclared = []
+    for kind in kinds:
+        undeclared.extend((kind, name) for name in kind.on_host() if name not in by_name)
+    results = {}
+    failed = set()
+
+    def run(kind, guest):
+        blocked = [d for d in guest.depends if d in failed]
+        if blocked:
+            failed.add(guest.name)
+            results[guest.name] = dict(kind=kind.key, name=guest.name, changed=False, failed=True, skipped=True,
+                                       msg='not converged: it depends on %s, which failed' % ', '.join(blocked))
+            return
+        try:
+            result = kind.converge(guest)
+        except MultiplicityError as exc:
+            failed.add(guest.name)
+            result = dict(kind.failure(guest), failed=True, msg=str(exc))
+        results[guest.name] = dict(result, kind=kind.key, name=guest.name)
+
+    # Removals and stops first, dependants before what they depend on; then the rest, dependencies first.
+    for kind, name in undeclared:
+        if prune:
+            try:
+                results[name] = dict(kind.remove(name), kind=kind.key, name=name, pruned=True)
+            except MultiplicityError as exc:
+                results[name] = dict(kind=kind.key, name=name, changed=False, failed=True, pruned=True, msg=str(exc))
+    for name in reversed(ordered):
+        kind, guest = by_name[name]
+        if guest.state in STOPPING:
+            run(kind, guest)
+    for name in ordered:
+        kind, guest = by_name[name]
+        if guest.state not in STOPPING:
+            run(kind, guest)
+    for kind in kinds:
+        kind.refresh(results)
+    return results, ordered, [name for unused, name in undeclared]

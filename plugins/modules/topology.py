@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: topology
+short_description: Converge a host's declared guests in one call
+version_added: 0.2.0
+description:
+  - Takes the guests of a host as one data structure and converges them in one module call, in dependency
+    order, reading the host once for all of them. A run that changes nothing runs the same few read-only
+    commands whatever the number of guests (C(jls), and C(sysrc -e), C(zfs get) and C(rctl) when some guest
+    uses autostart, a dataset or rctl rules).
+  - The whole declaration is checked before anything is read or changed. Each guest's options are those of
+    its kind's own module, checked against that module's argument spec; a bad option, a name declared twice
+    (names are unique across kinds), a C(depend) on a name that is not declared, or a dependency
+    cycle fails naming the guest and the option.
+  - Guests that are to be stopped or removed are handled first, dependants before what they depend on; then
+    the others, dependencies first. A guest that fails is reported by name with what it had already done;
+    the guests that depend on it are skipped, and every independent guest is still converged.
+  - Guests of a managed kind that are on the host but not declared are listed in RV(undeclared); with
+    O(prune=true) they are removed (stopped, their configuration and autostart entry removed). Their data is
+    never purged.
+  - Jails are the first kind. Chroots, Xen domUs, bhyve VMs and the Linux ABI layer join as they are built on
+    the same engine; until then use their own modules.
+author:
+  - bsd.multiplicity contributors (@bsd-multiplicity)
+extends_documentation_fragment:
+  - bsd.multiplicity._attributes
+  - bsd.multiplicity._attributes.PLATFORM_FREEBSD
+  - bsd.multiplicity._attributes.ACTIONGROUP_MULTIPLICITY
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing on the host is changed; RV(plan) groups the guests by what would happen to them and each guest's
+        planned commands are in RV(guests).
+  diff_mode:
+    support: full
+    details:
+      - Returns every guest's configuration file and C(rc.conf) diffs and its structured diff, one after the other.
+  idempotent:
+    support: full
+options:
+  jails:
+    description:
+      - The jails of the host. Each element takes the options of M(bsd.multiplicity.jail), with the same defaults
+        (O(bsd.multiplicity.jail#module:state) defaults to V(started)).
+      - C(depend) names guests (of any kind) that are converged before this one and removed after it; it is also
+        written to the jail's configuration, as C(jail(8)) understands it.
+      - The addresses of a running VNET jail are compared with its C(rc.conf), not read live (that would cost a
+        command per jail); M(bsd.multiplicity.jail) reads them live.
+    type: list
+    elements: dict
+    default: []
+  prune:
+    description: Remove the guests of the managed kinds that are on the host but not declared (never purged).
+    type: bool
+    default: false
+notes:
+  - The host view is read once per call. A change made on the host by something else during the call is seen
+    by the shared files (each is re-read under a lock when it is written) but not by the reads done at the start.
+seealso:
+  - module: bsd.multiplicity.jail
+  - module: bsd.multiplicity.jail_info
+'''
+
+EXAMPLES = r'''
+- name: Converge every jail of the host in one call
+  bsd.multiplicity.topology:
+    jails:
+      - name: db
+        path: /usr/local/jails/db
+        root: {type: zfs_clone, dataset: zroot/jails/db, template: zroot/jails/templates/14.3-RELEASE@base}
+        vnet: {bridge: bridge0, addresses: [10.0.0.10/24], gateway: 10.0.0.1}
+        autostart: true
+      - name: web
+        path: /usr/local/jails/web
+        root: {type: zfs_clone, dataset: zroot/jails/web, template: zroot/jails/templates/14.3-RELEASE@base}
+        vnet: {bridge: bridge0, addresses: [10.0.0.11/24], gateway: 10.0.0.1}
+        depend: [db]
+        autostart: true
+
+- name: Show what a changed declaration would do, guest by guest
+  bsd.multiplicity.topology:
+    jails: "{{ host_jails }}"
+    prune: true
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Print the jails that would be created or removed
+  ansible.builtin.debug:
+    msg: "create {{ preview.plan.create }}, remove {{ preview.plan.remove }}"
+'''
+
+RETURN = r'''
+guests:
+  description: Every declared (and pruned) guest by name, with its kind, whether it changed or failed, and the result
+    its own module returns (for a jail, RV(bsd.multiplicity.jail#module:jail) under C(jail)).
+  returned: always
+  type: dict
+  sample:
+    web:
+      kind: jails
+      name: web
+      changed: true
+      before: absent
+      jail: {name: web, state: running, jid: 4, path: /usr/local/jails/web}
+      actions: [{verb: create_dataset, description: clone ... mounted at /usr/local/jails/web}]
+order:
+  description: The declared guests in dependency order.
+  returned: always
+  type: list
+  elements: str
+  sample: [db, web]
+plan:
+  description: The guests grouped by what happened to them (would happen, in check mode).
+  returned: always
+  type: dict
+  contains:
+    create:
+      description: Guests that did not exist.
+      type: list
+      elements: str
+    change:
+      description: Guests changed in place (configuration, live parameters, run state).
+      type: list
+      elements: str
+    restart:
+      description: Guests stopped and started again.
+      type: list
+      elements: str
+    remove:
+      description: Guests removed.
+      type: list
+      elements: str
+    unchanged:
+      description: Guests already as declared.
+      type: list
+      elements: str
+    failed:
+      description: Guests that failed or were skipped because a dependency failed.
+      type: list
+      elements: str
+undeclared:
+  description: Guests of the managed kinds on the host that the declaration does not name.
+  returned: always
+  type: list
+  elements: str
+commands:
+  description: The commands the module ran on the host, with their exit status.
+  returned: in check mode, or with C(-vvv)
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import run_manager
+from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager import TopologyManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            jails=dict(type='list', elements='dict', default=[]),
+            prune=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    run_manager(module, TopologyManager)
+
+
+if __name__ == '__main__':
+    main()

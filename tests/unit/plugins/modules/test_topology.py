@@ -1,0 +1,133 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""topology at module level: the whole declaration checked first, bulk reads, dependency order,
+failures isolated by guest."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
+from ansible_collections.bsd.multiplicity.plugins.modules import topology
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
+
+JLS_ALL = ['/sbin/jls', '-n', '--libxo', 'json', 'all']
+SYSRC = ['/sbin/sysrc', '-e', 'jail_enable', 'jail_list']
+HOST = {}
+
+
+def jls(*jails):
+    body = ','.join(json.dumps(j) for j in jails)
+    return (JLS_ALL, 0, '{"__version": "2", "jail-information": {"jail": [%s]}}\n' % body, '')
+
+
+def running(name, jid):
+    return {'jid': str(jid), 'name': name, 'path': HOST['root'] + '/' + name, 'host.hostname': name, 'persist': False,
+            'ip4.addr': [], 'ip6.addr': []}
+
+
+@pytest.fixture(autouse=True)
+def host(tmp_path, monkeypatch):
+    etc = tmp_path / 'etc'
+    (etc / 'jail.conf.d').mkdir(parents=True)
+    monkeypatch.setattr(config, 'CONF_D', str(etc / 'jail.conf.d'))
+    monkeypatch.setattr(config, 'SHARED_CONF', str(etc / 'jail.conf'))
+    monkeypatch.setattr(config, 'config_candidates', lambda name: [
+        str(etc / ('jail.%s.conf' % name)), str(etc / 'jail.conf.d' / ('%s.conf' % name)), str(etc / 'jail.conf')])
+    monkeypatch.setattr(manager, 'PENDING_DIR', str(tmp_path))
+    for name in ('db', 'web', 'other'):
+        (tmp_path / 'jails' / name).mkdir(parents=True)
+    HOST.update(root=str(tmp_path / 'jails'), etc=etc)
+    return HOST
+
+
+def jail(name, **extra):
+    return dict(dict(name=name, path=os.path.join(HOST['root'], name), hostname=name), **extra)
+
+
+def conf(name):
+    return str(HOST['etc'] / 'jail.conf.d' / ('%s.conf' % name))
+
+
+def start(name, rc=0, err=''):
+    return (['/sbin/jail', '-f', conf(name), '-c', name], rc, '', err)
+
+
+def run(params, commands, monkeypatch, **kwargs):
+    return run_module(topology.main, params, commands, monkeypatch, **kwargs)
+
+
+def test_dependencies_first_one_read_for_all_then_idempotent(monkeypatch):
+    declared = dict(jails=[jail('web', depend=['db']), jail('db')])
+    kind, result, ran = run(declared, [jls()], monkeypatch, check_mode=True)
+    assert kind == 'exit' and result['changed'] and result['order'] == ['db', 'web']
+    assert result['plan']['create'] == ['db', 'web'] and ran == [JLS_ALL]
+    assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'start']
+    kind, result, ran = run(declared, [jls(), start('db'), start('web'), jls(running('db', 1), running('web', 2))],
+                            monkeypatch)
+    assert kind == 'exit', result
+    assert result['guests']['web']['jail']['state'] == 'running' and result['guests']['web']['jail']['jid'] == 2
+    assert 'depend = db;' in open(conf('web')).read()
+    kind, result, ran = run(declared, [jls(running('db', 1), running('web', 2))], monkeypatch)
+    assert kind == 'exit' and not result['changed'] and result['plan']['unchanged'] == ['db', 'web']
+
+
+def test_no_change_reads_are_constant_in_the_number_of_jails(monkeypatch):
+    names = ['j%03d' % i for i in range(60)]
+    for name in names:
+        os.makedirs(os.path.join(HOST['root'], name))
+    declared = dict(jails=[jail(name, autostart=True) for name in names])
+    for name in names:
+        with open(conf(name), 'w') as handle:
+            handle.write('%s\n%s {\n    path = %s;\n    host.hostname = %s;\n}\n' % (
+                manager.MARKER % name, name, os.path.join(HOST['root'], name), name))
+    rc_list = 'jail_enable="YES"\njail_list="%s"\n' % ' '.join(names)
+    kind, result, ran = run(declared, [jls(*[running(n, i + 1) for i, n in enumerate(names)]),
+                                       (SYSRC, 0, rc_list, '')], monkeypatch)
+    assert kind == 'exit' and not result['changed'], result
+    assert ran == [JLS_ALL, SYSRC]
+
+
+@pytest.mark.parametrize('jails, where, message', [
+    (lambda: [jail('a', depend=['b']), jail('b', depend=['a'])], 'jails[a].depend', 'dependency cycle: a -> b -> a'),
+    (lambda: [jail('a', depend=['nobody'])], 'jails[a].depend', 'depends on nobody, which is not declared'),
+    (lambda: [jail('a'), jail('a')], 'jails[a]', 'declared twice'),
+    (lambda: [dict(jail('a'), bogus=1)], 'jails[a]', 'bogus'),
+    (lambda: [dict(jail('a'), state='gone')], 'jails[a]', 'state'),
+    (lambda: [dict(jail('a'), vnet=dict(bridge='br0; reboot'))], 'jails[a].vnet.bridge', 'not an interface name'),
+])
+def test_bad_declarations_fail_naming_guest_and_option_before_anything_runs(monkeypatch, jails, where, message):
+    kind, result, ran = run(dict(jails=jails()), [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith(where + ':') and message in result['msg'], result
+    assert ran == [] and 'nothing was changed' in result['msg']
+
+
+def test_a_failing_guest_is_named_its_dependants_skipped_the_others_converged(monkeypatch):
+    declared = dict(jails=[jail('db'), jail('web', depend=['db']), jail('other')])
+    kind, result, ran = run(declared, [jls(), start('db', 1, 'jail: db: mount failed\n'), start('other'),
+                                       jls(running('other', 3))], monkeypatch)
+    assert kind == 'fail' and 'db: Failed to start jail db' in result['msg']
+    guests = result['guests']
+    assert guests['db']['failed'] and guests['db']['changed'] and guests['db']['done'][0]['verb'] == 'config'
+    assert guests['web']['skipped'] and 'depends on db, which failed' in guests['web']['msg']
+    assert guests['other']['jail']['state'] == 'running' and result['plan']['failed'] == ['db', 'web']
+    assert result['changed'] is True
+
+
+def test_undeclared_jails_are_reported_and_pruned_without_purge(monkeypatch):
+    with open(conf('other'), 'w') as handle:
+        handle.write('other {\n    path = %s/other;\n}\n' % HOST['root'])
+    declared = dict(jails=[jail('db', state='present')])
+    kind, result, ran = run(declared, [jls(running('adhoc', 9))], monkeypatch, check_mode=True)
+    assert result['undeclared'] == ['adhoc', 'other'] and 'other' not in result['guests']
+    kind, result, ran = run(dict(declared, prune=True), [
+        jls(running('adhoc', 9)),
+        (SYSRC, 0, 'jail_enable="YES"\njail_list="other"\n', ''),
+        (['/sbin/jail', '-r', 'adhoc'], 0, '', ''),
+        (['/sbin/sysrc', 'jail_list-=other'], 0, '', ''),
+        jls(),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert result['plan']['remove'] == ['adhoc', 'other'] and result['guests']['other']['pruned']
+    assert not os.path.exists(conf('other')) and os.path.isdir(os.path.join(HOST['root'], 'other'))
