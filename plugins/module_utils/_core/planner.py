@@ -12,6 +12,7 @@ always ``bool(plan.actions)``; check mode only skips :func:`execute`.
 from __future__ import annotations
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
 
 LIVE = 'live'          # applied to the running object in place
 RESTART = 'restart'    # takes effect at the next start
@@ -71,15 +72,18 @@ class Change(object):
 class Action(object):
     """One step of a plan: a command line, or a callable for file edits."""
 
-    __slots__ = ('verb', 'description', 'argv', 'func')
+    __slots__ = ('verb', 'description', 'argv', 'func', 'lock')
 
-    def __init__(self, verb, description, argv=None, func=None):
+    def __init__(self, verb, description, argv=None, func=None, lock=None):
         if (argv is None) == (func is None):
             raise ValueError('an action needs exactly one of argv or func')
         self.verb = verb
         self.description = description
         self.argv = list(argv) if argv is not None else None
         self.func = func
+        # A shared file the command rewrites (sysrc and rc.conf): held locked while it runs, so that
+        # concurrent runs of this collection take turns on it.
+        self.lock = lock
 
     def to_dict(self):
         result = {'verb': self.verb, 'description': self.description}
@@ -99,8 +103,8 @@ class Plan(object):
     def changed(self):
         return bool(self.actions)
 
-    def add(self, verb, description, argv=None, func=None):
-        action = Action(verb, description, argv=argv, func=func)
+    def add(self, verb, description, argv=None, func=None, lock=None):
+        action = Action(verb, description, argv=argv, func=func, lock=lock)
         self.actions.append(action)
         return action
 
@@ -208,7 +212,10 @@ def execute(plan, runner, check_mode):
     if check_mode:
         return
     for action in plan.actions:
-        if action.argv is not None:
+        if action.argv is not None and action.lock:
+            with locked(action.lock):
+                runner.run(action.argv, action=action.description)
+        elif action.argv is not None:
             runner.run(action.argv, action=action.description)
         else:
             try:

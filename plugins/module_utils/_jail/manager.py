@@ -33,6 +33,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
 PENDING_DIR = '/var/run'
+# What sysrc edits; the jail_list change holds its lock (sysrc's own read-modify-write is not atomic).
+RC_CONF = '/etc/rc.conf'
 # The line written above a block this module created.  It names its jail, so it goes away with
 # that block and never makes a neighbouring hand-written block look like the module's.
 MARKER = '# Managed by bsd.multiplicity.jail: %s'
@@ -601,7 +603,7 @@ class JailManager(object):
         if ctx['old_text'] != ctx['new_text']:
             self._plan_conf_write(plan, ctx)
         if ctx['rc_settings']:
-            plan.add('autostart', 'remove %s from jail_list' % self.name, argv=ctx['rc_settings']['argv'])
+            plan.add('autostart', 'remove %s from jail_list' % self.name, argv=ctx['rc_settings']['argv'], lock=RC_CONF)
         self._plan_rctl(plan, ctx)
         if self.p['purge']:
             root, dataset = ctx['root'], ctx['dataset']
@@ -644,7 +646,7 @@ class JailManager(object):
             plan.add('rc_conf', 'write network settings to %s' % rc_path, func=write_rc)
         if ctx['rc_settings']:
             plan.add('autostart', 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]),
-                     argv=ctx['rc_settings']['argv'])
+                     argv=ctx['rc_settings']['argv'], lock=RC_CONF)
         self._plan_rctl(plan, ctx)
 
     def _plan_rctl(self, plan, ctx):

@@ -21,6 +21,8 @@ NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z')
 PERSIST_RC_CONF = 'rc_conf'
 PERSIST_LOADER_CONF = 'loader_conf'
 PERSIST_NONE = 'none'
+# sysrc's read-modify-write of rc.conf is not atomic: kld_list changes hold this file's lock.
+RC_CONF = '/etc/rc.conf'
 
 OPTIONS = (
     Option('loaded', LIVE),
@@ -150,10 +152,10 @@ class KldManager(object):
                 removed = [e for e in change.before if e not in change.after]
                 if added:
                     plan.add('persist', 'add %s to kld_list in rc.conf' % ' '.join(added),
-                             argv=['sysrc', 'kld_list+=%s' % ' '.join(added)])
+                             argv=['sysrc', 'kld_list+=%s' % ' '.join(added)], lock=RC_CONF)
                 if removed:
                     plan.add('persist', 'remove %s from kld_list in rc.conf' % ' '.join(removed),
-                             argv=['sysrc', 'kld_list-=%s' % ' '.join(removed)])
+                             argv=['sysrc', 'kld_list-=%s' % ' '.join(removed)], lock=RC_CONF)
             elif change.name == 'loader_conf':
                 for variable in sorted(change.after):
                     before, after = change.before.get(variable), change.after[variable]
