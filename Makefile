@@ -3,10 +3,11 @@
 #   make test   every test: sanity, units, properties, sandbox conformance, lint, docs,
 #               build, integration on the sandbox, Molecule
 #   make fuzz   the property tests with random seeds and more examples (not in make test)
+#   make bench  topology against the per-jail loop, written to docs/benchmarks.md
 # `make test STAGES="units lint"` runs only some stages.
 STAGES ?=
 
-.PHONY: demo test fuzz bootstrap clean
+.PHONY: demo test fuzz bench bootstrap clean
 
 demo:
 	tools/demo
@@ -18,6 +19,11 @@ test:
 # A failing example it prints becomes an @example in tests/properties.
 fuzz:
 	BSDM_HYPOTHESIS_PROFILE=fuzz BSDM_PROPERTY_SCALE=$${BSDM_PROPERTY_SCALE:-10} tools/run-tests properties
+
+# Not part of `make test`: topology against the per-jail loop on sandbox hosts; writes
+# docs/benchmarks.md. `make bench BENCH_ARGS="--sizes 10,100"` for a shorter run.
+bench:
+	tools/bench $(BENCH_ARGS)
 
 bootstrap:
 	tools/bootstrap

@@ -124,7 +124,8 @@ def _load():
 def _save(state):
     tmp = STATE_FILE + '.tmp'
     with open(tmp, 'w') as handle:
-        json.dump(state, handle, indent=1, sort_keys=True)
+        # Compact: every command loads and saves the whole state, so its size is paid per command.
+        json.dump(state, handle, separators=(',', ':'))
     os.rename(tmp, STATE_FILE)
 
 

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Measure bsd.multiplicity.topology against a loop of bsd.multiplicity.jail on sandbox hosts.
+
+For each N: a fresh sandbox host is prepared (VNET modules, bridge0, a ZFS template), then N VNET
+jails cloned from the template are converged (first run), converged again with nothing to change,
+and converged in check mode.  Wall seconds come from the clock around ansible-playbook; host
+commands and their cost from the sandbox's command log.  The loop runs up to --loop-max jails;
+above that its figures are extrapolated linearly from the largest N measured, and marked so.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SANDBOX = os.path.join(ROOT, 'sandbox', 'sandbox')
+PLAYS = os.path.join(ROOT, 'tools', 'bench.d')
+
+
+def jails(count):
+    """The demo's options: a ZFS clone of the template, VNET on bridge0, an address, autostart."""
+    result = []
+    for index in range(count):
+        name = 'j%05d' % index
+        result.append(dict(
+            name=name, path='/usr/local/jails/' + name, hostname=name + '.example.org',
+            root=dict(type='zfs_clone', template='zroot/jails/templates/14.3-RELEASE@base',
+                      dataset='zroot/jails/' + name),
+            vnet=dict(bridge='bridge0', addresses=['10.%d.%d.%d/8' % (index // 62500, index // 250 % 250, index % 250 + 2)],
+                      gateway='10.255.255.254'),
+            devfs_ruleset=10, autostart=True))
+    return result
+
+
+def top_level(records):
+    """How many commands the collection ran: those not run inside another command's time span
+    (jail(8) runs a VNET jail's exec hooks, ifconfig among them, while it creates the jail)."""
+    spans = sorted((r['time'], r['time'] + r.get('duration', 0)) for r in records)
+    count, open_until = 0, None
+    for start, end in spans:
+        if open_until is None or start >= open_until:
+            count += 1
+            open_until = end
+    return count
+
+
+class Host(object):
+    def __init__(self, name):
+        self.name = name
+        subprocess.run([SANDBOX, 'create', name], check=True, stdout=subprocess.DEVNULL)
+        self.root = subprocess.check_output([SANDBOX, 'path', name], universal_newlines=True).strip()
+        self.inventory = tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False)
+        self.inventory.write('bench:\n  hosts:\n    %s:\n      ansible_connection: community.general.chroot\n'
+                             '      ansible_host: %s\n      ansible_python_interpreter: /usr/bin/python3\n'
+                             % (name, self.root))
+        self.inventory.close()
+
+    def log(self):
+        with open(os.path.join(self.root, 'var/log/fbsdsim/commands.log')) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    def play(self, playbook, extra, check=False):
+        """(wall seconds, commands run, seconds spent inside simulated commands)."""
+        before = len(self.log())
+        with tempfile.NamedTemporaryFile('w', suffix='.json') as variables:
+            json.dump(extra, variables)
+            variables.flush()
+            argv = ['ansible-playbook', '-i', self.inventory.name, os.path.join(PLAYS, playbook),
+                    '-e', '@' + variables.name] + (['--check'] if check else [])
+            started = time.time()
+            result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+            wall = time.time() - started
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout[-4000:])
+            raise SystemExit('bench: %s failed on %s' % (playbook, self.name))
+        records = self.log()[before:]
+        return wall, top_level(records), len(records), sum(r.get('duration', 0) for r in records)
+
+    def startup(self):
+        """Seconds a simulated command costs beyond its logged duration (Python start, imports)."""
+        script = 'i=0; while [ $i -lt 20 ]; do sysctl -n kern.ostype >/dev/null; i=$((i+1)); done'
+        before = len(self.log())
+        started = time.time()
+        subprocess.run([SANDBOX, 'run', self.name, '--', '/bin/sh', '-c', script], check=True)
+        wall = time.time() - started
+        records = self.log()[before:]
+        return max(0.0, (wall - sum(r['duration'] for r in records)) / max(1, len(records)))
+
+    def destroy(self):
+        subprocess.run([SANDBOX, 'destroy', self.name], check=True)
+        os.unlink(self.inventory.name)
+
+
+def measure(mode, count):
+    host = Host('bench-%s-%d' % (mode, count))
+    try:
+        host.play('prepare.yml', {})
+        startup = host.startup()
+        extra = {'bench_jails': jails(count)}
+        playbook = mode + '.yml'
+        figures = {}
+        for phase, check in (('first', False), ('again', False), ('check', True)):
+            wall, commands, everything, inside = host.play(playbook, extra, check=check)
+            figures[phase] = dict(wall=wall, commands=commands, everything=everything,
+                                  sandbox=inside + everything * startup)
+            print('bench: %-8s N=%-6d %-6s %8.1f s %7d commands, %d with hooks (sandbox %.1f s)'
+                  % (mode, count, phase, wall, commands, everything, figures[phase]['sandbox']), flush=True)
+        return figures
+    finally:
+        host.destroy()
+
+
+def cell(figure, phase, extrapolated=False):
+    mark = '*' if extrapolated else ''
+    entry = figure[phase]
+    return '%.1f%s s / %d%s (%d) / %.0f%%' % (entry['wall'], mark, entry['commands'], mark, entry['everything'],
+                                             100.0 * min(entry['sandbox'], entry['wall']) / max(entry['wall'], 1e-9))
+
+
+def scaled(figure, factor):
+    return dict((phase, dict((k, v * factor) for k, v in entry.items())) for phase, entry in figure.items())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--sizes', default='10,100,1000', help='numbers of jails (comma-separated)')
+    parser.add_argument('--loop-max', type=int, default=100, help='largest N the per-jail loop is run for')
+    parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(',')]
+    rows = []
+    loop_measured = {}
+    for count in sizes:
+        topology = measure('topology', count)
+        if count <= args.loop_max:
+            loop = loop_measured[count] = measure('loop', count)
+            extrapolated = False
+        else:
+            base = max(loop_measured) if loop_measured else None
+            loop = scaled(loop_measured[base], count / float(base)) if base else None
+            extrapolated = True
+        rows.append((count, topology, loop, extrapolated))
+    lines = ['# Benchmarks: one topology call against a loop of jail calls', '',
+             'Generated by `make bench` (tools/bench.py) on a sandbox host; %d CPU cores; %s.'
+             % (os.cpu_count(), time.strftime('%Y-%m-%d')), '',
+             'Each cell: wall seconds / host commands the collection ran (all commands in the sandbox log, with',
+             "the jails' exec hooks that jail(8) runs) / share of the wall time spent inside simulated commands,",
+             'their Python start-up included. `*`: extrapolated linearly from the largest N the loop ran for.',
+             'Jails: ZFS clones of one template, VNET on bridge0 with an address and a gateway, devfs ruleset,',
+             'autostart. "again": the same declaration converged a second time (nothing to change).', '',
+             '| N | phase | topology | per-jail loop | loop / topology |', '|---|---|---|---|---|']
+    for count, topology, loop, extrapolated in rows:
+        for phase in ('first', 'again', 'check'):
+            ratio = (loop[phase]['wall'] / topology[phase]['wall']) if loop else None
+            lines.append('| %d | %s | %s | %s | %s |' % (
+                count, phase, cell(topology, phase), cell(loop, phase, extrapolated) if loop else 'not run',
+                ('%.1fx' % ratio) if ratio else '-'))
+    with open(args.out, 'w') as handle:
+        handle.write('\n'.join(lines) + '\n')
+    print('bench: wrote %s' % args.out)
+
+
+if __name__ == '__main__':
+    main()
