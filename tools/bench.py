@@ -37,15 +37,14 @@ def jails(count):
 
 
 def top_level(records):
-    """How many commands the collection ran: those not run inside another command's time span
-    (jail(8) runs a VNET jail's exec hooks, ifconfig among them, while it creates the jail)."""
-    spans = sorted((r['time'], r['time'] + r.get('duration', 0)) for r in records)
-    count, open_until = 0, None
-    for start, end in spans:
-        if open_until is None or start >= open_until:
-            count += 1
-            open_until = end
-    return count
+    """The commands the collection ran: those not run inside another command's time span (jail(8)
+    runs a VNET jail's exec hooks, ifconfig among them, while it creates the jail)."""
+    found, open_until = [], None
+    for record in sorted(records, key=lambda r: r['time']):
+        if open_until is None or record['time'] >= open_until:
+            found.append(record)
+            open_until = record['time'] + record.get('duration', 0)
+    return found
 
 
 class Host(object):
@@ -78,7 +77,9 @@ class Host(object):
             sys.stderr.write(result.stdout[-4000:])
             raise SystemExit('bench: %s failed on %s' % (playbook, self.name))
         records = self.log()[before:]
-        return wall, top_level(records), len(records), sum(r.get('duration', 0) for r in records)
+        outer = top_level(records)
+        # Nested commands (hooks) ran inside their parent's duration: only the outer ones are summed.
+        return wall, len(outer), len(records), sum(r.get('duration', 0) for r in outer)
 
     def startup(self):
         """Seconds a simulated command costs beyond its logged duration (Python start, imports)."""
@@ -106,7 +107,7 @@ def measure(mode, count):
         for phase, check in (('first', False), ('again', False), ('check', True)):
             wall, commands, everything, inside = host.play(playbook, extra, check=check)
             figures[phase] = dict(wall=wall, commands=commands, everything=everything,
-                                  sandbox=inside + everything * startup)
+                                  sandbox=inside + commands * startup)
             print('bench: %-8s N=%-6d %-6s %8.1f s %7d commands, %d with hooks (sandbox %.1f s)'
                   % (mode, count, phase, wall, commands, everything, figures[phase]['sandbox']), flush=True)
         return figures

@@ -23,8 +23,8 @@ description:
   - Guests of a managed kind that are on the host but not declared are listed in RV(undeclared); with
     O(prune=true) they are removed (stopped, their configuration and autostart entry removed). Their data is
     never purged.
-  - Jails are the first kind. Chroots, Xen domUs, bhyve VMs and the Linux ABI layer join as they are built on
-    the same engine; until then use their own modules.
+  - Jails and chroots are the kinds today. Xen domUs, bhyve VMs and the Linux ABI layer join as they are built
+    on the same engine; until then use their own modules.
 author:
   - bsd.multiplicity contributors (@bsd-multiplicity)
 extends_documentation_fragment:
@@ -52,6 +52,16 @@ options:
         written to the jail's configuration, as C(jail(8)) understands it.
       - The addresses of a running VNET jail are compared with its C(rc.conf), not read live (that would cost a
         command per jail); M(bsd.multiplicity.jail) reads them live.
+    type: list
+    elements: dict
+    default: []
+  chroots:
+    description:
+      - The chroot environments of the host. Each element takes the options of M(bsd.multiplicity.chroot_env) and
+        is named by its O(bsd.multiplicity.chroot_env#module:path) (for C(depend) and in RV(guests)).
+      - C(depend) (a list of guest names) orders it after those guests; it is not an option of the chroot itself.
+      - Chroots are not listed in RV(undeclared) and never pruned; a directory is a chroot because a declaration
+        says so.
     type: list
     elements: dict
     default: []
@@ -167,6 +177,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             jails=dict(type='list', elements='dict', default=[]),
+            chroots=dict(type='list', elements='dict', default=[]),
             prune=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

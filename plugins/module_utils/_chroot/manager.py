@@ -20,6 +20,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
     GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
 )
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute, progress
 
 MARKER = '.bsd-multiplicity-chroot.json'
@@ -146,9 +147,12 @@ def _fstab_edit(begin, end, body):
 
 
 class ChrootManager(object):
-    def __init__(self, module, runner):
+    def __init__(self, module, runner, view=None):
         self.module = module
         self.runner = runner
+        # Reads go through the host view: shared by every chroot of a topology call.
+        self.view = view or HostView(runner)
+        self.current_state = None
         self.p = module.params
         self.path = validate_path(self.p['path'])
         # The mount table names resolved paths: compare and mount with this one, or mounts stack up.
@@ -162,15 +166,17 @@ class ChrootManager(object):
 
     # ------------------------------------------------------------ reading
     def _platform(self):
-        system = self.runner.run(['uname', '-s'], action='ask which system this is').stdout.strip()
+        system = self.view.run(['uname', '-s'], action='ask which system this is').stdout.strip()
         if system not in mnt.TYPES:
             raise MultiplicityError('chroot_env supports FreeBSD and Linux hosts, not %s' % system)
         return system
 
-    def _mount_table(self, platform):
+    def _mount_table(self, platform, fresh=False):
         if platform == mnt.LINUX:
             return mnt.parse_mountinfo(read_text('/proc/self/mountinfo') or '')
-        return mnt.parse_mount_p(self.runner.run(['mount', '-p'], action='read the mount table').stdout)
+        if fresh:
+            self.view.forget(('run', 'mount', '-p'))
+        return mnt.parse_mount_p(self.view.run(['mount', '-p'], action='read the mount table').stdout)
 
     def _marker(self):
         text = self.tree.read(MARKER) if os.path.isdir(self.path) else None
@@ -199,6 +205,7 @@ class ChrootManager(object):
         table = self._mount_table(platform)
         mounted = mnt.below(table, self.real)
         marker = self._marker()
+        self.current_state = 'present' if marker is not None or self._populated() else 'absent'
         fstab_path = self.p['fstab']
         fstab_text = read_text(fstab_path) if self.p['persist'] or self.state == 'absent' else None
         begin, end = block_markers('bsd.multiplicity.chroot_env %s' % self.path)
@@ -258,7 +265,7 @@ class ChrootManager(object):
         record = dict(request=request)
         if method == 'zfs_clone':
             template = request['template']
-            if self.runner.run_lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
+            if self.view.lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
                                       missing=lambda failed: 'does not exist' in failed.stderr,
                                       action='look for snapshot %s' % template) is None:
                 raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
@@ -374,7 +381,7 @@ class ChrootManager(object):
         result = dict(changed=plan.changed, plan=plan, bootstrap_changed=ctx['bootstrap_changed'])
         after = ctx['before_mounts']
         if plan.changed and not self.module.check_mode:
-            after = [m['node'] for m in mnt.below(self._mount_table(platform), self.real)]
+            after = [m['node'] for m in mnt.below(self._mount_table(platform, fresh=True), self.real)]
         elif self.module.check_mode:
             after = [] if self.state == 'absent' else [e['node'] for e in ctx.get('desired', [])]
         exists = os.path.isdir(self.path)

@@ -25,7 +25,7 @@ class Kind(object):
     """The contract of one guest kind inside a topology call.
 
     ``key`` is the topology option that lists its guests and ``argument_spec`` the options
-    of the kind's own module.  ``guest(params)`` validates one guest (raising ParameterError
+    of the kind's own module; a kind whose module has no ``depend`` option gets one here.  ``guest(params)`` validates one guest (raising ParameterError
     before anything changes) and returns an object with ``name``, ``state`` and
     ``depends``; ``converge(guest)`` plans and applies it (check mode honoured) and returns
     its result; ``on_host()`` names this kind's guests present on the host; ``remove(name)``
@@ -35,6 +35,8 @@ class Kind(object):
 
     key = None
     argument_spec = None
+    # The option that names a guest (a chroot is named by its path).
+    name_option = 'name'
 
     def prepare(self, guests):
         """Tell the host view, before any guest reads, what the guests will need (bulk reads)."""
@@ -59,6 +61,20 @@ class Kind(object):
         """Default: nothing to re-read."""
 
 
+class GuestModule(object):
+    """What a manager asks of its module, for one guest of a call: its own params, the call's
+    check and diff mode, and everything else (get_bin_path, run_command...) from the real module."""
+
+    def __init__(self, module, params):
+        self._module = module
+        self.params = params
+        self.check_mode = module.check_mode
+        self._diff = module._diff
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
 class TopologyError(ParameterError):
     """The declaration is wrong as a whole or for one guest; nothing was changed."""
 
@@ -72,16 +88,24 @@ def validate(kinds, declaration):
     seen = {}
     for kind in kinds:
         for index, raw in enumerate(declaration.get(kind.key) or []):
-            label = '%s[%s]' % (kind.key, raw.get('name', index) if isinstance(raw, dict) else index)
+            label = '%s[%s]' % (kind.key, raw.get(kind.name_option, index) if isinstance(raw, dict) else index)
             if not isinstance(raw, dict):
                 raise TopologyError(label, 'each guest is a dictionary of the options of its kind')
-            checked = ArgumentSpecValidator(kind.argument_spec).validate(dict(raw))
+            raw = dict(raw)
+            extra_depend = None
+            if 'depend' not in kind.argument_spec:
+                extra_depend = raw.pop('depend', None) or []
+                if not isinstance(extra_depend, list) or not all(isinstance(d, str) for d in extra_depend):
+                    raise TopologyError(label + '.depend', 'must be a list of guest names')
+            checked = ArgumentSpecValidator(kind.argument_spec).validate(raw)
             if checked.error_messages:
                 raise TopologyError(label, '; '.join(checked.error_messages))
             try:
                 guest = kind.guest(checked.validated_parameters)
             except ParameterError as exc:
                 raise TopologyError('%s.%s' % (label, exc.parameter), str(exc).split(': ', 1)[-1])
+            if extra_depend is not None:
+                guest.depends = list(extra_depend)
             if guest.name in seen:
                 raise TopologyError(label, 'the name %s is declared twice (also in %s)' % (guest.name, seen[guest.name]))
             seen[guest.name] = label

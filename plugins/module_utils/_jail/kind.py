@@ -9,24 +9,10 @@ import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import progress
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.topology import Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.topology import GuestModule, Kind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import read_all_jails
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
-
-
-class GuestModule(object):
-    """What a manager asks of its module, for one guest of a call: its own params, the call's
-    check and diff mode, and everything else (get_bin_path, run_command...) from the real module."""
-
-    def __init__(self, module, params):
-        self._module = module
-        self.params = params
-        self.check_mode = module.check_mode
-        self._diff = module._diff
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
 
 
 class JailGuest(object):
@@ -48,7 +34,13 @@ class JailKind(Kind):
         self.view = view
 
     def guest(self, params):
-        return JailGuest(params, manager.JailManager(GuestModule(self.module, params), self.runner, self.view))
+        # A depend on a guest of another kind (a chroot is named by its path) orders the call only;
+        # jail.conf's depend names jails, so only those are written there.
+        depends = list(params.get('depend') or [])
+        own = dict(params, depend=[d for d in depends if not d.startswith('/')] or None)
+        guest = JailGuest(own, manager.JailManager(GuestModule(self.module, own), self.runner, self.view))
+        guest.depends = depends
+        return guest
 
     def prepare(self, guests):
         for guest in guests:
@@ -60,6 +52,7 @@ class JailKind(Kind):
         plan = result.pop('plan')
         result['actions'] = plan.describe()
         result['before'] = guest.manager.current_state
+        result['after'] = result['jail']['state']
         return result
 
     def failure(self, guest):
@@ -97,3 +90,4 @@ class JailKind(Kind):
                 facts['state'] = 'running'
             elif facts['state'] == 'running':
                 facts['state'] = 'stopped'
+            result['after'] = facts['state']

@@ -7,10 +7,11 @@ from __future__ import annotations
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
+from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.kind import ChrootKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.kind import JailKind
 
-# The kinds a topology converges, in the order their guests are listed in the results.
-KINDS = (JailKind,)
+# The kinds a topology converges; each is one module's options under its key (jails, chroots).
+KINDS = (JailKind, ChrootKind)
 
 
 def _group(results):
@@ -22,7 +23,7 @@ def _group(results):
             plan['failed'].append(name)
         elif not result.get('changed'):
             plan['unchanged'].append(name)
-        elif (result.get('jail') or {}).get('state') == 'absent' and result.get('before') != 'absent':
+        elif result.get('after') == 'absent' and result.get('before') != 'absent':
             plan['remove'].append(name)
         elif result.get('before') == 'absent':
             plan['create'].append(name)

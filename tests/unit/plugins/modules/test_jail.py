@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager, rctl
 from ansible_collections.bsd.multiplicity.plugins.modules import jail, jail_info
-from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
 
 NOT_FOUND = (1, '', 'jls: jail "web" not found\n')
 NO_DATASET = (1, '', "cannot open 'zroot/j/web': dataset does not exist\n")
@@ -32,14 +32,7 @@ HOST = {}
 
 @pytest.fixture(autouse=True)
 def host(tmp_path, monkeypatch):
-    etc = tmp_path / 'etc'
-    (etc / 'jail.conf.d').mkdir(parents=True)
-    monkeypatch.setattr(config, 'CONF_D', str(etc / 'jail.conf.d'))
-    monkeypatch.setattr(config, 'SHARED_CONF', str(etc / 'jail.conf'))
-    monkeypatch.setattr(config, 'config_candidates', lambda name: [
-        str(etc / ('jail.%s.conf' % name)), str(etc / 'jail.conf.d' / ('%s.conf' % name)), str(etc / 'jail.conf')])
-    monkeypatch.setattr(manager, 'PENDING_DIR', str(tmp_path))
-    monkeypatch.setattr(rctl, 'RCTL_CONF', str(etc / 'rctl.conf'))
+    etc = jail_files_in(tmp_path, monkeypatch)
     path = tmp_path / 'jails' / 'web'
     (path / 'etc').mkdir(parents=True)
     (path / 'etc' / 'rc.conf').write_text('# jail rc.conf\nsshd_enable="YES"\n')
@@ -464,3 +457,20 @@ def test_a_mount_point_the_guest_made_a_symlink_stops_the_start(monkeypatch):
     os.symlink('/', os.path.join(HOST['path'], 'dev'))
     kind, result = run(jail, dict(name='web', path=HOST['path']), [c(JLS_WEB, NOT_FOUND)], monkeypatch)
     assert kind == 'fail' and '/dev is a symlink' in result['msg']
+
+
+def test_a_gateway_only_change_is_reported_as_the_gateway(monkeypatch):
+    write_conf('web {\n    path = %s;\n    vnet;\n    vnet.interface = ej_webb;\n}\n' % HOST['path'])
+    with open(os.path.join(HOST['path'], 'etc', 'rc.conf'), 'a') as handle:
+        handle.write('ifconfig_ej_webb="inet 10.0.0.11/24"\ndefaultrouter="10.0.0.1"\n')
+    params = dict(name='web', path=HOST['path'], state='present',
+                  vnet=dict(addresses=['10.0.0.11/24'], gateway='10.0.0.254'))
+    kind, result = run(jail, params, [
+        c(JLS_WEB, jls(running(vnet='new'))),
+        c(IFCONFIG_WEB, ifconfig_out('10.0.0.11')),
+        c(JLS_WEB, jls(running(vnet='new'))),
+    ], monkeypatch, diff=True)
+    assert kind == 'exit' and result['changed'], result
+    assert 'vnet.gateway' in result['jail']['pending_restart']
+    structured = result['diff'][-1]
+    assert 'vnet.addresses' not in structured['after'] and structured['after']['vnet.gateway'] == '10.0.0.254'

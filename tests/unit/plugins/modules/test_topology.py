@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import manager
 from ansible_collections.bsd.multiplicity.plugins.modules import topology
-from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
 
 JLS_ALL = ['/sbin/jls', '-n', '--libxo', 'json', 'all']
 SYSRC = ['/sbin/sysrc', '-e', 'jail_enable', 'jail_list']
@@ -29,13 +29,7 @@ def running(name, jid):
 
 @pytest.fixture(autouse=True)
 def host(tmp_path, monkeypatch):
-    etc = tmp_path / 'etc'
-    (etc / 'jail.conf.d').mkdir(parents=True)
-    monkeypatch.setattr(config, 'CONF_D', str(etc / 'jail.conf.d'))
-    monkeypatch.setattr(config, 'SHARED_CONF', str(etc / 'jail.conf'))
-    monkeypatch.setattr(config, 'config_candidates', lambda name: [
-        str(etc / ('jail.%s.conf' % name)), str(etc / 'jail.conf.d' / ('%s.conf' % name)), str(etc / 'jail.conf')])
-    monkeypatch.setattr(manager, 'PENDING_DIR', str(tmp_path))
+    etc = jail_files_in(tmp_path, monkeypatch)
     for name in ('db', 'web', 'other'):
         (tmp_path / 'jails' / name).mkdir(parents=True)
     HOST.update(root=str(tmp_path / 'jails'), etc=etc)
@@ -131,3 +125,26 @@ def test_undeclared_jails_are_reported_and_pruned_without_purge(monkeypatch):
     assert kind == 'exit', result
     assert result['plan']['remove'] == ['adhoc', 'other'] and result['guests']['other']['pruned']
     assert not os.path.exists(conf('other')) and os.path.isdir(os.path.join(HOST['root'], 'other'))
+
+
+def test_chroots_and_jails_in_one_call_across_kinds(monkeypatch):
+    build = os.path.join(HOST['root'], 'build')
+    os.makedirs(os.path.join(build, 'tmp'))
+    fstab = str(HOST['etc'] / 'fstab')
+    chroot = dict(path=build, bootstrap=dict(method='none'), mounts=[dict(type='tmpfs', target='/tmp')], fstab=fstab)
+    declared = dict(jails=[jail('web', depend=[build])], chroots=[chroot])
+    uname = (['/sbin/uname', '-s'], 0, 'FreeBSD\n', '')
+    mount_p = (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\n', '')
+    mounted = (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\ntmpfs\t%s/tmp\ttmpfs\trw\t0 0\n' % build,
+               '')
+    kind, result, ran = run(declared, [
+        jls(), uname, mount_p, (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', build + '/tmp'], 0, '', ''), mounted,
+        start('web'), jls(running('web', 4)),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert result['order'] == [build, 'web'] and result['plan']['change'] == [build]
+    assert result['guests'][build]['kind'] == 'chroots' and result['guests']['web']['jail']['jid'] == 4
+    assert 'depend' not in open(conf('web')).read()          # a chroot is not a jail(8) dependency
+    assert 'tmpfs %s/tmp tmpfs rw 0 0' % build in open(fstab).read()
+    kind, result, ran = run(dict(declared, chroots=[dict(chroot, depend=['web'])]), [], monkeypatch)
+    assert kind == 'fail' and 'dependency cycle' in result['msg'] and ran == []
