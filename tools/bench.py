@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure bsd.multiplicity.topology against a loop of bsd.multiplicity.jail on sandbox hosts.
 
 For each N: a fresh sandbox host is prepared (VNET modules, bridge0, a ZFS template), then N VNET
@@ -71,7 +70,8 @@ class Host(object):
             argv = ['ansible-playbook', '-i', self.inventory.name, os.path.join(PLAYS, playbook),
                     '-e', '@' + variables.name] + (['--check'] if check else [])
             started = time.time()
-            result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+            result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                    check=False)
             wall = time.time() - started
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-4000:])
@@ -118,8 +118,9 @@ def measure(mode, count):
 def cell(figure, phase, extrapolated=False):
     mark = '*' if extrapolated else ''
     entry = figure[phase]
-    return '%.1f%s s / %d%s (%d) / %.0f%%' % (entry['wall'], mark, entry['commands'], mark, entry['everything'],
-                                             100.0 * min(entry['sandbox'], entry['wall']) / max(entry['wall'], 1e-9))
+    share = 100.0 * min(entry['sandbox'], entry['wall']) / max(entry['wall'], 1e-9)
+    return '%.1f%s s / %d%s (%d%s) / %.0f%%' % (
+        entry['wall'], mark, entry['commands'], mark, entry['everything'], mark, share)
 
 
 def scaled(figure, factor):
@@ -127,7 +128,7 @@ def scaled(figure, factor):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sizes', default='10,100,1000', help='numbers of jails (comma-separated)')
     parser.add_argument('--loop-max', type=int, default=100, help='largest N the per-jail loop is run for')
     parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))

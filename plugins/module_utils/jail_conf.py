@@ -461,7 +461,8 @@ class JailConf(object):
         text = self.text
         for start, end, replacement in sorted(edits, reverse=True):
             text = text[:start] + replacement + text[end:]
-        self.__init__(text, self.path, self._reader)
+        if text != self.text:           # (parsing again is the expensive part; skip it when nothing changed)
+            self.__init__(text, self.path, self._reader)
         return self
 
     def _deletion(self, start, end):

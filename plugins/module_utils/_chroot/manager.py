@@ -266,8 +266,8 @@ class ChrootManager(object):
         if method == 'zfs_clone':
             template = request['template']
             if self.view.lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
-                                      missing=lambda failed: 'does not exist' in failed.stderr,
-                                      action='look for snapshot %s' % template) is None:
+                                missing=lambda failed: 'does not exist' in failed.stderr,
+                                action='look for snapshot %s' % template) is None:
                 raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
             plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], self.path),
                      argv=['zfs', 'clone', '-p', '-o', 'mountpoint=%s' % self.path, request['template'],

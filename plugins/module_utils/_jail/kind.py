@@ -7,12 +7,11 @@ from __future__ import annotations
 import glob
 import os
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.topology import GuestModule, Kind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import read_all_jails
-from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
 
 class JailGuest(object):
@@ -62,11 +61,11 @@ class JailKind(Kind):
         """Running jails and jails configured in the files rc.d/jail reads for them."""
         names = list(self.view.cached('jails', lambda: read_all_jails(self.runner)))
         for path in [config.SHARED_CONF] + sorted(glob.glob(os.path.join(config.CONF_D, '*.conf'))):
-            text = read_text(path)
             try:
-                names.extend(parse(text, path).jails if text else [])
-            except JailConfError:
+                conf = manager.read_config(self.view, path)
+            except MultiplicityError:
                 continue        # reported by jail_info; a file that does not parse is not pruned from
+            names.extend(conf.jails if conf else [])
         return sorted(set(names), key=names.index)
 
     def remove(self, name):

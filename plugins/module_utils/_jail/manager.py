@@ -133,6 +133,23 @@ def _positive(params):
     return result
 
 
+def read_config(view, path):
+    """The parsed config file (None when it does not exist), read once per call: /etc/jail.conf is a
+    candidate for every jail, and a topology call looks at every file in /etc/jail.conf.d."""
+    def read():
+        text = read_text(path)
+        if text is None:
+            return None
+        try:
+            return parse(text, path)
+        except JailConfError as exc:
+            return exc
+    found = view.cached(('jail.conf', path), read)
+    if isinstance(found, JailConfError):
+        raise MultiplicityError('Cannot read %s: %s' % (path, found))
+    return found
+
+
 def _include_reader(path):
     """Files named by .include, read as jail(8) would (a missing one is an error there too)."""
     text = read_text(path)
@@ -184,13 +201,9 @@ class JailManager(object):
         else:
             candidates = config.config_candidates(self.name)
         for path in candidates:
-            text = read_text(path)
-            if text is None:
+            conf = read_config(self.view, path)
+            if conf is None:
                 continue
-            try:
-                conf = parse(text, path)
-            except JailConfError as exc:
-                raise MultiplicityError('Cannot read %s: %s' % (path, exc))
             if conf.block_span(self.name) or self.p.get('config_file'):
                 return path, conf
         default = self.p.get('config_file') or os.path.join(config.CONF_D, '%s.conf' % self.name)
@@ -334,7 +347,7 @@ class JailManager(object):
         conf_path, conf = self._locate_config()
         new_text = self._new_conf_text(conf)
         configured = conf.block_span(self.name) is not None
-        new_conf = parse(new_text, conf_path)
+        new_conf = conf if new_text == conf.text else parse(new_text, conf_path)
         try:
             before = _positive(conf.resolve(self.name)) if configured else {}
             after = _positive(new_conf.resolve(self.name)) if self.state != 'absent' else {}
@@ -367,8 +380,9 @@ class JailManager(object):
         autostart = self.p.get('autostart')
         rcvars = None
         if autostart is not None or self.state == 'absent':
-            rcvars = parse_sysrc_e(self.view.run(['sysrc', '-e', 'jail_enable', 'jail_list'],
-                                                 action='read jail_enable and jail_list').stdout)
+            # Parsed once per call: with many jails, jail_list is long and every jail asks.
+            rcvars = self.view.cached('jail_rcvars', lambda: parse_sysrc_e(self.view.run(
+                ['sysrc', '-e', 'jail_enable', 'jail_list'], action='read jail_enable and jail_list').stdout))
         rc_settings = self._autostart_settings(rcvars, autostart)
         rctl_state = self._read_rctl()
         live_addresses = self._read_live_addresses(runtime)

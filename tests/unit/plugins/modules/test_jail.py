@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager, rctl
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager
 from ansible_collections.bsd.multiplicity.plugins.modules import jail, jail_info
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
 
