@@ -20,16 +20,18 @@ description:
   - Guests that are to be stopped or removed are handled first, dependants before what they depend on; then
     the others, dependencies first. A guest that fails is reported by name with what it had already done;
     the guests that depend on it are skipped, and every independent guest is still converged.
-  - Guests of a managed kind that are on the host but not declared are listed in RV(undeclared); with
+  - A kind is managed when its option is given, an empty list included; the host is read only for managed kinds
+    (a Linux dom0 is never asked for C(jls)). Guests of a managed kind that are on the host but not declared are
+    listed in RV(undeclared); with
     O(prune=true) they are removed (stopped, their configuration and autostart entry removed). Their data is
     never purged.
-  - Jails and chroots are the kinds today. Xen domUs, bhyve VMs and the Linux ABI layer join as they are built
-    on the same engine; until then use their own modules.
+  - Jails, chroots and Xen domUs are the kinds today. bhyve VMs and the Linux ABI layer join as they are built
+    on the same engine.
 author:
   - bsd.multiplicity contributors (@bsd-multiplicity)
 extends_documentation_fragment:
   - bsd.multiplicity._attributes
-  - bsd.multiplicity._attributes.PLATFORM_FREEBSD
+  - bsd.multiplicity._attributes.PLATFORM_XEN_DOM0
   - bsd.multiplicity._attributes.ACTIONGROUP_MULTIPLICITY
 attributes:
   check_mode:
@@ -54,7 +56,6 @@ options:
         command per jail); M(bsd.multiplicity.jail) reads them live.
     type: list
     elements: dict
-    default: []
   chroots:
     description:
       - The chroot environments of the host. Each element takes the options of M(bsd.multiplicity.chroot_env) and
@@ -64,7 +65,14 @@ options:
         says so.
     type: list
     elements: dict
-    default: []
+  xen_domus:
+    description:
+      - The Xen guests of a dom0. Each element takes the options of M(bsd.multiplicity.xen_domu); C(depend) (a list
+        of guest names) orders it after those guests.
+      - Read with one C(xl list) (and one C(xl list -l) when a domain runs) for all of them; domains that Xen or
+        the configuration directory know but the declaration does not are listed in RV(undeclared).
+    type: list
+    elements: dict
   prune:
     description: Remove the guests of the managed kinds that are on the host but not declared (never purged).
     type: bool
@@ -176,8 +184,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            jails=dict(type='list', elements='dict', default=[]),
-            chroots=dict(type='list', elements='dict', default=[]),
+            jails=dict(type='list', elements='dict'),
+            chroots=dict(type='list', elements='dict'),
+            xen_domus=dict(type='list', elements='dict'),
             prune=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

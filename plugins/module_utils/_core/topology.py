@@ -144,10 +144,13 @@ def converge(kinds, declaration, prune=False):
     """Converge the declaration; returns (results by name, order, undeclared names)."""
     declared, ordered = validate(kinds, declaration)
     by_name = dict((guest.name, (kind, guest)) for kind, guest, unused in declared)
-    for kind in kinds:
+    # A kind is managed when its key is given (an empty list too); only managed kinds read the host,
+    # so a Linux dom0 is never asked for jls.
+    managed = [kind for kind in kinds if declaration.get(kind.key) is not None]
+    for kind in managed:
         kind.prepare([guest for k, guest, unused in declared if k is kind])
     undeclared = []
-    for kind in kinds:
+    for kind in managed:
         undeclared.extend((kind, name) for name in kind.on_host() if name not in by_name)
     results = {}
     failed = set()
@@ -181,6 +184,6 @@ def converge(kinds, declaration, prune=False):
         kind, guest = by_name[name]
         if guest.state not in STOPPING:
             run(kind, guest)
-    for kind in kinds:
+    for kind in managed:
         kind.refresh(results)
     return results, ordered, [name for unused, name in undeclared]

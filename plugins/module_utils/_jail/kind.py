@@ -76,7 +76,9 @@ class JailKind(Kind):
 
     def refresh(self, results):
         """One jls for every jail after the changes: their state and jid as the kernel has them."""
-        changed = [r for r in results.values() if r.get('kind') == self.key and r.get('changed') and 'jail' in r]
+        # Only a start or a stop changes what the kernel reports.
+        changed = [r for r in results.values() if r.get('kind') == self.key and 'jail' in r
+                   and set(a['verb'] for a in r.get('actions') or []) & set(('start', 'stop'))]
         if not changed or self.module.check_mode:
             return
         self.view.forget('jails')

@@ -9,9 +9,10 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.kind import ChrootKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.kind import JailKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.kind import XenKind
 
-# The kinds a topology converges; each is one module's options under its key (jails, chroots).
-KINDS = (JailKind, ChrootKind)
+# The kinds a topology converges; each is one module's options under its key (jails, chroots, xen_domus).
+KINDS = (JailKind, ChrootKind, XenKind)
 
 
 def _group(results):

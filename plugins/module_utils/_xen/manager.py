@@ -16,6 +16,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
     MultiplicityError, ParameterError, WaitTimeout,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
 )
@@ -112,9 +113,12 @@ def drift(live, wanted):
 
 
 class XenDomuManager(object):
-    def __init__(self, module, runner):
+    def __init__(self, module, runner, view=None):
         self.module = module
         self.runner = runner
+        # Reads go through the host view: one xl list for every domain of a topology call.
+        self.view = view or HostView(runner)
+        self.current_state = None
         self.p = module.params
         self.name = config.check_domain_name(self.p['name'])
         self.state = self.p['state']
@@ -137,6 +141,9 @@ class XenDomuManager(object):
                                       action='read the state of domain %s' % self.name)
 
     def _read_domain(self):
+        if self.view.bulk:
+            domain = self.view.cached('xl', lambda: runtime.read_all_domains(self.runner)).get(self.name)
+            return dict(domain) if domain else None
         listed = self._list()
         if listed is None:
             return None
@@ -179,7 +186,7 @@ class XenDomuManager(object):
         new_text = config.render_file(old_text or '', self.wanted) if self.wanted is not None else None
         new_settings = xl_cfg.parse(new_text) if new_text is not None else {}
         domain = self._read_domain()
-        current_state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
+        current_state = self.current_state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
 
         changes = []
         if new_text is not None and new_text != old_text:
@@ -218,8 +225,10 @@ class XenDomuManager(object):
         execute(plan, self.runner, self.module.check_mode)
 
         final = domain
-        if not self.module.check_mode and ('start' in verbs or 'stop' in verbs):
-            final = self._read_domain()     # the new domid and state
+        if not self.module.check_mode and ('start' in verbs or 'stop' in verbs) and not self.view.bulk:
+            final = self._read_domain()     # the new domid and state (many domains: read once at the end)
+        elif self.view.bulk and 'stop' in verbs:
+            final = None
         result = dict(changed=plan.changed, plan=plan, pending_restart=bool(pending_keys),
                       domain=self._facts(new_settings, final, verbs, pending_keys, ctx))
         if self.module._diff:
@@ -250,8 +259,8 @@ class XenDomuManager(object):
         return missing
 
     def _zvol_exists(self, dataset):
-        return self.runner.run_lookup(['zfs', 'list', '-H', '-o', 'name', dataset],
-                                      lambda r: 'does not exist' in r.stderr) is not None
+        return self.view.lookup(['zfs', 'list', '-H', '-o', 'name', dataset],
+                                lambda r: 'does not exist' in r.stderr) is not None
 
     # -- plan steps --------------------------------------------------------------
 

@@ -88,3 +88,17 @@ def live_settings(config):
     live['vif'] = [dict((k, v) for k, v in nic.items() if k in ('bridge', 'mac', 'ip', 'model', 'script'))
                    for nic in config.get('nics') or []]
     return live
+
+
+def read_all_domains(runner):
+    """{name: domain} of every domain but Domain-0, each with its ``live`` settings: ``xl list`` and,
+    when any domain runs, ``xl list -l``: two commands whatever the number of domains."""
+    domains = parse_list(runner.run(['xl', 'list'], action='list domains').stdout)
+    domains.pop('Domain-0', None)
+    details = {}
+    if any(d['state'] not in DOWN for d in domains.values()):
+        details = parse_long(runner.run(['xl', 'list', '-l'], action='list domain details').stdout)
+    for name, domain in domains.items():
+        domain['live'] = live_settings(details[name]['config']) if name in details and domain['state'] not in DOWN \
+            else {}
+    return domains

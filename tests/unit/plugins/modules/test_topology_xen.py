@@ -1,0 +1,42 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""topology with Xen domUs: one xl list for every domain, files written in dependency order."""
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.bsd.multiplicity.plugins.modules import topology
+from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import run_module
+
+HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
+DOM0 = 'Domain-0                                     0  1200     2     r-----      19.3\n'
+
+
+def row(name, domid, letters='-b----'):
+    return '%-40s %5d %5d %5d     %s      4.6\n' % (name, domid, 160, 1, letters)
+
+
+def xl_list(*rows):
+    return (['/sbin/xl', 'list'], 0, HEADER + DOM0 + ''.join(rows), '')
+
+
+def domu(tmp_path, name, **extra):
+    return dict(dict(name=name, type='pv', memory=160, vcpus=1, kernel='/guest/vmlinuz', config_dir=str(tmp_path),
+                     auto_dir=str(tmp_path / 'auto'), state='present'), **extra)
+
+
+def test_domus_in_one_call_read_once_and_report_the_undeclared(tmp_path, monkeypatch):
+    (tmp_path / 'old.cfg').write_text('name = "old"\nmemory = 64\n')
+    declared = dict(xen_domus=[domu(tmp_path, 'web', depend=['db']), domu(tmp_path, 'db')])
+    kind, result, ran = run_module(topology.main, declared, [xl_list()], monkeypatch)
+    assert kind == 'exit', result
+    assert result['order'] == ['db', 'web'] and result['plan']['create'] == ['db', 'web']
+    assert result['undeclared'] == ['old'] and ran == [['/sbin/xl', 'list']]
+    assert 'memory = 160' in (tmp_path / 'web.cfg').read_text()
+    long = json.dumps([dict(domid=5, config=dict(c_info=dict(type='pv', name='db'), b_info=dict(
+        max_vcpus=1, avail_vcpus=[0], max_memkb=163840, target_memkb=163840, kernel='/guest/vmlinuz')))])
+    kind, result, ran = run_module(topology.main, declared, [
+        xl_list(row('db', 5)), (['/sbin/xl', 'list', '-l'], 0, long, '')], monkeypatch)
+    assert kind == 'exit' and not result['changed'], result
+    assert result['guests']['db']['domain']['domid'] == 5 and ran == [['/sbin/xl', 'list'], ['/sbin/xl', 'list', '-l']]
+    assert os.path.exists(str(tmp_path / 'old.cfg'))
