@@ -10,6 +10,8 @@ that changes nothing costs the same few commands whatever the number of guests.
 
 from __future__ import annotations
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
+
 
 class HostView(object):
     def __init__(self, runner, bulk=False):
@@ -18,6 +20,7 @@ class HostView(object):
         self._cache = {}
         # Filled by the caller before the guests read, in bulk mode: the union of what they need.
         self.dataset_properties = set()
+        self._sysrc = []
 
     def run(self, argv, action=None):
         """A read command's result, run once per call (a failure raises, as runner.run does)."""
@@ -42,3 +45,31 @@ class HostView(object):
     def forget(self, key):
         """Drop one cached read (after a change, when the call needs the new state)."""
         self._cache.pop(key, None)
+
+    def defer_sysrc(self, assignments):
+        """Keep rc.conf assignments (``VAR=value``, ``VAR+=items``, ``VAR-=items``) for one sysrc at the end."""
+        self._sysrc.extend(assignments)
+
+    def flush_sysrc(self, lock_path, action='update rc.conf'):
+        """One sysrc for every deferred assignment (list edits of one variable merged), under the lock
+        the modules hold for rc.conf; returns the command's result, or None when there was nothing."""
+        if not self._sysrc:
+            return None
+        merged, order = {}, []
+        for assignment in self._sysrc:
+            for operator in ('+=', '-=', '='):
+                if operator in assignment:
+                    name, value = assignment.split(operator, 1)
+                    break
+            key = (name, operator)
+            if key not in merged:
+                order.append(key)
+                merged[key] = []
+            if operator == '=':
+                merged[key] = [value]
+            else:
+                merged[key].extend(v for v in value.split() if v not in merged[key])
+        self._sysrc = []
+        argv = ['sysrc'] + ['%s%s%s' % (name, operator, ' '.join(merged[(name, operator)])) for name, operator in order]
+        with locked(lock_path):
+            return self.runner.run(argv, action=action)

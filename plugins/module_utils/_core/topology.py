@@ -53,6 +53,9 @@ class Kind(object):
     def remove(self, name):
         raise NotImplementedError
 
+    def finish(self):
+        """Apply what the guests deferred to one host-wide edit (one sysrc for every jail_list change)."""
+
     def failure(self, guest):
         """What a guest whose converge failed had already done: at least ``changed``."""
         return dict(changed=False)
@@ -185,5 +188,12 @@ def converge(kinds, declaration, prune=False):
         if guest.state not in STOPPING:
             run(kind, guest)
     for kind in managed:
+        try:
+            kind.finish()
+        except MultiplicityError as exc:
+            # A host-wide edit merged from several guests: every guest of the kind that changed shares it.
+            for result in results.values():
+                if result.get('kind') == kind.key and result.get('changed') and not result.get('failed'):
+                    result.update(failed=True, msg='the host-wide edit of this call failed: %s' % exc)
         kind.refresh(results)
     return results, ordered, [name for unused, name in undeclared]

@@ -54,6 +54,9 @@ class JailKind(Kind):
         result['after'] = result['jail']['state']
         return result
 
+    def finish(self):
+        self.view.flush_sysrc(manager.RC_CONF, action='update jail_enable and jail_list')
+
     def failure(self, guest):
         return dict(progress(guest.manager.plan), before=getattr(guest.manager, 'current_state', None))
 

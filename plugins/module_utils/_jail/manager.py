@@ -617,7 +617,7 @@ class JailManager(object):
         if ctx['old_text'] != ctx['new_text']:
             self._plan_conf_write(plan, ctx)
         if ctx['rc_settings']:
-            plan.add('autostart', 'remove %s from jail_list' % self.name, argv=ctx['rc_settings']['argv'], lock=RC_CONF)
+            self._plan_autostart(plan, ctx, 'remove %s from jail_list' % self.name)
         self._plan_rctl(plan, ctx)
         if self.p['purge']:
             root, dataset = ctx['root'], ctx['dataset']
@@ -659,9 +659,17 @@ class JailManager(object):
                 tree.write('etc/rc.conf', set_vars(tree.read('etc/rc.conf') or '', wanted))
             plan.add('rc_conf', 'write network settings to %s' % rc_path, func=write_rc)
         if ctx['rc_settings']:
-            plan.add('autostart', 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]),
-                     argv=ctx['rc_settings']['argv'], lock=RC_CONF)
+            self._plan_autostart(plan, ctx, 'set %s' % ' '.join(ctx['rc_settings']['argv'][1:]))
         self._plan_rctl(plan, ctx)
+
+    def _plan_autostart(self, plan, ctx, description):
+        argv = ctx['rc_settings']['argv']
+        if self.view.bulk:
+            # Many jails: their jail_list edits are merged into one sysrc at the end of the call.
+            plan.add('autostart', description + ' (one sysrc for every jail of this call)',
+                     func=lambda: self.view.defer_sysrc(argv[1:]))
+        else:
+            plan.add('autostart', description, argv=argv, lock=RC_CONF)
 
     def _plan_rctl(self, plan, ctx):
         """Live rules first (they apply at once, running or not), then rctl.conf for the next boot."""

@@ -148,3 +148,20 @@ def test_chroots_and_jails_in_one_call_across_kinds(monkeypatch):
     assert 'tmpfs %s/tmp tmpfs rw 0 0' % build in open(fstab).read()
     kind, result, ran = run(dict(declared, chroots=[dict(chroot, depend=['web'])]), [], monkeypatch)
     assert kind == 'fail' and 'dependency cycle' in result['msg'] and ran == []
+
+
+def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
+    declared = dict(jails=[jail('db', autostart=True), jail('web', autostart=True, depend=['db'])])
+    kind, result, ran = run(declared, [
+        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start('web'),
+        (['/sbin/sysrc', 'jail_enable=YES', 'jail_list+=db web'], 0, '', ''),
+        jls(running('db', 1), running('web', 2)),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'autostart', 'start']
+    kind, result, ran = run(declared, [
+        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start('web'),
+        (['/sbin/sysrc', 'jail_enable=YES', 'jail_list+=db web'], 1, '', 'sysrc: /etc/rc.conf: Read-only file system\n'),
+        jls(running('db', 1), running('web', 2)),
+    ], monkeypatch)
+    assert kind == 'fail' and 'host-wide edit of this call failed' in result['guests']['web']['msg']
