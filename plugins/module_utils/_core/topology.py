@@ -17,48 +17,84 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import progress
 
 STOPPING = ('absent', 'stopped')
+
+
+class Guest(object):
+    """One declared guest: its checked options, its manager, its name, state and dependencies."""
+
+    def __init__(self, params, guest_manager, name, depends=()):
+        self.params = params
+        self.manager = guest_manager
+        self.name = name
+        self.state = params['state']
+        self.depends = list(depends)
 
 
 class Kind(object):
     """The contract of one guest kind inside a topology call.
 
     ``key`` is the topology option that lists its guests and ``argument_spec`` the options
-    of the kind's own module; a kind whose module has no ``depend`` option gets one here.  ``guest(params)`` validates one guest (raising ParameterError
-    before anything changes) and returns an object with ``name``, ``state`` and
-    ``depends``; ``converge(guest)`` plans and applies it (check mode honoured) and returns
-    its result; ``on_host()`` names this kind's guests present on the host; ``remove(name)``
-    converges an undeclared guest to absent (without purge); ``refresh(results)`` updates
-    the results from one re-read after the changes.
+    of the kind's own module; a kind whose module has no ``depend`` option gets one here.
+    ``manager_class(module, runner, view)`` plans and applies one guest (check mode honoured,
+    reads through the shared view) and returns its result with ``plan`` and, under
+    ``facts_key``, the guest's facts with its ``state``.  A kind writes ``on_host()`` (its
+    guests present on the host) and ``refresh(results)`` (one re-read after starts and stops);
+    guest creation, converge, failure and removal of an undeclared guest come from here.
     """
 
     key = None
     argument_spec = None
+    manager_class = None
+    facts_key = None
     # The option that names a guest (a chroot is named by its path).
     name_option = 'name'
+
+    def __init__(self, module, runner, view):
+        self.module = module
+        self.runner = runner
+        self.view = view
 
     def prepare(self, guests):
         """Tell the host view, before any guest reads, what the guests will need (bulk reads)."""
 
     def guest(self, params):
-        raise NotImplementedError
+        """One guest from its checked options; its manager raises ParameterError on bad input."""
+        guest_manager = self.manager_class(GuestModule(self.module, params), self.runner, self.view)
+        return Guest(params, guest_manager, getattr(guest_manager, self.name_option))
 
     def converge(self, guest):
-        raise NotImplementedError
+        result = guest.manager.run()
+        result['actions'] = result.pop('plan').describe()
+        result['before'] = guest.manager.current_state
+        result['after'] = self.after_state(guest, result)
+        return result
 
-    def on_host(self):
-        raise NotImplementedError
-
-    def remove(self, name):
-        raise NotImplementedError
+    def after_state(self, guest, result):
+        return result[self.facts_key]['state']
 
     def finish(self):
         """Apply what the guests deferred to one host-wide edit (one sysrc for every jail_list change)."""
 
     def failure(self, guest):
-        """What a guest whose converge failed had already done: at least ``changed``."""
-        return dict(changed=False)
+        """What a guest whose converge failed had already done."""
+        return dict(progress(guest.manager.plan), before=guest.manager.current_state)
+
+    def on_host(self):
+        raise NotImplementedError
+
+    def remove(self, name):
+        """An undeclared guest converged to absent, with its module's defaults (never purge)."""
+        params = dict((key, spec.get('default')) for key, spec in self.argument_spec.items())
+        params.update(name=name, state='absent')
+        return self.converge(self.guest(params))
+
+    def started_or_stopped(self, results):
+        """Results of this kind's guests that a start or stop changed (what the kernel reports changed)."""
+        return [r for r in results.values() if r.get('kind') == self.key and self.facts_key in r
+                and set(a['verb'] for a in r.get('actions') or []) & set(('start', 'stop'))]
 
     def refresh(self, results):
         """Default: nothing to re-read."""
