@@ -174,9 +174,7 @@ class ChrootManager(object):
     def _mount_table(self, platform, fresh=False):
         if platform == mnt.LINUX:
             return mnt.parse_mountinfo(read_text('/proc/self/mountinfo') or '')
-        if fresh:
-            self.view.forget(('run', 'mount', '-p'))
-        return mnt.parse_mount_p(self.view.run(['mount', '-p'], action='read the mount table').stdout)
+        return mnt.parse_mount_p(self.view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
 
     def _marker(self):
         text = self.tree.read(MARKER) if os.path.isdir(self.path) else None

@@ -230,21 +230,6 @@ def replace_block(text, begin, end, body):
     return text + block
 
 
-def resolve_inside(root, target):
-    """``target`` with symlinks resolved, or None when that leads outside ``root``.
-
-    Files under a guest's root belong to the guest's own root user, who could
-    point a symlink at the host's files.  Only for read-only questions such as
-    "where does this mount point lead"; to open, create or write inside a
-    guest use :class:`GuestTree`, which does not race with the guest.
-    """
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(target)
-    if real != real_root and not real.startswith(real_root.rstrip('/') + '/'):
-        return None
-    return real
-
-
 class GuestTree(object):
     """A guest's root seen from the host, opened one component at a time with ``O_NOFOLLOW``.
 

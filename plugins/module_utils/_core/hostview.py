@@ -22,10 +22,11 @@ class HostView(object):
         self.dataset_properties = set()
         self._sysrc = []
 
-    def run(self, argv, action=None):
-        """A read command's result, run once per call (a failure raises, as runner.run does)."""
+    def run(self, argv, action=None, fresh=False):
+        """A read command's result, run once per call (a failure raises, as runner.run does);
+        ``fresh`` runs it again, for a re-read after this call changed what it shows."""
         key = ('run',) + tuple(argv)
-        if key not in self._cache:
+        if fresh or key not in self._cache:
             self._cache[key] = self.runner.run(argv, action=action)
         return self._cache[key]
 
