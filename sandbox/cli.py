@@ -33,7 +33,7 @@ import sys
 import time
 
 import baserelease
-from fbsd import boot
+from fbsd import boot, store
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = 'bookworm'
@@ -203,8 +203,9 @@ def install_freebsd_layer(root, name):
     os.makedirs(os.path.join(root, 'var/db/fbsdsim'), exist_ok=True)
     shutil.copy2(os.path.join(HERE, 'fbsd', 'pkg-catalog.json'), os.path.join(root, 'var/db/fbsdsim/pkg-catalog.json'))
     os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
-    with open(os.path.join(root, 'var/db/fbsdsim/state.json'), 'w') as handle:
-        json.dump(boot.kernel_state(name, RELEASE, kernel, time.time()), handle, indent=1, sort_keys=True)
+    state = store.State(os.path.join(root, 'var/db/fbsdsim/state.d'))
+    state.update(boot.kernel_state(name, RELEASE, kernel, time.time()))
+    state.save()
     open(os.path.join(root, 'var/log/fbsdsim/commands.log'), 'w').close()
     with open(os.path.join(root, 'etc/hostname'), 'w') as handle:
         handle.write(name + '\n')

@@ -7,8 +7,10 @@ import os
 import sys
 import time
 
+from fbsd import store
+
 STATE_DIR = '/var/db/fbsdsim'
-STATE_FILE = STATE_DIR + '/state.json'
+STORE_DIR = STATE_DIR + '/state.d'
 LOCK_FILE = STATE_DIR + '/lock'
 LOG_FILE = '/var/log/fbsdsim/commands.log'
 
@@ -116,42 +118,29 @@ def getopt(cmd, args, optstring):
 _LOCKS = {}
 
 
-def _load():
-    with open(STATE_FILE) as handle:
-        return json.load(handle)
-
-
-def _save(state):
-    tmp = STATE_FILE + '.tmp'
-    with open(tmp, 'w') as handle:
-        # Compact: every command loads and saves the whole state, so its size is paid per command.
-        json.dump(state, handle, separators=(',', ':'))
-    os.rename(tmp, STATE_FILE)
-
-
 @contextlib.contextmanager
 def locked_state(write=True):
     """The instance's simulated kernel state, under an exclusive lock.
 
     Changes are saved only when the block ends normally: a command that fails
-    leaves the state as it found it.
+    leaves the state as it found it.  The state is read piecewise (see store.py).
     """
     os.makedirs(STATE_DIR, exist_ok=True)
     with open(LOCK_FILE, 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
-        state = _load()
+        state = store.State(STORE_DIR)
         _LOCKS[id(state)] = lock
         try:
             yield state
             if write:
-                _save(state)
+                state.save()
         finally:
             del _LOCKS[id(state)]
 
 
 def commit(state):
     """Save the state now, even if the command goes on to fail (undo already done)."""
-    _save(state)
+    state.save()
 
 
 @contextlib.contextmanager
@@ -159,19 +148,16 @@ def released(state):
     """Save the state and drop the lock while other commands run (exec.* hooks).
 
     The hook may run jls, ifconfig or jail itself; afterwards the lock is taken
-    again and ``state`` reloaded in place, so callers must look up nested
-    records again.
+    again and ``state`` read afresh, so callers must look up nested records again.
     """
     lock = _LOCKS[id(state)]
-    _save(state)
+    state.save()
     fcntl.flock(lock, fcntl.LOCK_UN)
     try:
         yield
     finally:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        fresh = _load()
-        state.clear()
-        state.update(fresh)
+        state.reload()
 
 
 def log_invocation(prog, argv, status, started):

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from fbsd import jailconf, mount, net, rcconf
+from fbsd import jailconf, mount, net, rcconf, store
 from fbsd.core import Command, Exit, commit, getopt, locked_state, released
 
 # Kernel parameters (security.jail.param) and their types; 'ro' ones cannot be set.
@@ -149,10 +149,16 @@ def jail_matches(jail, key):
 
 
 def find_jail(state, key):
-    for jail in state['jails'].values():
-        if jail_matches(jail, key):
-            return jail
-    return None
+    jails = state['jails']
+    if key.isdigit():
+        return jails[key] if key in jails else None
+    found = store.where(jails, 'name', key)
+    return found[0][1] if found else None
+
+
+def running_names(state):
+    jails = state.get('jails', {})
+    return set(store.field_of(jails, key, 'name') for key in jails)
 
 
 def new_jail(state, params):
@@ -428,9 +434,7 @@ def jail_netif(cmd, state, jail):
             settings = rcconf.values(handle.read())
     except OSError:
         return
-    for name, iface in sorted(net.interfaces(state).items()):
-        if iface.get('vnet') != jail['name']:
-            continue
+    for name, iface in sorted(store.where(net.interfaces(state), 'vnet', jail['name'])):
         key = 'ifconfig_' + name.replace('.', '_').replace('-', '_')
         entries = [(settings.get(key), False), (settings.get(key + '_ipv6'), False)]
         entries += [(settings[k], True) for k in sorted(settings) if k.startswith(key + '_alias')]
@@ -449,9 +453,8 @@ def jail_netif(cmd, state, jail):
 
 def detach_interfaces(state, jail):
     ifaces = net.interfaces(state)
-    for iface in ifaces.values():
-        if iface.get('vnet') == jail['name']:
-            iface['vnet'] = None
+    for unused, iface in store.where(ifaces, 'vnet', jail['name']):
+        iface['vnet'] = None
     for family, key in (('inet', 'ip4.addr'), ('inet6', 'ip6.addr')):
         for entry in jail.get('_ifaddrs', {}).get(key, []):
             iface, spec = entry.split('|', 1)
@@ -531,7 +534,7 @@ def dependency_order(cmd, selected, by_name, running=()):
 def running_dependents(cmd, state, confs, by_name, operands):
     """Running jails that depend, directly or not, on the ones named: they stop first."""
     doomed = set(operands)
-    ordered = dependency_order(cmd, confs, by_name, set(j['name'] for j in state.get('jails', {}).values()))
+    ordered = dependency_order(cmd, confs, by_name, running_names(state))
     changed = True
     while changed:
         changed = False
@@ -568,7 +571,7 @@ def config_mode(cmd, cfname, actions, flags, operands, quiet):
                     cmd.errx(1, '"%s" not found' % key)
                 selected.extend(matches)
         status = 0
-        running = set(j['name'] for j in state['jails'].values())
+        running = running_names(state)
         for conf in dependency_order(cmd, selected, by_name, running):
             params = conf_params(cmd, conf)
             running = find_jail(state, conf.name)

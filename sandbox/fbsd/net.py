@@ -8,6 +8,7 @@ lines; flag words and ether addresses are made up but stable.
 import ipaddress
 import re
 
+from fbsd import store
 from fbsd.core import Command, getopt, locked_state
 
 IFF = (('UP', 0x1), ('BROADCAST', 0x2), ('LOOPBACK', 0x8), ('RUNNING', 0x40), ('PROMISC', 0x100),
@@ -98,8 +99,8 @@ def destroy(state, name):
     if iface['kind'] == 'epair':
         names = [name[:-1] + 'a', name[:-1] + 'b']
     for gone in names:
-        for other in ifaces.values():
-            if gone in other.get('members', []):
+        for unused, other in store.where(ifaces, 'kind', 'bridge'):
+            if gone in other['members']:
                 other['members'].remove(gone)
         ifaces.pop(gone, None)
 
@@ -164,7 +165,7 @@ def apply(cmd, state, name, words, jail_view):
                     raise IfError('BRDGADD %s: No such file or directory' % member)
                 if member in iface['members']:
                     raise IfError('BRDGADD %s: File exists' % member)
-                if any(member in other.get('members', []) for other in ifaces.values()):
+                if any(member in other['members'] for unused, other in store.where(ifaces, 'kind', 'bridge')):
                     raise IfError('BRDGADD %s: Device busy' % member)
                 iface['members'].insert(0, member)
             else:
@@ -185,9 +186,8 @@ def apply(cmd, state, name, words, jail_view):
             if new in ifaces:
                 raise IfError('ioctl SIOCSIFNAME (set name): File exists')
             ifaces[new] = ifaces.pop(name)
-            for other in ifaces.values():
-                if 'members' in other:
-                    other['members'] = [new if m == name else m for m in other['members']]
+            for unused, other in store.where(ifaces, 'kind', 'bridge'):
+                other['members'] = [new if m == name else m for m in other['members']]
             cmd.out(new)
             name = new
         elif word in ('vnet', '-vnet') and index < len(words):
@@ -294,8 +294,9 @@ def ifconfig_main(prog, args):
             if jail is None:
                 cmd.errx(1, 'jail "%s" not found' % opts['j'])
             jail_view = jail['name']
-        names = [n for n, i in sorted(ifaces.items(), key=lambda item: item[1]['index'])
-                 if visible(i, jail_view)]
+        # The visible interfaces in creation order, from the index: most calls name one interface.
+        names = sorted((n for n in ifaces if store.field_of(ifaces, n, 'vnet') == jail_view),
+                       key=lambda n: store.field_of(ifaces, n, 'index'))
         if 'l' in opts:
             cmd.out(' '.join(names))
             return 0

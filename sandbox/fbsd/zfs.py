@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+from fbsd import store
 from fbsd.core import Command, Exit, commit, getopt, locked_state
 
 STORE = '/var/db/fbsdsim/zfs'
@@ -427,7 +428,7 @@ def destroy(state, name, recursive, dependents):
     table = datasets(state)
     record = lookup(state, name)
     below = children(state, name) if '@' not in name else []
-    clones = [n for n, r in table.items() if r.get('origin') in ([name] + below)]
+    clones = [n for n in table if store.field_of(table, n, 'origin') in ([name] + below)]
     if below and not recursive:
         raise ZfsError('cannot destroy \'%s\': filesystem has children\nuse \'-r\' to destroy the following '
                        'datasets:\n%s' % (name, '\n'.join(below)))

@@ -93,7 +93,7 @@ def test_each_failed_operand_counts_in_exit_status(fresh):
 
 
 def test_disabled_racct_is_reported(fresh):
-    state = fresh.read('/var/db/fbsdsim/state.json').replace('"kern.racct.enable": 1', '"kern.racct.enable": 0')
-    fresh.write('/var/db/fbsdsim/state.json', state)
+    sysctl = fresh.read('/var/db/fbsdsim/state.d/sysctl.json')
+    fresh.write('/var/db/fbsdsim/state.d/sysctl.json', sysctl.replace('"kern.racct.enable":1', '"kern.racct.enable":0'))
     assert fresh.run('rctl') == (
         1, '', 'rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable\n')

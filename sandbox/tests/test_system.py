@@ -81,8 +81,8 @@ def test_cli_rejects_bad_names_and_missing_instances():
 def test_service_devfs_loads_rulesets_and_unknown_scripts_fail(fresh):
     fresh.sh('printf "[devfsrules_bsdm_vnet=10]\\nadd include \\$devfsrules_jail_vnet\\n" > /etc/devfs.rules')
     assert fresh.run('service', 'devfs', 'restart') == (0, '', '')
-    with open(os.path.join(fresh.root, 'var/db/fbsdsim/state.json')) as handle:
-        assert json.load(handle)['devfs_rulesets']['devfsrules_bsdm_vnet'] == 10
+    with open(os.path.join(fresh.root, 'var/db/fbsdsim/state.d/devfs_rulesets.json')) as handle:
+        assert json.load(handle)['devfsrules_bsdm_vnet'] == 10
     fresh.sh('echo "[broken" >> /etc/devfs.rules')
     assert fresh.run('service', 'devfs', 'restart')[0] == 1
     rc, out, err = fresh.run('service', 'nosuch', 'start')

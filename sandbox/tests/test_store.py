@@ -1,0 +1,100 @@
+"""The state store: what one command reads and writes, and that nothing is lost between commands."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from fbsd import store  # noqa: E402  (after the path above)
+
+
+def files(directory):
+    found = {}
+    for base, unused, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(base, name)
+            found[os.path.relpath(path, directory)] = os.stat(path).st_mtime_ns
+    return found
+
+
+def fresh_state(tmp_path):
+    state = store.State(str(tmp_path))
+    state.update({'sysctl': {'kern.hostname': 'h'}, 'jails': {},
+                  'net': {'ifaces': {'lo0': {'kind': 'loop', 'index': 2, 'vnet': None}}, 'next_index': 3}})
+    state.save()
+    return state
+
+
+def test_round_trip_with_collections_one_file_per_record(tmp_path):
+    fresh_state(tmp_path)
+    state = store.State(str(tmp_path))
+    state['jails']['1'] = {'jid': 1, 'name': 'web'}
+    state['jails'][2] = {'jid': 2, 'name': 'db'}
+    state['net']['ifaces']['bridge0'] = {'kind': 'bridge', 'index': 3, 'vnet': None, 'members': []}
+    state.save()
+    again = store.State(str(tmp_path))
+    assert dict(again['jails']) == {'1': {'jid': 1, 'name': 'web'}, '2': {'jid': 2, 'name': 'db'}}
+    assert list(again['net']['ifaces']) == ['lo0', 'bridge0']       # creation order kept
+    assert again['net']['next_index'] == 3 and again['sysctl'] == {'kern.hostname': 'h'}
+    assert sorted(os.listdir(tmp_path / 'jails')) == ['.index', 'r-1', 'r-2']
+
+
+def test_a_command_writes_only_what_it_changed(tmp_path):
+    state = fresh_state(tmp_path)
+    for number in range(50):
+        state['jails'][str(number)] = {'jid': number, 'name': 'j%d' % number}
+    state.save()
+    before = files(tmp_path)
+    state = store.State(str(tmp_path))
+    state['jails']['7']['name'] = 'renamed'
+    assert state['sysctl']['kern.hostname'] == 'h'       # read, not changed
+    state.save()
+    after = files(tmp_path)
+    assert sorted(k for k in after if after[k] != before.get(k)) == [os.path.join('jails', '.index'),
+                                                                      os.path.join('jails', 'r-7')]
+
+
+def test_where_reads_only_the_matching_records(tmp_path):
+    state = fresh_state(tmp_path)
+    for number in range(20):
+        state['jails'][str(number)] = {'jid': number, 'name': 'j%d' % number}
+    state.save()
+    state = store.State(str(tmp_path))
+    jails = state['jails']
+    assert [key for key, record in jails.where('name', 'j13')] == ['13']
+    assert list(jails._values) == ['13']
+    # A change not yet saved is seen by the next search.
+    jails['13']['name'] = 'other'
+    assert jails.where('name', 'j13') == [] and store.where(jails, 'name', 'other')[0][0] == '13'
+    assert store.where({'a': {'name': 'x'}}, 'name', 'x') == [('a', {'name': 'x'})]
+
+
+def test_removal_and_a_fresh_plain_dict_replace_the_records(tmp_path):
+    state = fresh_state(tmp_path)
+    state['jails']['1'] = {'jid': 1, 'name': 'a'}
+    state['jails']['2'] = {'jid': 2, 'name': 'b'}
+    state.save()
+    state = store.State(str(tmp_path))
+    del state['jails']['1']
+    state.save()
+    assert list(store.State(str(tmp_path))['jails']) == ['2']
+    # What a reboot does: the whole state replaced by plain dicts; no record of the old survives.
+    state = store.State(str(tmp_path))
+    state.clear()
+    state.update({'sysctl': {}, 'jails': {}})
+    state.save()
+    again = store.State(str(tmp_path))
+    assert sorted(again) == ['jails', 'sysctl'] and dict(again['jails']) == {}
+    assert not os.path.exists(tmp_path / 'net.json') and os.listdir(tmp_path / 'net.ifaces') == ['.index']
+    assert os.listdir(tmp_path / 'jails') == ['.index']
+
+
+def test_reload_forgets_what_was_read(tmp_path):
+    state = fresh_state(tmp_path)
+    assert state['sysctl']['kern.hostname'] == 'h'
+    other = store.State(str(tmp_path))
+    other['sysctl']['kern.hostname'] = 'changed'
+    other.save()
+    assert state['sysctl']['kern.hostname'] == 'h'
+    state.reload()
+    assert state['sysctl']['kern.hostname'] == 'changed'
