@@ -50,8 +50,8 @@ def test_a_command_writes_only_what_it_changed(tmp_path):
     assert state['sysctl']['kern.hostname'] == 'h'       # read, not changed
     state.save()
     after = files(tmp_path)
-    assert sorted(k for k in after if after[k] != before.get(k)) == [os.path.join('jails', '.index'),
-                                                                      os.path.join('jails', 'r-7')]
+    rewritten = sorted(k for k in after if after[k] != before.get(k))
+    assert rewritten == [os.path.join('jails', '.index'), os.path.join('jails', 'r-7')]
 
 
 def test_where_reads_only_the_matching_records(tmp_path):

@@ -97,11 +97,13 @@ class Plan(object):
         self.changes = list(changes or [])
         self.actions = []
         self.pending = []
+        # Host-wide edits (engine.SysrcEdit) the engine merges across objects and applies once.
+        self.edits = []
         self.done = 0          # actions carried out so far (a failure leaves the host partly changed)
 
     @property
     def changed(self):
-        return bool(self.actions)
+        return bool(self.actions or self.edits)
 
     def add(self, verb, description, argv=None, func=None, lock=None):
         action = Action(verb, description, argv=argv, func=func, lock=lock)

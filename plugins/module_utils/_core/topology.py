@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import progress
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute, progress
 
 STOPPING = ('absent', 'stopped')
 
@@ -88,7 +90,7 @@ class Kind(object):
     def remove(self, name):
         """An undeclared guest converged to absent, with its module's defaults (never purge)."""
         params = dict((key, spec.get('default')) for key, spec in self.argument_spec.items())
-        params.update(name=name, state='absent')
+        params.update({self.name_option: name, 'state': 'absent'})
         return self.converge(self.guest(params))
 
     def started_or_stopped(self, results):
@@ -98,6 +100,72 @@ class Kind(object):
 
     def refresh(self, results):
         """Default: nothing to re-read."""
+
+
+class EngineKind(Kind):
+    """A kind written to the engine's contract (:class:`engine.Kind`) alone: ``contract`` is its
+    class, ``key`` and ``argument_spec`` its topology option; planning, applying, the diff, the
+    host-wide edits merged for all its guests and the one re-read at the end come from the engine.
+    """
+
+    contract = None
+    facts_key = 'facts'
+
+    def __init__(self, module, runner, view):
+        super().__init__(module, runner, view)
+        self.engine_kind = self.contract()
+        self.deferred = []      # the guests' host-wide edits, applied once in finish()
+        self.declared = {}      # name -> engine.Desired, for the re-read at the end
+
+    def guest(self, params):
+        desired = self.engine_kind.desired(params)
+        return Guest(params, None, desired.name)
+
+    def converge(self, guest):
+        call = guest.manager = engine.Call(self.engine_kind, self.runner, check_mode=self.module.check_mode,
+                                           view=self.view, isolate=False, defer_edits=True, reread=False)
+        call.run([guest.params])
+        outcome = call.outcomes[0]
+        self.declared[guest.name] = outcome.desired
+        self.deferred.extend(outcome.plan.edits)
+        result = engine.result(self.engine_kind, outcome, self.module._diff)
+        if 'diff' in result:
+            diff = result['diff']
+            diff['before_header'] = diff['after_header'] = '%s %s' % (self.engine_kind.name, guest.name)
+            result['diff'] = [diff]
+        state = engine.expected_state(outcome)
+        result.update(before=outcome.before.state, after=state)
+        result[self.facts_key] = dict(result.pop('facts'), state=state)
+        return result
+
+    def failure(self, guest):
+        call = guest.manager
+        return dict(progress(call.plan() if call else None), before=call.outcomes[0].before.state
+                    if call and call.outcomes and call.outcomes[0].before else None)
+
+    def finish(self):
+        if self.module.check_mode:
+            return
+        edits = Plan()
+        for path, argv in engine.merged_sysrc(self.deferred):
+            edits.add('persist', 'update %s' % path, argv=argv, lock=path)
+        execute(edits, self.runner, False)
+
+    def on_host(self):
+        return self.engine_kind.on_host(self.view)
+
+    def refresh(self, results):
+        """One bulk read of every changed guest after the run: its facts and state as the host has them."""
+        changed = [r for r in results.values() if r.get('kind') == self.key and r.get('changed')
+                   and not r.get('failed') and self.facts_key in r]
+        if not changed or self.module.check_mode:
+            return
+        wanted = [self.declared[r['name']] for r in changed if r['name'] in self.declared]
+        found = self.engine_kind.observe(HostView(self.runner, bulk=True), wanted)
+        for desired, result in zip(wanted, [r for r in changed if r['name'] in self.declared]):
+            current = found.get(desired.name) or engine.Current()
+            result[self.facts_key] = dict(self.engine_kind.facts(desired, current), state=current.state)
+            result['after'] = current.state
 
 
 class GuestModule(object):

@@ -9,9 +9,10 @@ import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    LIVE, Option, Plan, compare, execute, structured_diff,
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import (
+    Call, Current, Desired, Kind, SysrcEdit,
 )
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.parse import (
     file_stem, find_loaded, is_yes, parse_kldstat, parse_loader_conf, split_list,
 )
@@ -21,8 +22,6 @@ NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z')
 PERSIST_RC_CONF = 'rc_conf'
 PERSIST_LOADER_CONF = 'loader_conf'
 PERSIST_NONE = 'none'
-# sysrc's read-modify-write of rc.conf is not atomic: kld_list changes hold this file's lock.
-RC_CONF = '/etc/rc.conf'
 
 OPTIONS = (
     Option('loaded', LIVE),
@@ -63,146 +62,145 @@ def loader_variable(name):
     return '%s_load' % name
 
 
+class KldKind(Kind):
+    """One kernel module is one object: loaded now (created) or not, and listed to load at boot."""
+
+    name = 'kernel module'
+    OPTIONS = OPTIONS
+
+    def desired(self, params):
+        state = params['state']
+        persistent = params['persistent']
+        wanted = state == 'present'
+        # state=absent cleans whichever boot config holds the module, unless persistent is none.
+        rc_conf = persistent == PERSIST_RC_CONF or (not wanted and persistent != PERSIST_NONE)
+        loader_conf = persistent == PERSIST_LOADER_CONF or (not wanted and persistent != PERSIST_NONE)
+        settings = dict(loaded=wanted, kld_list=wanted if rc_conf else None,
+                        loader_conf=wanted if loader_conf else None)
+        return Desired(params['name'], state, settings, loader_path=params['loader_conf'])
+
+    def observe(self, view, wanted):
+        files = parse_kldstat(view.run(['kldstat', '-v'], action='list kernel modules').stdout)
+        kld_list = None
+        if any(d.settings['kld_list'] is not None for d in wanted):
+            kld_list = split_list(view.run(['sysrc', '-n', 'kld_list'], action='read kld_list from rc.conf').stdout)
+        found = {}
+        for desired in wanted:
+            entry, how = find_loaded(files, desired.name)
+            settings = dict(loaded=entry is not None)
+            listed = [e for e in kld_list or [] if file_stem(e) == desired.name]
+            if desired.settings['kld_list'] is not None:
+                settings['kld_list'] = bool(listed)
+            boot_value = None
+            if desired.settings['loader_conf'] is not None:
+                path = desired.extra['loader_path']
+                loader = view.cached(('loader.conf', path), lambda: parse_loader_conf(read_text(path)))
+                boot_value = loader.get(loader_variable(desired.name))
+                # A hand-written "yes" counts as loading; a hand-written "NO" already keeps it out: both stay.
+                settings['loader_conf'] = is_yes(boot_value)
+            found[desired.name] = Current(
+                'stopped' if entry is not None else 'absent', settings,
+                leftovers=bool(settings.get('kld_list') or settings.get('loader_conf')),
+                entry=entry, how=how, listed=listed, kld_list=kld_list, boot_value=boot_value)
+        return found
+
+    def check(self, view, plan, desired, current):
+        """kldload's "No such file" predicted before any change (check mode too)."""
+        if not any(a.verb == 'load' for a in plan.actions):
+            return
+        path = view.run(['sysctl', '-n', 'kern.module_path'], action='read kern.module_path').stdout.strip()
+        directories = [d for d in path.split(';') if d]
+        if not any(os.path.exists(os.path.join(d, desired.name + '.ko')) for d in directories):
+            raise MultiplicityError("Cannot load kernel module '%s': no %s.ko in kern.module_path (%s)"
+                                    % (desired.name, desired.name, path))
+
+    def create(self, plan, desired, current, changes):
+        plan.add('load', "load kernel module '%s'" % desired.name, argv=['kldload', desired.name])
+        self.update(plan, desired, current, changes)
+
+    def update(self, plan, desired, current, changes):
+        name, wanted = desired.name, desired.settings
+        if wanted['kld_list'] and not current.settings['kld_list']:
+            plan.edits.append(SysrcEdit('kld_list', '+=', name))
+        elif wanted['kld_list'] is False and current.settings['kld_list']:
+            plan.edits.append(SysrcEdit('kld_list', '-=', ' '.join(current.extra['listed'])))
+        variable, path = loader_variable(name), desired.extra['loader_path']
+        if wanted['loader_conf'] and not current.settings['loader_conf']:
+            plan.edits.append(SysrcEdit(variable, '=', 'YES', path=path))
+        elif wanted['loader_conf'] is False and current.settings['loader_conf']:
+            plan.edits.append(SysrcEdit(variable, 'remove', path=path))
+
+    def destroy(self, plan, desired, current, changes):
+        entry, how = current.extra['entry'], current.extra['how']
+        if entry is not None:
+            if how == 'module':
+                raise MultiplicityError("Cannot unload kernel module '%s': it is part of %s, not a file of its own"
+                                        % (desired.name, entry['name']))
+            plan.add('unload', "unload kernel module '%s'" % desired.name, argv=['kldunload', entry['name']])
+        self.update(plan, desired, current, changes)
+
+    def facts(self, desired, current):
+        entry, how = current.extra['entry'], current.extra['how']
+        info = {'loaded': entry is not None}
+        if entry is not None:
+            info.update(file=entry['name'], id=entry['id'], refs=entry['refs'], path=entry['path'],
+                        compiled_in=how == 'module' and entry['name'] == 'kernel')
+        if desired.settings['kld_list'] is not None:
+            info['in_kld_list'] = bool(current.extra['listed'])
+        if desired.settings['loader_conf'] is not None:
+            info['loader_conf'] = current.extra['boot_value']
+        return info
+
+
+def _boot_value_after(outcome):
+    value = outcome.before.extra['boot_value']
+    if outcome.desired.settings['loader_conf']:
+        return value if is_yes(value) else 'YES'
+    return None if is_yes(value) else value
+
+
 class KldManager(object):
+    """The kld module: one engine call over the named modules, its result in the module's shape."""
+
     def __init__(self, module, runner):
         self.module = module
         self.runner = runner
         params = module.params
-        self.names = normalise_names(params['name'])
-        self.state = params['state']
-        self.persistent = params['persistent']
-        self.loader_conf_path = params['loader_conf']
-        self.plan = None
-
-    # -- read ------------------------------------------------------------
-    def _manages_rc_conf(self):
-        return self.persistent == PERSIST_RC_CONF or (self.state == 'absent' and self.persistent != PERSIST_NONE)
-
-    def _manages_loader_conf(self):
-        return self.persistent == PERSIST_LOADER_CONF or (self.state == 'absent' and self.persistent != PERSIST_NONE)
-
-    def read(self):
-        files = parse_kldstat(self.runner.run(['kldstat', '-v'], action='list kernel modules').stdout)
-        current = {'files': files}
-        current['loaded'] = [n for n in self.names if find_loaded(files, n)[0] is not None]
-        if self._manages_rc_conf():
-            value = self.runner.run(['sysrc', '-n', 'kld_list'], action='read kld_list from rc.conf').stdout
-            current['kld_list'] = split_list(value)
-        if self._manages_loader_conf():
-            loader = parse_loader_conf(read_text(self.loader_conf_path))
-            current['loader_conf'] = dict((loader_variable(n), loader.get(loader_variable(n))) for n in self.names)
-        return current
-
-    # -- desired -----------------------------------------------------------
-    def desired(self, current):
-        desired = {}
-        if self.state == 'present':
-            desired['loaded'] = list(self.names)
-        else:
-            desired['loaded'] = []
-        if 'kld_list' in current:
-            entries = current['kld_list']
-            if self.state == 'present':
-                present = set(file_stem(e) for e in entries)
-                desired['kld_list'] = entries + [n for n in self.names if n not in present]
-            else:
-                desired['kld_list'] = [e for e in entries if file_stem(e) not in self.names]
-        if 'loader_conf' in current:
-            wanted = {}
-            for variable, value in current['loader_conf'].items():
-                if self.state == 'present':
-                    wanted[variable] = value if is_yes(value) else 'YES'
-                else:
-                    # A hand-written "NO" already keeps it from loading: leave it.
-                    wanted[variable] = None if is_yes(value) else value
-            desired['loader_conf'] = wanted
-        return desired
-
-    # -- plan ----------------------------------------------------------------
-    def _check_loadable(self, names):
-        """Predict kldload's "No such file" before running it (also in check mode)."""
-        path = self.runner.run(['sysctl', '-n', 'kern.module_path'], action='read kern.module_path').stdout.strip()
-        directories = [d for d in path.split(';') if d]
-        for name in names:
-            if not any(os.path.exists(os.path.join(d, name + '.ko')) for d in directories):
-                raise MultiplicityError("Cannot load kernel module '%s': no %s.ko in kern.module_path (%s)"
-                                        % (name, name, path))
-
-    def build_plan(self, current, desired):
-        changes = compare(OPTIONS, current, desired)
-        plan = Plan(changes)
-        files = current['files']
-        to_load = [n for n in desired['loaded'] if n not in current['loaded']]
-        to_unload = [n for n in current['loaded'] if n not in desired['loaded']]
-        if to_load:
-            self._check_loadable(to_load)
-        for name in to_load:
-            plan.add('load', "load kernel module '%s'" % name, argv=['kldload', name])
-        for name in to_unload:
-            entry, how = find_loaded(files, name)
-            if how == 'module':
-                raise MultiplicityError("Cannot unload kernel module '%s': it is part of %s, not a file of its own"
-                                        % (name, entry['name']))
-            plan.add('unload', "unload kernel module '%s'" % name, argv=['kldunload', entry['name']])
-        for change in changes:
-            if change.name == 'kld_list':
-                # += and -= let sysrc edit the list as it is then: a run adding another module at the
-                # same time keeps its entry.
-                added = [e for e in change.after if e not in change.before]
-                removed = [e for e in change.before if e not in change.after]
-                if added:
-                    plan.add('persist', 'add %s to kld_list in rc.conf' % ' '.join(added),
-                             argv=['sysrc', 'kld_list+=%s' % ' '.join(added)], lock=RC_CONF)
-                if removed:
-                    plan.add('persist', 'remove %s from kld_list in rc.conf' % ' '.join(removed),
-                             argv=['sysrc', 'kld_list-=%s' % ' '.join(removed)], lock=RC_CONF)
-            elif change.name == 'loader_conf':
-                for variable in sorted(change.after):
-                    before, after = change.before.get(variable), change.after[variable]
-                    if before == after:
-                        continue
-                    if after is None:
-                        plan.add('persist', 'remove %s from %s' % (variable, self.loader_conf_path),
-                                 argv=['sysrc', '-f', self.loader_conf_path, '-x', variable])
-                    else:
-                        plan.add('persist', 'set %s="%s" in %s' % (variable, after, self.loader_conf_path),
-                                 argv=['sysrc', '-f', self.loader_conf_path, '%s=%s' % (variable, after)])
-        return plan
-
-    # -- result ----------------------------------------------------------------
-    def facts(self, current):
-        modules = {}
-        for name in self.names:
-            entry, how = find_loaded(current['files'], name)
-            info = {'loaded': entry is not None}
-            if entry is not None:
-                info.update(file=entry['name'], id=entry['id'], refs=entry['refs'], path=entry['path'],
-                            compiled_in=how == 'module' and entry['name'] == 'kernel')
-            if 'kld_list' in current:
-                info['in_kld_list'] = name in [file_stem(e) for e in current['kld_list']]
-            if 'loader_conf' in current:
-                info['loader_conf'] = current['loader_conf'].get(loader_variable(name))
-            modules[name] = info
-        result = {'modules': modules}
-        if 'kld_list' in current:
-            result['kld_list'] = current['kld_list']
-        return result
-
-    def partial_result(self):
-        if self.plan is None:
-            return {'changed': False}
-        return {'changed': self.plan.changed, 'actions': self.plan.describe()}
+        self.requests = [dict(params, name=name) for name in normalise_names(params['name'])]
+        self.call = None
 
     def run(self):
-        current = self.read()
-        desired = self.desired(current)
-        self.plan = self.build_plan(current, desired)
-        execute(self.plan, self.runner, self.module.check_mode)
-        final = current
-        if self.plan.changed and not self.module.check_mode:
-            final = self.read()
-        result = {'changed': self.plan.changed, 'plan': self.plan}
-        result.update(self.facts(final))
+        self.call = Call(KldKind(), self.runner, check_mode=self.module.check_mode, isolate=False)
+        self.call.run(self.requests)
+        result = dict(changed=self.call.changed, plan=self.call.plan())
+        result['modules'] = dict((o.name, self.call.kind.facts(o.desired, o.current)) for o in self.call.outcomes)
+        first = self.call.outcomes[0].current
+        if first.extra['kld_list'] is not None:
+            result['kld_list'] = first.extra['kld_list']
         if self.module._diff:
-            result['diff'] = structured_diff(self.plan.changes)
+            result['diff'] = self._diff()
         return result
+
+    def _diff(self):
+        """The module's diff, over all its modules: those loaded, the whole kld_list, their loader.conf
+        variables; only what differs."""
+        outcomes = self.call.outcomes
+        before = dict(loaded=[o.name for o in outcomes if o.before.settings['loaded']])
+        after = dict(loaded=[o.name for o in outcomes if o.desired.settings['loaded']])
+        entries = outcomes[0].before.extra['kld_list']
+        if entries is not None:
+            removed = set(e for o in outcomes if o.desired.settings['kld_list'] is False for e in o.before.extra['listed'])
+            before['kld_list'] = entries
+            after['kld_list'] = [e for e in entries if e not in removed] + [
+                o.name for o in outcomes if o.desired.settings['kld_list'] and not o.before.extra['listed']]
+        at_boot = [o for o in outcomes if o.desired.settings['loader_conf'] is not None]
+        if at_boot:
+            before['loader_conf'] = dict((loader_variable(o.name), o.before.extra['boot_value']) for o in at_boot)
+            after['loader_conf'] = dict((loader_variable(o.name), _boot_value_after(o)) for o in at_boot)
+        differing = [key for key in before if before[key] != after[key]]
+        return dict(before=dict((k, before[k]) for k in differing), after=dict((k, after[k]) for k in differing))
+
+    def partial_result(self):
+        if self.call is None:
+            return {'changed': False}
+        return progress(self.call.plan())

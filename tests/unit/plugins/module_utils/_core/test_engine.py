@@ -1,0 +1,224 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge engine with a kind written from its contract alone: lifecycle, merged host-wide
+edits, check mode, failure isolation, recreate."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Option
+
+
+class Result(object):
+    def __init__(self, stdout=''):
+        self.stdout = stdout
+        self.rc = 0
+        self.stderr = ''
+
+
+class Runner(object):
+    """Answers `list` with the boxes it holds; records every command; fails those named in ``fail``."""
+
+    def __init__(self, boxes, fail=()):
+        self.boxes = dict(boxes)
+        self.fail = set(fail)
+        self.ran = []
+
+    def run(self, argv, action=None):
+        self.ran.append(list(argv))
+        if argv[0] in self.fail or (len(argv) > 1 and argv[1] in self.fail):
+            raise CommandError(argv, 1, '', 'boom', action=action)
+        if argv == ['list']:
+            return Result('\n'.join('%s %s %s' % (n, s, c) for n, (s, c) in sorted(self.boxes.items())))
+        verb, name = argv[0], argv[1] if len(argv) > 1 else None
+        if verb == 'mkbox':
+            self.boxes[name] = ('stopped', 'none')
+        elif verb == 'rmbox':
+            self.boxes.pop(name, None)
+        elif verb in ('startbox', 'stopbox'):
+            self.boxes[name] = ('running' if verb == 'startbox' else 'stopped', self.boxes[name][1])
+        elif verb == 'paint':
+            self.boxes[name] = (self.boxes[name][0], argv[2])
+        return Result()
+
+
+class BoxKind(engine.Kind):
+    """A made-up kind: a box has a colour (changed live) and a size (changed by recreating it), and
+    is listed in rc.conf's box_list while it exists."""
+
+    name = 'box'
+    OPTIONS = (Option('colour', LIVE), Option('size', RECREATE))
+
+    def desired(self, params):
+        return engine.Desired(params['name'], params.get('state', 'started'),
+                              dict(colour=params.get('colour'), size=params.get('size')),
+                              restart_allowed=params.get('restart', False))
+
+    def observe(self, view, wanted):
+        found = {}
+        for line in view.run(['list']).stdout.splitlines():
+            name, state, colour = line.split()
+            size = 'big' if name.startswith('big') else 'small'
+            found[name] = engine.Current(state, dict(colour=colour, size=size))
+        return found
+
+    def on_host(self, view):
+        return [line.split()[0] for line in view.run(['list']).stdout.splitlines()]
+
+    def create(self, plan, desired, current, changes):
+        plan.add('create', 'create box %s' % desired.name, argv=['mkbox', desired.name])
+        plan.edits.append(engine.SysrcEdit('box_list', '+=', desired.name))
+
+    def update(self, plan, desired, current, changes):
+        for change in changes:
+            plan.add('update', 'paint %s' % desired.name, argv=['paint', desired.name, change.after])
+
+    def start(self, plan, desired, current, changes):
+        plan.add('start', 'start %s' % desired.name, argv=['startbox', desired.name])
+
+    def stop(self, plan, desired, current, changes):
+        plan.add('stop', 'stop %s' % desired.name, argv=['stopbox', desired.name])
+
+    def destroy(self, plan, desired, current, changes):
+        plan.add('destroy', 'destroy %s' % desired.name, argv=['rmbox', desired.name])
+        plan.edits.append(engine.SysrcEdit('box_list', '-=', desired.name))
+
+
+def converge(runner, requests, **kwargs):
+    return engine.Call(BoxKind(), runner, **kwargs).run(requests)
+
+
+def test_new_objects_are_created_and_their_list_edits_merged_into_one_sysrc():
+    runner = Runner({})
+    call = converge(runner, [dict(name='a', colour='red'), dict(name='b', colour='blue')])
+    assert runner.ran == [['list'], ['mkbox', 'a'], ['startbox', 'a'], ['mkbox', 'b'], ['startbox', 'b'],
+                          ['sysrc', 'box_list+=a b'], ['list']]
+    assert call.changed and [o.error for o in call.outcomes] == [None, None]
+
+
+def test_no_change_is_one_read_and_nothing_else():
+    runner = Runner({'a': ('running', 'red')})
+    call = converge(runner, [dict(name='a', colour='red')])
+    assert runner.ran == [['list']] and not call.changed
+
+
+def test_check_mode_plans_everything_and_runs_only_reads():
+    runner = Runner({'a': ('running', 'red')})
+    call = converge(runner, [dict(name='a', colour='green'), dict(name='b')], check_mode=True)
+    assert runner.ran == [['list']]
+    assert [a['argv'] for a in call.plan().describe()] == [
+        ['paint', 'a', 'green'], ['mkbox', 'b'], ['startbox', 'b'], ['sysrc', 'box_list+=b']]
+    assert [c.name for c in call.outcomes[0].plan.changes] == ['colour']
+
+
+def test_a_change_that_needs_recreating_stops_destroys_creates_and_starts():
+    runner = Runner({'big1': ('running', 'red')})
+    kept = converge(runner, [dict(name='big1', colour='red', size='small')], check_mode=True)
+    assert [c.name for c in kept.outcomes[0].plan.pending] == ['size']     # not without a restart
+    call = converge(runner, [dict(name='big1', colour='red', size='small', restart=True)])
+    assert runner.ran[1:] == [['list'], ['stopbox', 'big1'], ['rmbox', 'big1'], ['mkbox', 'big1'],
+                              ['startbox', 'big1'], ['sysrc', 'box_list-=big1', 'box_list+=big1'], ['list']]
+    assert call.outcomes[0].plan.changes[0].apply == RECREATE
+
+
+def test_isolated_failure_is_reported_by_name_and_the_others_go_on():
+    runner = Runner({}, fail={'a'})
+    call = converge(runner, [dict(name='a'), dict(name='b')])
+    first, second = call.outcomes
+    assert isinstance(first.error, CommandError) and second.error is None
+    assert runner.ran == [['list'], ['mkbox', 'a'], ['mkbox', 'b'], ['startbox', 'b'], ['sysrc', 'box_list+=b'],
+                          ['list']]
+    result = engine.result(call.kind, first, diff_mode=False)
+    assert result['failed'] and result['done'] == [] and 'boom' in result['msg']
+
+
+def test_without_isolation_the_first_failure_is_raised_and_the_call_keeps_what_was_done():
+    runner = Runner({}, fail={'b'})
+    call = engine.Call(BoxKind(), runner, isolate=False)
+    with pytest.raises(MultiplicityError):
+        call.run([dict(name='a'), dict(name='b')])
+    assert [a['argv'] for a in call.plan().describe()][:2] == [['mkbox', 'a'], ['startbox', 'a']]
+    assert call.plan().done == 2
+
+
+def test_a_failed_host_wide_edit_is_reported_on_every_object_that_planned_one():
+    runner = Runner({'a': ('running', 'red')}, fail={'sysrc'})
+    call = converge(runner, [dict(name='a', colour='red'), dict(name='b'), dict(name='c')])
+    assert [o.error is not None for o in call.outcomes] == [False, True, True]
+
+
+def test_absent_with_leftovers_is_destroyed_and_a_stopped_box_is_started():
+    class Leftover(BoxKind):
+        def observe(self, view, wanted):
+            found = super().observe(view, wanted)
+            found.setdefault('gone', engine.Current('absent', leftovers=True))
+            return found
+    runner = Runner({'s': ('stopped', 'red')})
+    engine.Call(Leftover(), runner).run([dict(name='gone', state='absent'), dict(name='s', colour='red')])
+    assert runner.ran[1:] == [['rmbox', 'gone'], ['startbox', 's'], ['sysrc', 'box_list-=gone'], ['list']]
+
+
+@pytest.mark.parametrize('edits, commands', [
+    ([engine.SysrcEdit('l', '+=', 'a b'), engine.SysrcEdit('l', '+=', 'b c')], [['sysrc', 'l+=a b c']]),
+    ([engine.SysrcEdit('x', '=', '1'), engine.SysrcEdit('x', '=', '2')], [['sysrc', 'x=2']]),
+    ([engine.SysrcEdit('v', 'remove', path='/boot/loader.conf'), engine.SysrcEdit('w', '=', 'YES', path='/boot/loader.conf'),
+      engine.SysrcEdit('l', '-=', 'a')],
+     [['sysrc', '-f', '/boot/loader.conf', 'w=YES'], ['sysrc', '-f', '/boot/loader.conf', '-x', 'v'], ['sysrc', 'l-=a']]),
+])
+def test_sysrc_edits_merge_per_file(edits, commands):
+    assert [argv for path, argv in engine.merged_sysrc(edits)] == commands
+
+
+# A kind joins topology by its contract, an argument spec and a key: nothing else.
+class BoxTopologyKind(topology.EngineKind):
+    key = 'boxes'
+    contract = BoxKind
+    argument_spec = dict(name=dict(type='str', required=True), colour=dict(type='str'), size=dict(type='str'),
+                         restart=dict(type='bool', default=False),
+                         state=dict(type='str', default='started', choices=['started', 'stopped', 'absent']))
+
+
+class FakeModule(object):
+    def __init__(self, check_mode=False, diff=False):
+        self.check_mode = check_mode
+        self._diff = diff
+
+
+def topology_run(runner, declaration, check_mode=False, diff=False, prune=False):
+    module = FakeModule(check_mode, diff)
+    kinds = [BoxTopologyKind(module, runner, HostView(runner, bulk=True))]
+    return topology.converge(kinds, declaration, prune=prune)
+
+
+def test_a_contract_kind_in_a_topology_dependency_order_one_merged_edit_one_reread():
+    runner = Runner({'old': ('running', 'red')})
+    results, order, undeclared = topology_run(runner, dict(boxes=[
+        dict(name='web', colour='red', depend=['db']), dict(name='db', colour='blue')]), diff=True)
+    assert order == ['db', 'web'] and undeclared == ['old']
+    assert runner.ran == [['list'], ['mkbox', 'db'], ['startbox', 'db'], ['mkbox', 'web'], ['startbox', 'web'],
+                          ['sysrc', 'box_list+=db web'], ['list']]
+    assert results['web']['before'] == 'absent' and results['web']['after'] == 'running'
+    assert results['web']['facts']['state'] == 'running'
+    assert results['db']['diff'][0]['after'] == {'colour': 'blue'}
+
+
+def test_a_contract_kind_in_a_topology_check_mode_failure_isolation_and_prune():
+    runner = Runner({'old': ('running', 'red'), 'db': ('running', 'blue')})
+    results, order, undeclared = topology_run(runner, dict(boxes=[dict(name='db', colour='green')]),
+                                              check_mode=True, prune=True)
+    assert runner.ran == [['list']] and results['old']['pruned'] and results['old']['after'] == 'absent'
+    assert results['db']['actions'][0]['argv'] == ['paint', 'db', 'green']
+    runner = Runner({}, fail={'db'})
+    results, order, undeclared = topology_run(runner, dict(boxes=[
+        dict(name='web', depend=['db']), dict(name='db'), dict(name='other')]))
+    assert results['db']['failed'] and results['web']['skipped'] and not results['other'].get('failed')
+    assert ['sysrc', 'box_list+=other'] in runner.ran
+
+
+def test_a_bad_option_of_a_contract_kind_fails_before_anything_runs():
+    runner = Runner({})
+    with pytest.raises(topology.TopologyError) as failure:
+        topology_run(runner, dict(boxes=[dict(name='a', state='exploded')]))
+    assert 'boxes[a]' in str(failure.value) and runner.ran == []
