@@ -3,7 +3,7 @@
 #   make test   every test: sanity, units, properties, sandbox conformance, lint, docs,
 #               build, integration on the sandbox, Molecule
 #   make fuzz   the property tests with random seeds and more examples (not in make test)
-#   make bench  topology against the per-jail loop, written to docs/benchmarks.md
+#   make bench  topology against the per-jail loop (N up to 10,000), written to docs/benchmarks.md
 # `make test STAGES="units lint"` runs only some stages.
 STAGES ?=
 

@@ -435,10 +435,16 @@ class JailConf(object):
         order and formatting of everything else are kept.  Without a block this
         is :meth:`set_jail`.
         """
-        own = self._own_blocks(name)
-        if not own:
+        if not self._own_blocks(name):
             return self.set_jail(name, dict((k, v) for k, v in params.items() if v is not None))
-        block = own[0]
+        text = self.updated_text(name, params)
+        if text != self.text:           # (parsing again is the expensive part; skip it when nothing changed)
+            self.__init__(text, self.path, self._reader)
+        return self
+
+    def updated_text(self, name, params):
+        """The text :meth:`update_jail` makes of a jail's existing block, this object left as it is."""
+        block = self._own_blocks(name)[0]
         wanted = dict((_base(key), key) for key in params)
         edits, placed = [], set()
         for statement in block.statements:
@@ -461,9 +467,7 @@ class JailConf(object):
         text = self.text
         for start, end, replacement in sorted(edits, reverse=True):
             text = text[:start] + replacement + text[end:]
-        if text != self.text:           # (parsing again is the expensive part; skip it when nothing changed)
-            self.__init__(text, self.path, self._reader)
-        return self
+        return text
 
     def _deletion(self, start, end):
         """A statement's span, widened to its whole line when nothing else is on it."""

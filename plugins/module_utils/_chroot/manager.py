@@ -16,6 +16,7 @@ import sys
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
     GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
@@ -263,13 +264,10 @@ class ChrootManager(object):
         record = dict(request=request)
         if method == 'zfs_clone':
             template = request['template']
-            if self.view.lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
-                                missing=lambda failed: 'does not exist' in failed.stderr,
-                                action='look for snapshot %s' % template) is None:
+            if not zfs.exists(self.view, template, snapshot=True):
                 raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
             plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], self.path),
-                     argv=['zfs', 'clone', '-p', '-o', 'mountpoint=%s' % self.path, request['template'],
-                           request['dataset']])
+                     argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', self.path)]))
             return dict(bootstrap=record)
         argv = self._debootstrap_argv() if method == 'debootstrap' else None
         if argv is None or not argv[0].endswith('mmdebstrap'):
@@ -370,7 +368,7 @@ class ChrootManager(object):
             request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
             if request.get('method') == 'zfs_clone':
                 plan.add('purge', 'destroy dataset %s' % request['dataset'],
-                         argv=['zfs', 'destroy', '-r', request['dataset']])
+                         argv=zfs.destroy_argv(request['dataset'], recursive=True))
             else:
                 plan.add('purge', 'remove %s' % self.path, func=lambda: remove_tree(self.path))
 

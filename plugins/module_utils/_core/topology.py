@@ -194,6 +194,7 @@ def validate(kinds, declaration):
     declared = []
     seen = {}
     for kind in kinds:
+        validator = ArgumentSpecValidator(kind.argument_spec)     # built once: thousands of guests use it
         for index, raw in enumerate(declaration.get(kind.key) or []):
             label = '%s[%s]' % (kind.key, raw.get(kind.name_option, index) if isinstance(raw, dict) else index)
             if not isinstance(raw, dict):
@@ -204,7 +205,7 @@ def validate(kinds, declaration):
                 extra_depend = raw.pop('depend', None) or []
                 if not isinstance(extra_depend, list) or not all(isinstance(d, str) for d in extra_depend):
                     raise TopologyError(label + '.depend', 'must be a list of guest names')
-            checked = ArgumentSpecValidator(kind.argument_spec).validate(raw)
+            checked = validator.validate(raw)
             if checked.error_messages:
                 raise TopologyError(label, '; '.join(checked.error_messages))
             try:

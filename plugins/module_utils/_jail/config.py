@@ -315,11 +315,14 @@ def declared_addresses(vnet):
     return found
 
 
+_DIGITS = re.compile(r'[0-9]+\Z')
+
+
 def rc_addresses(rc_vars, jail_if):
     """{'inet'|'inet6': [ADDR/PREFIX, ...]} configured for the epair in a jail's rc.conf."""
     found = {'inet': [], 'inet6': []}
     key = 'ifconfig_%s' % jail_if
-    aliases = sorted((n for n in rc_vars if re.match(re.escape(key) + r'_alias\d+$', n)),
+    aliases = sorted((n for n in rc_vars if n.startswith(key + '_alias') and _DIGITS.match(n[len(key) + 6:])),
                      key=lambda n: int(n[len(key) + 6:]))
     for name in [n for n in (key, key + '_ipv6') if n in rc_vars] + aliases:
         words = rc_vars[name].split()

@@ -14,6 +14,7 @@ import json
 import os
 import stat
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
@@ -276,10 +277,7 @@ class JailManager(object):
         root = ctx['root']
         if 'create_dataset' in verbs and root['type'] == rootfs.ZFS_CLONE:
             template = root['template']
-            found = self.view.lookup(['zfs', 'list', '-H', '-o', 'name', '-t', 'snapshot', template],
-                                     missing=lambda failed: 'does not exist' in failed.stderr,
-                                     action='look for snapshot %s' % template)
-            if found is None:
+            if not zfs.exists(self.view, template, snapshot=True):
                 raise MultiplicityError('Jail %s: root.template snapshot %s does not exist; nothing was changed'
                                         % (self.name, template))
         if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']):
@@ -320,15 +318,13 @@ class JailManager(object):
             text = self._without_marker(conf)
             edited = parse(text, conf.path).remove_jail(self.name).render()
             return '' if not edited.strip() else edited
-        edited = parse(conf.text, conf.path)
-        if conf.block_span(self.name) is None:
-            if not self.p.get('path'):
-                raise ParameterError('path', 'required to configure jail %s' % self.name)
-            params = dict((k, v) for k, v in self.desired.items() if v is not None)
-            edited.set_jail(self.name, params, comment=(MARKER % self.name)[2:])
-        else:
-            edited.update_jail(self.name, self.explicit)
-        return edited.render()
+        if conf.block_span(self.name) is not None:
+            # The parsed file is shared by the call (cached): the new text is computed, not edited in.
+            return conf.updated_text(self.name, self.explicit)
+        if not self.p.get('path'):
+            raise ParameterError('path', 'required to configure jail %s' % self.name)
+        params = dict((k, v) for k, v in self.desired.items() if v is not None)
+        return parse(conf.text, conf.path).set_jail(self.name, params, comment=(MARKER % self.name)[2:]).render()
 
     def _without_marker(self, conf):
         """The text with this jail's marker line (directly above its block) removed."""
@@ -350,7 +346,12 @@ class JailManager(object):
         new_conf = conf if new_text == conf.text else parse(new_text, conf_path)
         try:
             before = _positive(conf.resolve(self.name)) if configured else {}
-            after = _positive(new_conf.resolve(self.name)) if self.state != 'absent' else {}
+            if self.state == 'absent':
+                after = {}
+            elif new_conf is conf and configured:
+                after = dict(before)        # the file stays as it is: resolved once
+            else:
+                after = _positive(new_conf.resolve(self.name))
         except JailConfError as exc:
             raise ParameterError('parameters', 'the resulting configuration of %s does not resolve: %s'
                                  % (self.name, exc))
@@ -564,7 +565,7 @@ class JailManager(object):
             props = rootfs.property_changes(root, ctx['dataset'])
             if props:
                 plan.add('set_properties', 'set %s on %s' % (', '.join(sorted(props)), root['dataset']),
-                         argv=['zfs', 'set'] + ['%s=%s' % kv for kv in sorted(props.items())] + [root['dataset']])
+                         argv=zfs.set_argv(root['dataset'], sorted(props.items())))
         if root['type'] == rootfs.DIRECTORY and not os.path.isdir(path):
             # Check mode fails too: it predicts the real run, which cannot make this directory.
             raise MultiplicityError('Jail %s: path %s does not exist (root.type=directory uses an existing '
@@ -623,7 +624,7 @@ class JailManager(object):
             root, dataset = ctx['root'], ctx['dataset']
             if root and root.get('dataset') and dataset is not None:
                 plan.add('purge', 'destroy dataset %s and its snapshots' % root['dataset'],
-                         argv=['zfs', 'destroy', '-r', root['dataset']])
+                         argv=zfs.destroy_argv(root['dataset'], recursive=True))
             elif ctx['path'] and os.path.lexists(ctx['path']):
                 plan.add('purge', 'remove directory %s' % ctx['path'], func=lambda: rootfs.purge(ctx['path']))
         return running

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import GuestTree, remove_tree
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
@@ -192,12 +193,10 @@ def userland_version(path):
 
 def dataset_argv(root, path):
     """The command that makes the jail's dataset (clone or new filesystem), mounted at ``path``."""
-    options = ['-o', 'mountpoint=%s' % path]
-    for prop, value in sorted((root.get('properties') or {}).items()):
-        options += ['-o', '%s=%s' % (prop, value)]
+    properties = [('mountpoint', path)] + sorted((root.get('properties') or {}).items())
     if root['type'] == ZFS_CLONE:
-        return ['zfs', 'clone', '-p'] + options + [root['template'], root['dataset']]
-    return ['zfs', 'create', '-p'] + options + [root['dataset']]
+        return zfs.clone_argv(root['template'], root['dataset'], properties)
+    return zfs.create_argv(root['dataset'], properties)
 
 
 def purge(path):

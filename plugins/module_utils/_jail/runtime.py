@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParseError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import size_bytes
 
-_SIZE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$', re.IGNORECASE)
 SIZE_PROPERTIES = frozenset(('quota', 'refquota', 'reservation', 'refreservation', 'volsize', 'recordsize'))
 
 
@@ -133,15 +132,6 @@ def parse_zfs_get(text):
             raise ParseError('zfs get output', 'expected "property<TAB>value"', text)
         props[fields[0]] = fields[1]
     return props
-
-
-def size_bytes(value):
-    """'10G' -> 10737418240 (zfs uses powers of 1024); None when not a size."""
-    match = _SIZE.match(str(value))
-    if not match:
-        return None
-    power = ' KMGTPE'.index((match.group(2) or ' ').upper())
-    return int(float(match.group(1)) * (1024 ** power))
 
 
 def zfs_value_equal(prop, wanted, current):

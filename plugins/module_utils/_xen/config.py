@@ -14,13 +14,13 @@ import platform
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
 NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 VDEV_RE = re.compile(r'[a-z]{2,4}[a-z0-9]*\Z')        # xvda, hda, sdb, xvdaa, d0p1 is not used by xl
 MAC_RE = re.compile(r'[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\Z')
 SPEC_VALUE_RE = re.compile(r'[^,=\s]+\Z')           # a key=value in a disk or vif spec
-SIZE_RE = re.compile(r'([0-9]+)([KMGTkmgt]?)\Z')
 ZVOL_PREFIX = '/dev/zvol/'
 MARKER = '# bsd.multiplicity.xen_domu manages:'
 
@@ -48,13 +48,6 @@ def check_domain_name(name):
     return name
 
 
-def size_bytes(value, parameter):
-    m = SIZE_RE.match(str(value).strip())
-    if not m:
-        raise ParameterError(parameter, '%r is not a size (a number with an optional K, M, G or T)' % (value,))
-    return int(m.group(1)) * 1024 ** ' KMGT'.index((m.group(2) or ' ').upper())
-
-
 def _spec_value(value, parameter, allow_space=False):
     text = str(value)
     if not SPEC_VALUE_RE.match(text.replace(' ', 'x') if allow_space else text):
@@ -79,7 +72,7 @@ def disk_spec(disk, index):
         if disk.get(key):
             parts.append('%s=%s' % (key, _spec_value(disk[key], '%s.%s' % (where, key))))
     if disk.get('size') is not None:
-        size_bytes(disk['size'], where + '.size')
+        require_size(disk['size'], where + '.size')
         if disk.get('format', 'raw') != 'raw':
             raise ParameterError(where + '.size', 'only raw disks are created; create %s images yourself'
                                  % disk.get('format'))

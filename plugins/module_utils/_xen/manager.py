@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     MultiplicityError, ParameterError, WaitTimeout,
 )
@@ -259,8 +261,7 @@ class XenDomuManager(object):
         return missing
 
     def _zvol_exists(self, dataset):
-        return self.view.lookup(['zfs', 'list', '-H', '-o', 'name', dataset],
-                                lambda r: 'does not exist' in r.stderr) is not None
+        return zfs.exists(self.view, dataset)
 
     # -- plan steps --------------------------------------------------------------
 
@@ -281,10 +282,10 @@ class XenDomuManager(object):
             self._plan_autostart(plan, ctx['autostart'])
 
     def _plan_disk(self, plan, disk):
-        target, size = disk['target'], config.size_bytes(disk['size'], 'disks.size')
+        target, size = disk['target'], require_size(disk['size'], 'disks.size')
         if target.startswith(config.ZVOL_PREFIX):
             plan.add('create', 'create sparse zvol for %s' % target,
-                     argv=['zfs', 'create', '-p', '-s', '-V', str(size), target[len(config.ZVOL_PREFIX):]])
+                     argv=zfs.create_argv(target[len(config.ZVOL_PREFIX):], volume_size=size, sparse=True))
             return
 
         def create_file():
@@ -353,7 +354,7 @@ class XenDomuManager(object):
                     continue
                 if target.startswith(config.ZVOL_PREFIX) and os.path.exists(target):
                     plan.add('purge', 'destroy zvol of %s' % vdev,
-                             argv=['zfs', 'destroy', target[len(config.ZVOL_PREFIX):]])
+                             argv=zfs.destroy_argv(target[len(config.ZVOL_PREFIX):]))
                 elif os.path.isfile(target):
                     plan.add('purge', 'remove disk image %s' % target, func=lambda t=target: os.unlink(t))
 

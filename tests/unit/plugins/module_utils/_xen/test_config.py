@@ -57,12 +57,6 @@ def test_disk_target_with_commas_stays_one_target():
         assert XEN.disk_ok(spec)
 
 
-def test_sizes():
-    assert config.size_bytes('512M', 'x') == 512 * 1024 ** 2 and config.size_bytes('3', 'x') == 3
-    with pytest.raises(ParameterError):
-        config.size_bytes('1.5G', 'disks[0].size')
-
-
 def test_marker_lists_managed_keys_and_is_kept_first():
     text = config.render_file('# mine\nname = "web"\n', {'name': 'web', 'memory': 1})
     assert text.splitlines()[:2] == ['# bsd.multiplicity.xen_domu manages: name memory', '# mine']
