@@ -134,6 +134,14 @@ class Kind(object):
         """What the result says of the object after the run (``current`` as re-read)."""
         return {}
 
+    def needs_reread(self, plan):
+        """Whether an object must be read again after its plan ran (default: whenever it changed)."""
+        return plan.changed
+
+    def reread(self, view, outcomes):
+        """{name: Current} after the changes, for the outcomes that need it; default: observe again."""
+        return self.observe(view, [o.desired for o in outcomes])
+
     def on_host(self, view):
         """Names of the objects of this kind on the host (a topology reports the undeclared ones)."""
         return []
@@ -258,9 +266,10 @@ class Call(object):
             for outcome in self.outcomes:
                 if outcome.error is None and outcome.plan.edits:
                     outcome.error = exc
-        if self.changed and self.reread:
-            final = kind.observe(HostView(self.runner, bulk=view.bulk), [o.desired for o in self.outcomes])
-            for outcome in self.outcomes:
+        changed = [o for o in self.outcomes if o.error is None and kind.needs_reread(o.plan)]
+        if changed and self.reread:
+            final = kind.reread(HostView(self.runner, bulk=view.bulk), changed)
+            for outcome in changed:
                 outcome.current = final.get(outcome.name) or Current()
         return self
 

@@ -19,8 +19,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
+    LIVE, RESTART, Change, Option, progress,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
@@ -114,55 +115,71 @@ def drift(live, wanted):
     return changed
 
 
-class XenDomuManager(object):
-    def __init__(self, module, runner, view=None):
-        self.module = module
+class XenKind(Kind):
+    """One domU: its xl.cfg file (xl's own grammar), the disks it declares with a size, autostart,
+    and the domain's run state as xl reports it."""
+
+    name = 'domain'
+
+    def __init__(self, runner):
         self.runner = runner
-        # Reads go through the host view: one xl list for every domain of a topology call.
-        self.view = view or HostView(runner)
-        self.current_state = None
-        self.p = module.params
-        self.name = config.check_domain_name(self.p['name'])
-        self.state = self.p['state']
-        self.plan = None
-        self.warnings = []
-        system, defaults = config.dom0_platform()
-        self.netbsd = system == 'NetBSD'
-        self.config_dir = self.p['config_dir'] or defaults['config_dir']
-        self.config_file = self.p['config_file'] or os.path.join(self.config_dir, self.name + '.cfg')
-        self.auto_dir = self.p['auto_dir'] or defaults['auto_dir']
-        if self.p['stop_timeout'] < 0:
+
+    # -- desired (no I/O) -------------------------------------------------------------
+    def desired(self, params):
+        name = config.check_domain_name(params['name'])
+        if params['stop_timeout'] < 0:
             raise ParameterError('stop_timeout', 'must be 0 or more seconds')
-        self.wanted = config.settings(self.p) if self.state != 'absent' else None
+        system, defaults = config.dom0_platform()
+        config_dir = params['config_dir'] or defaults['config_dir']
+        wanted = config.settings(params) if params['state'] != 'absent' else None
+        return Desired(name, params['state'], {}, restart_allowed=params['restart_on_change'], params=params,
+                       netbsd=system == 'NetBSD', config_dir=config_dir,
+                       config_file=params['config_file'] or os.path.join(config_dir, name + '.cfg'),
+                       auto_dir=params['auto_dir'] or defaults['auto_dir'], wanted=wanted)
 
-    # -- reading ---------------------------------------------------------------
+    # -- observe -----------------------------------------------------------------------
+    def observe(self, view, wanted):
+        found = {}
+        for desired in wanted:
+            old_text, old_settings = self._read_file(desired)
+            domain = self._read_domain(view, desired)
+            missing = self._disks_to_create(view, desired) if desired.state != 'absent' else []
+            autostart_now = self._autostart_now(desired)
+            state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
+            found[desired.name] = Current(state, leftovers=autostart_now, old_text=old_text,
+                                          old_settings=old_settings, domain=domain, disks_missing=missing,
+                                          autostart_now=autostart_now)
+        return found
 
-    def _list(self):
+    def _list(self, name):
         """``xl list NAME``, or None when xl does not know the domain."""
-        return self.runner.run_lookup(['xl', 'list', self.name], runtime.not_found,
-                                      action='read the state of domain %s' % self.name)
+        return self.runner.run_lookup(['xl', 'list', name], runtime.not_found,
+                                      action='read the state of domain %s' % name)
 
-    def _read_domain(self):
-        if self.view.bulk:
-            domain = self.view.cached('xl', lambda: runtime.read_all_domains(self.runner)).get(self.name)
+    def _read_domain(self, view, desired):
+        name = desired.name
+        if view.bulk:
+            domain = view.cached('xl', lambda: runtime.read_all_domains(self.runner)).get(name)
             return dict(domain) if domain else None
-        listed = self._list()
+        listed = self._list(name)
         if listed is None:
             return None
-        domain = runtime.parse_list(listed.stdout).get(self.name)
+        domain = runtime.parse_list(listed.stdout).get(name)
         if domain is None:
             return None
         domain['live'] = {}
         if domain['state'] not in runtime.DOWN:
             details = runtime.parse_long(self.runner.run(
-                ['xl', 'list', '-l', self.name], action='read the configuration of domain %s' % self.name).stdout)
-            if self.name in details:
-                domain['live'] = runtime.live_settings(details[self.name]['config'])
+                ['xl', 'list', '-l', name], action='read the configuration of domain %s' % name).stdout)
+            if name in details:
+                domain['live'] = runtime.live_settings(details[name]['config'])
         return domain
 
-    def _read_file(self):
+    @staticmethod
+    def _read_file(desired):
+        path = desired.extra['config_file']
         try:
-            text = read_text(self.config_file, strict=True)
+            text = read_text(path, strict=True)
         except MultiplicityError as exc:
             raise MultiplicityError('%s; nothing was changed' % exc)
         if text is None:
@@ -170,87 +187,28 @@ class XenDomuManager(object):
         try:
             return text, xl_cfg.parse(text)
         except xl_cfg.XlCfgError as exc:
-            if self.state == 'absent' and not self.p['purge']:
+            if desired.state == 'absent' and not desired.extra['params']['purge']:
                 return text, {}
-            raise MultiplicityError('%s: %s (fix the file by hand; nothing was changed)' % (self.config_file, exc))
-
-    def _autostart_now(self):
-        if self.netbsd:
-            values = read_vars(read_text(RC_CONF) or '')
-            return self.name in (values.get('xendomains') or '').split()
-        link = os.path.join(self.auto_dir, os.path.basename(self.config_file))
-        return os.path.islink(link) and os.path.realpath(link) == os.path.realpath(self.config_file)
-
-    # -- planning --------------------------------------------------------------
-
-    def run(self):
-        old_text, old_settings = self._read_file()
-        new_text = config.render_file(old_text or '', self.wanted) if self.wanted is not None else None
-        new_settings = xl_cfg.parse(new_text) if new_text is not None else {}
-        domain = self._read_domain()
-        current_state = self.current_state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
-
-        changes = []
-        if new_text is not None and new_text != old_text:
-            # Only a change of what xl reads needs a restart; the marker or layout alone does not.
-            kind = RESTART if dict(old_settings) != dict(new_settings) else LIVE
-            changes.append(Change(Option('config_file', kind), old_text, new_text))
-        drifted = drift(domain['live'], new_settings) if domain and domain['live'] and new_text else []
-        named = set(c.name for c in changes)
-        changes.extend(Change(Option(key, RESTART), 'running', 'configured') for key in drifted if key not in named)
-        disks_missing = self._disks_to_create() if self.state != 'absent' else []
-        autostart_now = self._autostart_now()
-        autostart = self.p['autostart']
-        autostart_change = autostart is not None and autostart != autostart_now and self.state != 'absent'
-
-        if self.state == 'absent':
-            verbs = plan_lifecycle(current_state, 'absent', [])[0]
-            if current_state == 'absent' and autostart_now:
-                verbs = ['destroy']
-        else:
-            verbs = plan_lifecycle(current_state, self.state, changes, self.p['restart_on_change'])[0]
-            if (disks_missing or autostart_change) and 'update' not in verbs and 'create' not in verbs:
-                verbs = ['update'] + verbs
-        pending_keys = []
-        if current_state == 'running' and 'stop' not in verbs and self.state != 'absent':
-            pending_keys = sorted(set(drifted) | set(self._changed_keys(old_settings, new_settings)
-                                                     if new_text != old_text else ()))
-
-        plan = self.plan = Plan(changes)
-        ctx = dict(old_text=old_text, new_text=new_text, old_settings=old_settings, domain=domain,
-                   disks_missing=disks_missing, autostart_now=autostart_now, autostart=autostart)
-        for verb in verbs:
-            getattr(self, '_plan_' + verb)(plan, ctx)
-        if pending_keys:
-            self.warnings.append('Domain %s keeps running with its old configuration until it is restarted: %s '
-                                 'changed (set restart_on_change to restart it)' % (self.name, ', '.join(pending_keys)))
-        execute(plan, self.runner, self.module.check_mode)
-
-        final = domain
-        if not self.module.check_mode and ('start' in verbs or 'stop' in verbs) and not self.view.bulk:
-            final = self._read_domain()     # the new domid and state (many domains: read once at the end)
-        elif self.view.bulk and 'stop' in verbs:
-            final = None
-        result = dict(changed=plan.changed, plan=plan, pending_restart=bool(pending_keys),
-                      domain=self._facts(new_settings, final, verbs, pending_keys, ctx))
-        if self.module._diff:
-            result['diff'] = self._diff(old_text, new_text, current_state, verbs)
-        if self.warnings:
-            result['warnings'] = self.warnings
-        return result
+            raise MultiplicityError('%s: %s (fix the file by hand; nothing was changed)' % (path, exc))
 
     @staticmethod
-    def _changed_keys(before, after):
-        return [k for k in set(before) | set(after) if before.get(k) != after.get(k)]
+    def _autostart_now(desired):
+        if desired.extra['netbsd']:
+            values = read_vars(read_text(RC_CONF) or '')
+            return desired.name in (values.get('xendomains') or '').split()
+        config_file = desired.extra['config_file']
+        link = os.path.join(desired.extra['auto_dir'], os.path.basename(config_file))
+        return os.path.islink(link) and os.path.realpath(link) == os.path.realpath(config_file)
 
-    def _disks_to_create(self):
+    @staticmethod
+    def _disks_to_create(view, desired):
         missing = []
-        for index, disk in enumerate(self.p.get('disks') or []):
+        for index, disk in enumerate(desired.extra['params'].get('disks') or []):
             if disk.get('size') is None:
                 continue
             target = disk['target']
             if target.startswith(config.ZVOL_PREFIX):
-                exists = os.path.exists(target) or self._zvol_exists(target[len(config.ZVOL_PREFIX):])
+                exists = os.path.exists(target) or zfs.exists(view, target[len(config.ZVOL_PREFIX):])
             else:
                 exists = os.path.exists(target)
             if not exists:
@@ -260,28 +218,86 @@ class XenDomuManager(object):
                 missing.append(disk)
         return missing
 
-    def _zvol_exists(self, dataset):
-        return zfs.exists(self.view, dataset)
+    def needs_reread(self, plan):
+        """The new domid and state after a start or stop; a file write changes nothing xl reports."""
+        return any(a.verb in ('start', 'stop') for a in plan.actions)
 
-    # -- plan steps --------------------------------------------------------------
+    def reread(self, view, outcomes):
+        found = {}
+        for outcome in outcomes:
+            domain = self._read_domain(view, outcome.desired)
+            state = 'running' if domain else ('absent' if outcome.desired.state == 'absent' else 'stopped')
+            found[outcome.name] = Current(state, **dict(outcome.current.extra, domain=domain))
+        return found
 
-    def _plan_create(self, plan, ctx):
-        self._plan_update(plan, ctx)
+    # -- compare -------------------------------------------------------------------------
+    @staticmethod
+    def rendered(desired, current):
+        """(new text, its settings) of the guest file: the old text with the declared settings."""
+        if desired.extra['wanted'] is None:
+            return None, {}
+        if 'rendered' not in current.extra:
+            text = config.render_file(current.extra['old_text'] or '', desired.extra['wanted'])
+            current.extra['rendered'] = (text, xl_cfg.parse(text))
+        return current.extra['rendered']
 
-    def _plan_update(self, plan, ctx):
-        if ctx['new_text'] != ctx['old_text']:
+    def compare(self, desired, current):
+        old_text, old_settings = current.extra['old_text'], current.extra['old_settings']
+        new_text, new_settings = self.rendered(desired, current)
+        changes = []
+        if new_text is not None and new_text != old_text:
+            # Only a change of what xl reads needs a restart; the marker or layout alone does not.
+            kind = RESTART if dict(old_settings) != dict(new_settings) else LIVE
+            changes.append(Change(Option('config_file', kind), old_text, new_text))
+        domain = current.extra['domain']
+        drifted = drift(domain['live'], new_settings) if domain and domain.get('live') and new_text else []
+        changes.extend(Change(Option(key, RESTART), 'running', 'configured') for key in drifted
+                       if key != 'config_file')
+        if desired.state != 'absent':
+            missing = current.extra['disks_missing']
+            if missing:
+                changes.append(Change(Option('disks', LIVE), [], [d['target'] for d in missing]))
+            autostart = desired.extra['params']['autostart']
+            if autostart is not None and autostart != current.extra['autostart_now']:
+                changes.append(Change(Option('autostart', LIVE), current.extra['autostart_now'], autostart))
+        return changes
+
+    @staticmethod
+    def pending_keys(outcome):
+        """The xl.cfg settings a running domain does not have yet (its restart was not allowed)."""
+        keys = set()
+        for change in outcome.plan.pending:
+            if change.name == 'config_file':
+                before, after = outcome.current.extra['old_settings'], xl_cfg.parse(change.after)
+                keys.update(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            else:
+                keys.add(change.name)
+        return sorted(keys)
+
+    # -- verbs -----------------------------------------------------------------------------
+    def create(self, plan, desired, current, changes):
+        self.update(plan, desired, current, changes)
+
+    def update(self, plan, desired, current, changes):
+        new_text = self.rendered(desired, current)[0]
+        config_file, config_dir = desired.extra['config_file'], desired.extra['config_dir']
+        if new_text != current.extra['old_text']:
+            wanted, given_file = desired.extra['wanted'], desired.extra['params']['config_file']
+
             def write():
-                if not os.path.isdir(self.config_dir) and not self.p['config_file']:
-                    os.makedirs(self.config_dir, 0o755)
+                if not os.path.isdir(config_dir) and not given_file:
+                    os.makedirs(config_dir, 0o755)
                 # From the file as it is now (a person may have edited it since it was read), under the lock.
-                edit_locked(self.config_file, lambda text: config.render_file(text or '', self.wanted), mode=0o644)
-            plan.add('write', 'write %s' % self.config_file, func=write)
-        for disk in ctx['disks_missing']:
+                edit_locked(config_file, lambda text: config.render_file(text or '', wanted), mode=0o644)
+            plan.add('write', 'write %s' % config_file, func=write)
+        for disk in current.extra['disks_missing']:
             self._plan_disk(plan, disk)
-        if ctx['autostart'] is not None and ctx['autostart'] != ctx['autostart_now']:
-            self._plan_autostart(plan, ctx['autostart'])
+        autostart = desired.extra['params']['autostart']
+        if autostart is not None and autostart != current.extra['autostart_now']:
+            self._plan_autostart(plan, desired, autostart)
 
-    def _plan_disk(self, plan, disk):
+    @staticmethod
+    def _plan_disk(plan, disk):
         target, size = disk['target'], require_size(disk['size'], 'disks.size')
         if target.startswith(config.ZVOL_PREFIX):
             plan.add('create', 'create sparse zvol for %s' % target,
@@ -296,60 +312,64 @@ class XenDomuManager(object):
                 os.close(fd)
         plan.add('create', 'create sparse disk image %s (%d bytes)' % (target, size), func=create_file)
 
-    def _plan_autostart(self, plan, enable):
-        if self.netbsd:
+    @staticmethod
+    def _plan_autostart(plan, desired, enable):
+        name, config_file, auto_dir = desired.name, desired.extra['config_file'], desired.extra['auto_dir']
+        if desired.extra['netbsd']:
             def edit(text):
                 names = (read_vars(text or '').get('xendomains') or '').split()
-                names = [n for n in names if n != self.name] + ([self.name] if enable else [])
+                names = [n for n in names if n != name] + ([name] if enable else [])
                 return set_vars(text or '', {'xendomains': ' '.join(names)})
             # Under the lock, from rc.conf as it is then: another run may be adding its own domain.
-            plan.add('autostart', '%s %s in xendomains of %s' % ('add' if enable else 'remove', self.name, RC_CONF),
+            plan.add('autostart', '%s %s in xendomains of %s' % ('add' if enable else 'remove', name, RC_CONF),
                      func=lambda: edit_locked(RC_CONF, edit))
             return
-        link = os.path.join(self.auto_dir, os.path.basename(self.config_file))
+        link = os.path.join(auto_dir, os.path.basename(config_file))
         if enable:
             def make_link():
-                if not os.path.isdir(self.auto_dir):
-                    os.makedirs(self.auto_dir, 0o755)
+                if not os.path.isdir(auto_dir):
+                    os.makedirs(auto_dir, 0o755)
                 if os.path.islink(link):
                     os.unlink(link)
-                os.symlink(self.config_file, link)
-            plan.add('autostart', 'link %s -> %s' % (link, self.config_file), func=make_link)
+                os.symlink(config_file, link)
+            plan.add('autostart', 'link %s -> %s' % (link, config_file), func=make_link)
         elif os.path.islink(link):
             plan.add('autostart', 'remove %s' % link, func=lambda: os.unlink(link))
 
-    def _plan_start(self, plan, ctx):
-        plan.add('start', 'start domain %s' % self.name, argv=['xl', 'create', self.config_file])
+    def start(self, plan, desired, current, changes):
+        plan.add('start', 'start domain %s' % desired.name, argv=['xl', 'create', desired.extra['config_file']])
 
-    def _plan_stop(self, plan, ctx):
-        domain = ctx['domain']
+    def stop(self, plan, desired, current, changes):
+        domain, name = current.extra['domain'], desired.name
         if domain and domain['state'] in runtime.DOWN:
-            plan.add('stop', 'clear the %s domain %s' % (domain['state'], self.name),
-                     argv=['xl', 'destroy', self.name])
+            plan.add('stop', 'clear the %s domain %s' % (domain['state'], name), argv=['xl', 'destroy', name])
             return
-        hvm = (ctx['old_settings'].get('type') or ctx['old_settings'].get('builder')) == 'hvm'
-        argv = ['xl', 'shutdown'] + (['-F'] if hvm else []) + [self.name]
-        plan.add('stop', 'shut down domain %s (up to %d s)' % (self.name, self.p['stop_timeout']),
-                 func=lambda: self._shutdown(argv))
+        old = current.extra['old_settings']
+        hvm = (old.get('type') or old.get('builder')) == 'hvm'
+        argv = ['xl', 'shutdown'] + (['-F'] if hvm else []) + [name]
+        params = desired.extra['params']
+        plan.add('stop', 'shut down domain %s (up to %d s)' % (name, params['stop_timeout']),
+                 func=lambda: self._shutdown(name, argv, params['stop_timeout'], params['force_stop']))
 
-    def _shutdown(self, argv):
-        self.runner.run(argv, action='shut down domain %s' % self.name)
+    def _shutdown(self, name, argv, timeout, force):
+        self.runner.run(argv, action='shut down domain %s' % name)
         try:
-            wait_for(self._list, lambda listed: listed is None, self.p['stop_timeout'],
-                     'domain %s to shut down' % self.name)
+            wait_for(lambda: self._list(name), lambda listed: listed is None, timeout,
+                     'domain %s to shut down' % name)
         except WaitTimeout:
-            if not self.p['force_stop']:
+            if not force:
                 raise MultiplicityError('domain %s did not shut down within %d s (stop_timeout); set force_stop '
-                                        'to destroy it' % (self.name, self.p['stop_timeout']))
-            self.runner.run(['xl', 'destroy', self.name], action='destroy domain %s' % self.name)
+                                        'to destroy it' % (name, timeout))
+            self.runner.run(['xl', 'destroy', name], action='destroy domain %s' % name)
 
-    def _plan_destroy(self, plan, ctx):
-        if ctx['autostart_now']:
-            self._plan_autostart(plan, False)
-        if ctx['old_text'] is not None:
-            plan.add('remove', 'remove %s' % self.config_file, func=lambda: os.unlink(self.config_file))
-        if self.p['purge']:
-            for vdev, target, fields in config.disks_of(ctx['old_settings']):
+    def destroy(self, plan, desired, current, changes):
+        config_file = desired.extra['config_file']
+        if current.extra['autostart_now']:
+            self._plan_autostart(plan, desired, False)
+        if current.extra['old_text'] is not None:
+            plan.add('remove', 'remove %s' % config_file, func=lambda: os.unlink(config_file))
+        if desired.extra['params']['purge']:
+            for vdev, target, fields in config.disks_of(current.extra['old_settings']):
                 if not target or fields.get('devtype') == 'cdrom' or fields.get('access') in ('ro', 'r'):
                     continue
                 if target.startswith(config.ZVOL_PREFIX) and os.path.exists(target):
@@ -358,20 +378,69 @@ class XenDomuManager(object):
                 elif os.path.isfile(target):
                     plan.add('purge', 'remove disk image %s' % target, func=lambda t=target: os.unlink(t))
 
-    # -- results ---------------------------------------------------------------
 
-    def _facts(self, settings_, domain, verbs, pending_keys, ctx):
+class XenDomuManager(object):
+    """The xen_domu module (and a topology's Xen guests): one engine call, its result in the module's shape."""
+
+    def __init__(self, module, runner, view=None):
+        self.module = module
+        self.runner = runner
+        # Reads go through the host view: one xl list for every domain of a topology call.
+        self.view = view or HostView(runner)
+        self.kind = XenKind(runner)
+        self.call = Call(self.kind, runner, check_mode=module.check_mode, view=self.view, isolate=False,
+                         reread=not self.view.bulk)
+        self.p = module.params
+        # Bad input fails here, before anything is read.
+        self.desired = self.kind.desired(self.p)
+        self.name = self.desired.name
+        self.config_dir = self.desired.extra['config_dir']
+        self.warnings = []
+
+    @property
+    def current_state(self):
+        outcome = self.call.outcomes[0] if self.call.outcomes else None
+        return outcome.before.state if outcome is not None and outcome.before is not None else None
+
+    @property
+    def plan(self):
+        return self.call.plan() if self.call.outcomes else None
+
+    def run(self):
+        self.call.run([self.p])
+        outcome = self.call.outcomes[0]
+        plan, verbs = outcome.plan, [a.verb for a in outcome.plan.actions]
+        pending_keys = self.kind.pending_keys(outcome)
+        if pending_keys:
+            self.warnings.append('Domain %s keeps running with its old configuration until it is restarted: %s '
+                                 'changed (set restart_on_change to restart it)' % (self.name, ', '.join(pending_keys)))
+        result = dict(changed=plan.changed, plan=plan, pending_restart=bool(pending_keys),
+                      domain=self._facts(outcome, verbs, pending_keys))
+        if self.module._diff:
+            result['diff'] = self._diff(outcome, verbs)
+        if self.warnings:
+            result['warnings'] = self.warnings
+        return result
+
+    # -- results ---------------------------------------------------------------
+    def _facts(self, outcome, verbs, pending_keys):
+        desired, state_wanted = outcome.desired, outcome.desired.state
+        settings_ = self.kind.rendered(desired, outcome.before)[1]
+        domain = outcome.current.extra['domain']
+        if self.view.bulk and 'stop' in verbs:
+            domain = None       # many domains: the caller reads them all once at the end
+        autostart, autostart_now = self.p['autostart'], outcome.before.extra['autostart_now']
         if self.module.check_mode:
             predicted = {'absent': 'absent', 'stopped': 'stopped', 'started': 'running', 'restarted': 'running'}
-            state = predicted.get(self.state, 'running' if domain else 'stopped')
+            state = predicted.get(state_wanted, 'running' if domain else 'stopped')
             domid = domain['domid'] if domain and 'stop' not in verbs else None
         else:
-            state = domain['state'] if domain else ('absent' if self.state == 'absent' else 'stopped')
+            state = domain['state'] if domain else ('absent' if state_wanted == 'absent' else 'stopped')
             domid = domain['domid'] if domain else None
-        facts = dict(name=self.name, domid=domid, state=state, config_file=self.config_file,
-                     config=dict(settings_) if self.state != 'absent' else {},
-                     autostart=bool(ctx['autostart'] if ctx['autostart'] is not None else ctx['autostart_now'])
-                     if self.state != 'absent' else False,
+        facts = dict(name=self.name, domid=domid, state=state, config_file=desired.extra['config_file'],
+                     config=dict(settings_) if state_wanted != 'absent' else {},
+                     autostart=bool(autostart if autostart is not None else autostart_now)
+                     if state_wanted != 'absent' else False,
                      pending_changes=pending_keys,
                      console=dict(command=['xl', 'console', self.name]))
         if str(settings_.get('vnc', '0')) not in ('0', '') and settings_.get('type', settings_.get('builder')) == 'hvm':
@@ -380,7 +449,8 @@ class XenDomuManager(object):
                                                  5900 + int(display) if display is not None else 'auto')
         return facts
 
-    def _diff(self, old_text, new_text, current_state, verbs):
+    def _diff(self, outcome, verbs):
+        current_state = outcome.before.state
         after_state = current_state
         if 'destroy' in verbs:
             after_state = 'absent'
@@ -390,9 +460,11 @@ class XenDomuManager(object):
             after_state = 'stopped'
         elif 'create' in verbs:
             after_state = 'stopped'
+        config_file = outcome.desired.extra['config_file']
         return [
-            dict(before=old_text or '', after=new_text or '', before_header=self.config_file,
-                 after_header=self.config_file),
+            dict(before=outcome.before.extra['old_text'] or '',
+                 after=self.kind.rendered(outcome.desired, outcome.before)[0] or '',
+                 before_header=config_file, after_header=config_file),
             dict(before=dict(state=current_state), after=dict(state=after_state)),
         ]
 
