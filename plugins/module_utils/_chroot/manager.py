@@ -22,7 +22,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
     GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute, progress
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Change, Option, Plan, progress
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
@@ -147,182 +148,223 @@ def _fstab_edit(begin, end, body):
     return edit
 
 
-class ChrootManager(object):
-    def __init__(self, module, runner, view=None):
-        self.module = module
-        self.runner = runner
-        # Reads go through the host view: shared by every chroot of a topology call.
-        self.view = view or HostView(runner)
-        self.current_state = None
-        self.p = module.params
-        self.path = validate_path(self.p['path'])
-        # The mount table names resolved paths: compare and mount with this one, or mounts stack up.
-        self.real = os.path.realpath(self.path)
-        self.tree = GuestTree(self.real, 'chroot')
-        self.state = self.p['state']
-        self.warnings = []
-        self.plan = None
-        self.bootstrap = self.p.get('bootstrap') or dict(method='none')
-        self.request = bootstrap_request(self.bootstrap) if self.state == 'present' else None
+class ChrootEnvKind(Kind):
+    """One chroot: a directory holding a userland (bootstrapped once, recorded in a marker file), the
+    filesystems mounted inside it, and its block of the host's fstab."""
 
-    # ------------------------------------------------------------ reading
-    def _platform(self):
-        system = self.view.run(['uname', '-s'], action='ask which system this is').stdout.strip()
+    name = 'chroot'
+
+    def __init__(self, module, runner):
+        self.module = module        # get_bin_path, and the release archive helpers
+        self.runner = runner
+        self.view = None
+        self.warnings = []
+
+    # -- desired (no I/O but resolving the path) ---------------------------------------------
+    def desired(self, params):
+        path = validate_path(params['path'])
+        bootstrap = params.get('bootstrap') or dict(method='none')
+        request = bootstrap_request(bootstrap) if params['state'] == 'present' else None
+        # The mount table names resolved paths: compare and mount with this one, or mounts stack up.
+        real = os.path.realpath(path)
+        return Desired(path, params['state'], {}, params=params, real=real, tree=GuestTree(real, 'chroot'),
+                       bootstrap=bootstrap, request=request)
+
+    # -- observe ---------------------------------------------------------------------------------
+    def platform(self, view):
+        system = view.run(['uname', '-s'], action='ask which system this is').stdout.strip()
         if system not in mnt.TYPES:
             raise MultiplicityError('chroot_env supports FreeBSD and Linux hosts, not %s' % system)
         return system
 
-    def _mount_table(self, platform, fresh=False):
+    @staticmethod
+    def mount_table(view, platform, fresh=False):
         if platform == mnt.LINUX:
             return mnt.parse_mountinfo(read_text('/proc/self/mountinfo') or '')
-        return mnt.parse_mount_p(self.view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
+        return mnt.parse_mount_p(view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
 
-    def _marker(self):
-        text = self.tree.read(MARKER) if os.path.isdir(self.path) else None
+    def observe(self, view, wanted):
+        self.view = view        # the prerequisite lookups of planning go through it too
+        platform = self.platform(view)
+        table = self.mount_table(view, platform)
+        found = {}
+        for desired in wanted:
+            params, path = desired.extra['params'], desired.name
+            mounted = mnt.below(table, desired.extra['real'])
+            marker = self.marker(desired)
+            fstab_text = read_text(params['fstab']) if params['persist'] or desired.state == 'absent' else None
+            exists = marker is not None or _populated(path)
+            found[path] = Current('stopped' if exists else 'absent', platform=platform, table=table,
+                                  mounted=mounted, marker=marker, fstab_text=fstab_text,
+                                  leftovers=bool(mounted) or fstab_text is not None or os.path.lexists(path))
+        return found
+
+    @staticmethod
+    def marker(desired):
+        path = desired.name
+        text = desired.extra['tree'].read(MARKER) if os.path.isdir(path) else None
         if text is None:
             return None
         try:
             return json.loads(text)
         except ValueError:
-            raise MultiplicityError('The marker %s is not valid JSON; fix or remove it' % os.path.join(self.path,
-                                                                                                       MARKER))
+            raise MultiplicityError('The marker %s is not valid JSON; fix or remove it' % os.path.join(path, MARKER))
 
-    def _mount_point_exists(self, entry):
-        """True when the mount point is a real directory; False when it is missing.  A symlink on the
-        way (which mount(8) would follow, out of the chroot or onto another node) is refused."""
-        info = self.tree.lstat(entry['target'])
-        if info is None:
-            return False
-        if not stat.S_ISDIR(info.st_mode):
-            raise MultiplicityError('Mount target %s is %s, not a directory; not mounting there'
-                                    % (entry['node'], 'a symlink' if stat.S_ISLNK(info.st_mode) else 'a file'))
-        return True
+    # -- compare: what the declaration needs done, by part ----------------------------------------
+    def compare(self, desired, current):
+        if desired.state == 'absent':
+            return []
+        work = self._work(desired, current)
+        found = []
+        for option, verbs in (('bootstrap', BOOTSTRAP_VERBS), ('mounts', ('mount', 'umount', 'mkdir')),
+                              ('fstab', ('fstab',)), ('marker', ('marker',))):
+            if any(a.verb in verbs for a in work.actions):
+                found.append(Change(Option(option, LIVE), current.extra['_before'][option],
+                                    current.extra['_after'][option]))
+        return found
 
-    # ------------------------------------------------------------ main
-    def run(self):
-        platform = self._platform()
-        table = self._mount_table(platform)
-        mounted = mnt.below(table, self.real)
-        marker = self._marker()
-        self.current_state = 'present' if marker is not None or self._populated() else 'absent'
-        fstab_path = self.p['fstab']
-        fstab_text = read_text(fstab_path) if self.p['persist'] or self.state == 'absent' else None
-        begin, end = block_markers('bsd.multiplicity.chroot_env %s' % self.path)
-        plan = self.plan = Plan([])
-        context = dict(platform=platform, before_mounts=[m['node'] for m in mounted], marker=marker,
-                       fstab_text=fstab_text, new_fstab=fstab_text, bootstrap_changed=False)
-        if self.state == 'absent':
-            self._plan_absent(plan, context, mounted, marker, begin, end)
-        else:
-            desired = mnt.normalize(self.p['mounts'], platform, self.real)
-            new_marker = self._plan_bootstrap(plan, context, marker)
-            owned = self._plan_mounts(plan, desired, table, mounted, marker, platform)
-            new_marker = dict(new_marker, mounts=owned)
-            if self.p['persist']:
-                body = ''.join(mnt.fstab_line(e, platform) + '\n' for e in desired) or None
-                context['new_fstab'] = _fstab_edit(begin, end, body)(fstab_text)
-                if context['new_fstab'] != fstab_text:
-                    self._plan_fstab(plan, fstab_path, _fstab_edit(begin, end, body))
-            if new_marker != marker:
-                marker_path = os.path.join(self.path, MARKER)
-                text = json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
-                plan.add('marker', 'record the bootstrap and mounts in %s' % marker_path,
-                         func=lambda: self.tree.write(MARKER, text, mode=0o644))
-            context['desired'] = desired
-        execute(plan, self.runner, self.module.check_mode)
-        return self._result(plan, context, platform)
+    def _work(self, desired, current):
+        """The actions a present chroot needs (made once per object, copied by create and update)."""
+        if '_work' in current.extra:
+            return current.extra['_work']
+        params, platform = desired.extra['params'], current.extra['platform']
+        work = Plan()
+        marker = current.extra['marker']
+        wanted_mounts = mnt.normalize(params['mounts'], platform, desired.extra['real'])
+        new_marker = self._plan_bootstrap(work, desired, marker)
+        owned = self._plan_mounts(work, desired, current, wanted_mounts)
+        new_marker = dict(new_marker, mounts=owned)
+        fstab_text = new_fstab = current.extra['fstab_text']
+        if params['persist']:
+            begin, end = _fstab_markers(desired.name)
+            body = ''.join(mnt.fstab_line(e, platform) + '\n' for e in wanted_mounts) or None
+            new_fstab = _fstab_edit(begin, end, body)(fstab_text)
+            if new_fstab != fstab_text:
+                _plan_fstab(work, desired.name, params['fstab'], _fstab_edit(begin, end, body))
+        if new_marker != marker:
+            tree, text = desired.extra['tree'], json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
+            work.add('marker', 'record the bootstrap and mounts in %s' % os.path.join(desired.name, MARKER),
+                     func=lambda: tree.write(MARKER, text, mode=0o644))
+        current.extra.update(_work=work, desired_mounts=wanted_mounts, new_fstab=new_fstab,
+                             _before=dict(bootstrap=(marker or {}).get('bootstrap'),
+                                          mounts=[m['node'] for m in current.extra['mounted']],
+                                          fstab=fstab_text, marker=marker),
+                             _after=dict(bootstrap=new_marker.get('bootstrap'), mounts=owned, fstab=new_fstab,
+                                         marker=new_marker))
+        return work
 
-    # ------------------------------------------------------------ bootstrap
-    def _populated(self):
-        try:
-            return any(entry not in (MARKER, 'lost+found', '.zfs') for entry in os.listdir(self.path))
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+    # -- verbs -------------------------------------------------------------------------------------
+    def create(self, plan, desired, current, changes):
+        plan.actions.extend(self._work(desired, current).actions)
 
-    def _plan_bootstrap(self, plan, ctx, marker):
+    update = create
+
+    def destroy(self, plan, desired, current, changes):
+        params, path = desired.extra['params'], desired.name
+        # Deepest first, and later mounts before earlier ones on the same node.
+        order = sorted(enumerate(current.extra['mounted']), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
+        for unused, entry in order:
+            plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
+        fstab_text = current.extra['fstab_text']
+        current.extra['new_fstab'] = fstab_text
+        if fstab_text is not None:
+            begin, end = _fstab_markers(path)
+            current.extra['new_fstab'] = _fstab_edit(begin, end, None)(fstab_text)
+            if current.extra['new_fstab'] != fstab_text:
+                _plan_fstab(plan, path, params['fstab'], _fstab_edit(begin, end, None))
+        marker, marker_path = current.extra['marker'], os.path.join(path, MARKER)
+        if marker is not None:
+            plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
+        if params['purge'] and os.path.lexists(path):
+            request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
+            if request.get('method') == 'zfs_clone':
+                plan.add('purge', 'destroy dataset %s' % request['dataset'],
+                         argv=zfs.destroy_argv(request['dataset'], recursive=True))
+            else:
+                plan.add('purge', 'remove %s' % path, func=lambda: remove_tree(path))
+
+    def needs_reread(self, plan):
+        return False        # the module reads the mount table afresh itself (chroot_env's own result)
+
+    # -- bootstrap ---------------------------------------------------------------------------------
+    def _plan_bootstrap(self, plan, desired, marker):
         """Actions that make the userland; returns the marker to record."""
-        request = self.request
+        request, path, boot = desired.extra['request'], desired.name, desired.extra['bootstrap']
         if marker is not None:
             recorded = marker.get('bootstrap') or {}
             if recorded.get('request') != request and request['method'] != 'none':
-                ctx['bootstrap_changed'] = True
+                desired.extra['bootstrap_changed'] = True
                 self.warnings.append('%s was bootstrapped with %s; the new request %s is not applied over the '
                                      'existing userland (remove it with state=absent purge=true first)'
-                                     % (self.path, json.dumps(recorded.get('request'), sort_keys=True),
+                                     % (path, json.dumps(recorded.get('request'), sort_keys=True),
                                         json.dumps(request, sort_keys=True)))
             return dict(marker)
         method = request['method']
         if method == 'none':
-            if not os.path.isdir(self.path):
+            if not os.path.isdir(path):
                 # Check mode fails too: it predicts the real run, which cannot make the userland.
                 raise MultiplicityError('%s does not exist (bootstrap.method=none adopts an existing directory); '
-                                        'nothing was changed' % self.path)
+                                        'nothing was changed' % path)
             return dict(bootstrap=dict(request=request))
-        if self._populated():
+        if _populated(path):
             raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing files '
-                                    '(use bootstrap.method=none to adopt them)' % (self.path, MARKER))
+                                    '(use bootstrap.method=none to adopt them)' % (path, MARKER))
         record = dict(request=request)
         if method == 'zfs_clone':
             template = request['template']
             if not zfs.exists(self.view, template, snapshot=True):
                 raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
-            plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], self.path),
-                     argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', self.path)]))
+            plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], path),
+                     argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', path)]))
             return dict(bootstrap=record)
-        argv = self._debootstrap_argv() if method == 'debootstrap' else None
+        argv = self._debootstrap_argv(boot, path) if method == 'debootstrap' else None
         if argv is None or not argv[0].endswith('mmdebstrap'):
             # mmdebstrap wants an empty directory or none; the others need it to exist.
-            plan.add('mkdir', 'create directory %s' % self.path,
-                     func=lambda: os.makedirs(self.path, 0o755, exist_ok=True))
+            plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
         if method == 'archives':
-            boot = self.bootstrap
             checked, record['sha256'] = release.check_local(self.module, boot['archives'], boot.get('manifest'),
                                                             boot.get('checksums'))
             if not checked:
                 self.warnings.append('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
                                      'without a checksum check' % boot['archives'][0])
-            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in boot['archives']),
-                                                        self.path),
-                     func=lambda: release.extract(self.module, self.runner, boot['archives'], self.path,
+            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in boot['archives']), path),
+                     func=lambda: release.extract(self.module, self.runner, boot['archives'], path,
                                                   boot.get('manifest'), boot.get('checksums')))
         elif method == 'debootstrap':
-            plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], self.path, argv[0]),
-                     argv=argv)
+            plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], path, argv[0]), argv=argv)
         elif method == 'copy':
             source = request['source']
             if not os.path.isdir(source):
                 raise MultiplicityError('bootstrap.source %s is not a directory' % source)
             # "source/." copies the contents, with BSD and GNU cp alike.
-            plan.add('copy', 'copy %s into %s' % (source, self.path),
-                     argv=['cp', '-Rp', os.path.join(source, '.'), self.path])
+            plan.add('copy', 'copy %s into %s' % (source, path), argv=['cp', '-Rp', os.path.join(source, '.'), path])
         return dict(bootstrap=record)
 
-    def _debootstrap_tool(self):
-        for tool in ('mmdebstrap', 'debootstrap'):
-            found = self.module.get_bin_path(tool)
-            if found:
-                return found
-        raise MultiplicityError('bootstrap.method=debootstrap needs mmdebstrap or debootstrap on the host '
-                                '(pkg install debootstrap on FreeBSD, apt-get install mmdebstrap on Debian)')
-
-    def _debootstrap_argv(self):
-        boot = self.bootstrap
-        tool = self._debootstrap_tool()
+    def _debootstrap_argv(self, boot, path):
+        tool = None
+        for candidate in ('mmdebstrap', 'debootstrap'):
+            tool = self.module.get_bin_path(candidate)
+            if tool:
+                break
+        if not tool:
+            raise MultiplicityError('bootstrap.method=debootstrap needs mmdebstrap or debootstrap on the host '
+                                    '(pkg install debootstrap on FreeBSD, apt-get install mmdebstrap on Debian)')
         argv = [tool, '--variant=%s' % boot['variant']]
         if boot['packages']:
             argv.append('--include=%s' % ','.join(boot['packages']))
-        argv += list(boot['options']) + [boot['suite'], self.path]
+        argv += list(boot['options']) + [boot['suite'], path]
         if boot.get('mirror'):
             argv.append(boot['mirror'])
         return argv
 
-    # ------------------------------------------------------------ mounts
-    def _plan_mounts(self, plan, desired, table, mounted, marker, platform):
+    # -- mounts ------------------------------------------------------------------------------------
+    def _plan_mounts(self, plan, desired, current, wanted_mounts):
         """Mount what is missing (in declared order), unmount what this module mounted and no longer
         declares (in reverse); returns the nodes the chroot owns afterwards."""
-        owned_before = list((marker or {}).get('mounts') or [])
-        wanted = [e['node'] for e in desired]
-        for node in reversed([m['node'] for m in mounted]):
+        platform, table, tree = current.extra['platform'], current.extra['table'], desired.extra['tree']
+        owned_before = list((current.extra['marker'] or {}).get('mounts') or [])
+        wanted = [e['node'] for e in wanted_mounts]
+        for node in reversed([m['node'] for m in current.extra['mounted']]):
             if node in wanted:
                 continue
             if node in owned_before:
@@ -330,69 +372,116 @@ class ChrootManager(object):
             else:
                 self.warnings.append('%s is mounted inside the chroot but was not mounted by this module; left '
                                      'alone' % node)
-        for entry in desired:
-            current = mnt.last_on(table, entry['node'])
-            if mnt.satisfied(entry, current, platform):
+        for entry in wanted_mounts:
+            mounted_now = mnt.last_on(table, entry['node'])
+            if mnt.satisfied(entry, mounted_now, platform):
                 continue
-            if current is not None:
+            if mounted_now is not None:
                 plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
             if entry['type'] in ('bind', 'nullfs') and not os.path.exists(entry['source']):
                 raise MultiplicityError('Mount source %s does not exist; nothing was changed' % entry['source'])
             node = entry['node']
-            if not self._mount_point_exists(entry):
+            if not _mount_point_exists(tree, entry):
                 plan.add('mkdir', 'create mount point %s' % node,
-                         func=lambda target=entry['target']: self.tree.makedirs(target))
+                         func=lambda target=entry['target']: tree.makedirs(target))
             plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
         return wanted
 
-    def _plan_fstab(self, plan, fstab_path, edit):
-        # Applied to the file as it is at that moment, under the lock: other chroots have blocks there too.
-        plan.add('fstab', 'write the mounts of %s to %s' % (self.path, fstab_path),
-                 func=lambda: edit_locked(fstab_path, edit, mode=0o644))
 
-    # ------------------------------------------------------------ absent
-    def _plan_absent(self, plan, ctx, mounted, marker, begin, end):
-        # Deepest first, and later mounts before earlier ones on the same node.
-        order = sorted(enumerate(mounted), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
-        for unused, entry in order:
-            plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
-        fstab_text = ctx['fstab_text']
-        if fstab_text is not None:
-            ctx['new_fstab'] = _fstab_edit(begin, end, None)(fstab_text)
-            if ctx['new_fstab'] != fstab_text:
-                self._plan_fstab(plan, self.p['fstab'], _fstab_edit(begin, end, None))
-        marker_path = os.path.join(self.path, MARKER)
-        if marker is not None:
-            plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
-        if self.p['purge'] and os.path.lexists(self.path):
-            request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
-            if request.get('method') == 'zfs_clone':
-                plan.add('purge', 'destroy dataset %s' % request['dataset'],
-                         argv=zfs.destroy_argv(request['dataset'], recursive=True))
-            else:
-                plan.add('purge', 'remove %s' % self.path, func=lambda: remove_tree(self.path))
+BOOTSTRAP_VERBS = ('clone', 'mkdir', 'extract', 'debootstrap', 'copy')
 
-    # ------------------------------------------------------------ results
-    def _result(self, plan, ctx, platform):
-        result = dict(changed=plan.changed, plan=plan, bootstrap_changed=ctx['bootstrap_changed'])
-        after = ctx['before_mounts']
+
+def _populated(path):
+    try:
+        return any(entry not in (MARKER, 'lost+found', '.zfs') for entry in os.listdir(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _mount_point_exists(tree, entry):
+    """True when the mount point is a real directory; False when it is missing.  A symlink on the
+    way (which mount(8) would follow, out of the chroot or onto another node) is refused."""
+    info = tree.lstat(entry['target'])
+    if info is None:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise MultiplicityError('Mount target %s is %s, not a directory; not mounting there'
+                                % (entry['node'], 'a symlink' if stat.S_ISLNK(info.st_mode) else 'a file'))
+    return True
+
+
+def _fstab_markers(path):
+    return block_markers('bsd.multiplicity.chroot_env %s' % path)
+
+
+def _plan_fstab(plan, path, fstab_path, edit):
+    # Applied to the file as it is at that moment, under the lock: other chroots have blocks there too.
+    plan.add('fstab', 'write the mounts of %s to %s' % (path, fstab_path),
+             func=lambda: edit_locked(fstab_path, edit, mode=0o644))
+
+
+class ChrootManager(object):
+    """The chroot_env module (and a topology's chroots): one engine call, its result in the module's shape."""
+
+    def __init__(self, module, runner, view=None):
+        self.module = module
+        self.runner = runner
+        # Reads go through the host view: shared by every chroot of a topology call.
+        self.view = view or HostView(runner)
+        self.p = module.params
+        self.kind = ChrootEnvKind(module, runner)
+        self.call = Call(self.kind, runner, check_mode=module.check_mode, view=self.view, isolate=False)
+        # Bad input fails here, before anything is read.
+        self.desired = self.kind.desired(self.p)
+        self.path = self.desired.name
+        self.real = self.desired.extra['real']
+        self.state = self.p['state']
+
+    @property
+    def warnings(self):
+        return self.kind.warnings
+
+    @property
+    def current_state(self):
+        outcome = self.call.outcomes[0] if self.call.outcomes else None
+        if outcome is None or outcome.before is None:
+            return None
+        return 'present' if outcome.before.state != 'absent' else 'absent'
+
+    @property
+    def plan(self):
+        return self.call.plan() if self.call.outcomes else None
+
+    def run(self):
+        self.call.run([self.p])
+        outcome = self.call.outcomes[0]
+        return self._result(outcome)
+
+    def _result(self, outcome):
+        plan, current, platform = outcome.plan, outcome.current, outcome.current.extra['platform']
+        result = dict(changed=plan.changed, plan=plan,
+                      bootstrap_changed=bool(outcome.desired.extra.get('bootstrap_changed')))
+        before_mounts = [m['node'] for m in current.extra['mounted']]
+        after = before_mounts
         if plan.changed and not self.module.check_mode:
-            after = [m['node'] for m in mnt.below(self._mount_table(platform, fresh=True), self.real)]
+            after = [m['node'] for m in mnt.below(self.kind.mount_table(self.view, platform, fresh=True), self.real)]
         elif self.module.check_mode:
-            after = [] if self.state == 'absent' else [e['node'] for e in ctx.get('desired', [])]
+            after = [] if self.state == 'absent' else [e['node'] for e in current.extra.get('desired_mounts', [])]
         exists = os.path.isdir(self.path)
-        marker = self._marker() if exists else None
+        marker = self.kind.marker(self.desired) if exists else None
         result['chroot'] = dict(path=self.path, platform=platform, exists=exists, mounts=after,
-                                bootstrap=(marker or ctx['marker'] or {}).get('bootstrap'),
+                                bootstrap=(marker or current.extra['marker'] or {}).get('bootstrap'),
                                 os_release=os_release(self.path) if exists else None)
         if self.module._diff:
             diffs = []
-            if ctx['new_fstab'] != ctx['fstab_text']:
+            fstab_text = current.extra['fstab_text']
+            new_fstab = current.extra.get('new_fstab', fstab_text)
+            if new_fstab != fstab_text:
                 diffs.append(dict(before_header=self.p['fstab'], after_header=self.p['fstab'],
-                                  before=ctx['fstab_text'] or '', after=ctx['new_fstab'] or ''))
+                                  before=fstab_text or '', after=new_fstab or ''))
             diffs.append(dict(before_header='chroot %s' % self.path, after_header='chroot %s' % self.path,
                               before=dict(exists=os.path.isdir(self.path) if self.module.check_mode else None,
-                                          mounts=ctx['before_mounts']),
+                                          mounts=before_mounts),
                               after=dict(state=self.state, mounts=after)))
             result['diff'] = diffs
         if self.warnings:

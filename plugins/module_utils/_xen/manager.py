@@ -115,7 +115,7 @@ def drift(live, wanted):
     return changed
 
 
-class XenKind(Kind):
+class XenDomuKind(Kind):
     """One domU: its xl.cfg file (xl's own grammar), the disks it declares with a size, autostart,
     and the domain's run state as xl reports it."""
 
@@ -387,7 +387,7 @@ class XenDomuManager(object):
         self.runner = runner
         # Reads go through the host view: one xl list for every domain of a topology call.
         self.view = view or HostView(runner)
-        self.kind = XenKind(runner)
+        self.kind = XenDomuKind(runner)
         self.call = Call(self.kind, runner, check_mode=module.check_mode, view=self.view, isolate=False,
                          reread=not self.view.bulk)
         self.p = module.params
