@@ -43,12 +43,15 @@ class Desired(object):
 class Current(object):
     """One object as found: ``absent``, ``stopped`` or ``running``, its settings by option name,
     ``leftovers`` when an absent object still has parts this collection owns (a boot-time entry),
-    and whatever else the kind read (``extra``)."""
+    ``incomplete`` when an existing one lacks some, and whatever else the kind read (``extra``)."""
 
-    def __init__(self, state='absent', settings=None, leftovers=False, **extra):
+    def __init__(self, state='absent', settings=None, leftovers=False, incomplete=False, **extra):
         self.state = state
         self.settings = settings or {}
         self.leftovers = leftovers
+        # An object that exists but lacks parts it is made of (its root filesystem, a disk): updated
+        # even when no option differs, so that the missing parts are made.
+        self.incomplete = incomplete
         self.extra = extra
 
 
@@ -127,6 +130,9 @@ class Kind(object):
     def compare(self, desired, current):
         return compare(self.OPTIONS, current.settings, desired.settings)
 
+    def complete(self, plan, desired, current):
+        """After the verbs: bookkeeping actions that depend on the whole plan (what stays pending)."""
+
     def check(self, view, plan, desired, current):
         """Raise, naming what is missing, when the plan would fail for want of something (reads via ``view``)."""
 
@@ -192,10 +198,13 @@ def plan_object(kind, view, desired, current):
             verbs = ['destroy']
     else:
         verbs, pending = plan_lifecycle(current.state, desired.state, changes, desired.restart_allowed)
+        if current.state != 'absent' and current.incomplete and 'update' not in verbs and 'create' not in verbs:
+            verbs = ['update'] + verbs
     plan = Plan(changes)
     plan.pending = pending
     for verb in verbs:
         getattr(kind, verb)(plan, desired, current, changes)
+    kind.complete(plan, desired, current)
     kind.check(view, plan, desired, current)
     return plan
 

@@ -23,8 +23,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
     GuestTree, atomic_write, edit_locked, read_text,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    LIVE, RESTART, Change, Option, Plan, execute, plan_lifecycle, progress,
+    LIVE, RESTART, Change, Option, progress,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
@@ -163,7 +164,7 @@ def _same_addresses(live, wanted):
     return all(sorted(live[f]) == sorted(wanted[f]) for f in ('inet', 'inet6'))
 
 
-class JailManager(object):
+class JailManager(Kind):
     def __init__(self, module, runner, view=None):
         self.module = module
         self.runner = runner
@@ -173,14 +174,13 @@ class JailManager(object):
         self.name = config.validate_name(self.p['name'])
         self.state = self.p['state']
         self.warnings = []
-        self.plan = None
         self.root = None
         if self.p.get('root') is not None or (self.p.get('path') and self.state != 'absent'):
             self.root = rootfs.validate(self.p.get('root'), self.p.get('path'), require_path=self.state != 'absent')
         if self.p.get('vnet') and self.p['vnet'].get('addresses') is not None and not self.p.get('path'):
             raise ParameterError('path', 'required with vnet.addresses (the jail\'s rc.conf is under it)')
         # Checked now so that bad input fails before anything is read or changed.
-        self.desired = config.desired_params(self._params())
+        self.desired_params = config.desired_params(self._params())
         # What an existing block gets: only the options this task sets (an omitted option keeps its value).
         self.explicit = config.desired_params(dict(self._params(), exec=self.p.get('exec') or None), defaults=False)
         self.current_state = None
@@ -323,7 +323,7 @@ class JailManager(object):
             return conf.updated_text(self.name, self.explicit)
         if not self.p.get('path'):
             raise ParameterError('path', 'required to configure jail %s' % self.name)
-        params = dict((k, v) for k, v in self.desired.items() if v is not None)
+        params = dict((k, v) for k, v in self.desired_params.items() if v is not None)
         return parse(conf.text, conf.path).set_jail(self.name, params, comment=(MARKER % self.name)[2:]).render()
 
     def _without_marker(self, conf):
@@ -338,8 +338,13 @@ class JailManager(object):
             return text[:previous] + text[line_start:]
         return text
 
-    # ------------------------------------------------------------ main
-    def run(self):
+    # ------------------------------------------------------------ the engine's contract
+    # One instance per jail: the engine's Kind for this one guest (its options were checked when it
+    # was made), so that the planning steps below share what was read about it.
+    def desired(self, params):
+        return Desired(self.name, self.state, {}, restart_allowed=bool(self.p.get('restart_on_change')))
+
+    def observe(self, view, wanted):
         conf_path, conf = self._locate_config()
         new_text = self._new_conf_text(conf)
         configured = conf.block_span(self.name) is not None
@@ -387,42 +392,78 @@ class JailManager(object):
         rc_settings = self._autostart_settings(rcvars, autostart)
         rctl_state = self._read_rctl()
         live_addresses = self._read_live_addresses(runtime)
+        leftovers = bool(rc_settings or (self.p['purge'] and self._purge_target(root, dataset, path))
+                         or self._rctl_changes(rctl_state))
+        incomplete = bool(current_state != 'absent' and root and not self._root_ready(root, dataset, path))
+        return {self.name: Current(
+            current_state, leftovers=leftovers, incomplete=incomplete,
+            conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured, root=root,
+            dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
+            rc_vars=rc_vars, rc_new_vars=rc_new_vars, rc_settings=rc_settings, rctl=rctl_state, runtime=runtime,
+            before=before, after=after, live_addresses=live_addresses,
+            recorded=self._recorded_pending(runtime))}
 
-        changes = self._changes(before, after, runtime, conf.text != new_text, rc_text != rc_new,
-                                rc_vars, rc_new_vars, root, dataset, rc_settings, rctl_state, live_addresses)
-        recorded = self._recorded_pending(runtime)
+    def compare(self, desired, current):
+        ctx = current.extra
+        changes = self._changes(ctx['before'], ctx['after'], ctx['runtime'], ctx['old_text'] != ctx['new_text'],
+                                ctx['rc_text'] != ctx['rc_new'], ctx['rc_vars'], ctx['rc_new_vars'], ctx['root'],
+                                ctx['dataset'], ctx['rc_settings'], ctx['rctl'], ctx['live_addresses'])
         named = set(c.name for c in changes)
-        changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in recorded
+        changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in ctx['recorded']
                        if param not in named and self.state != 'absent')
-        if self.state == 'absent':
-            verbs, pending = plan_lifecycle(current_state, 'absent', [])
-            purgeable = self.p['purge'] and self._purge_target(root, dataset, path)
-            if current_state == 'absent' and (rc_settings or purgeable or self._rctl_changes(rctl_state)):
-                verbs = ['destroy']
-        else:
-            verbs, pending = plan_lifecycle(current_state, self.state, changes, self.p['restart_on_change'])
-            if current_state != 'absent' and root and not self._root_ready(root, dataset, path):
-                verbs = (['update'] + verbs) if 'update' not in verbs and 'create' not in verbs else verbs
+        return changes
 
-        plan = self.plan = Plan(changes)
-        plan.pending = pending
-        context = dict(conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured,
-                       root=root, dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
-                       rc_vars=rc_vars, rc_new_vars=rc_new_vars,
-                       rc_settings=rc_settings, rctl=rctl_state, runtime=runtime, before=before, after=after,
-                       live_addresses=live_addresses)
-        running = current_state == 'running'
-        for verb in verbs:
-            running = getattr(self, '_plan_' + verb)(plan, context, running)
+    @staticmethod
+    def _running(plan, current):
+        """Whether the jail runs at this point of the plan (after the stops and starts so far)."""
+        running = current.state == 'running'
+        for action in plan.actions:
+            if action.verb in ('start', 'stop'):
+                running = action.verb == 'start'
+        return running
+
+    def create(self, plan, desired, current, changes):
+        self._plan_create(plan, current.extra, self._running(plan, current))
+
+    def update(self, plan, desired, current, changes):
+        self._plan_update(plan, current.extra, self._running(plan, current))
+
+    def start(self, plan, desired, current, changes):
+        self._plan_start(plan, current.extra, self._running(plan, current))
+
+    def stop(self, plan, desired, current, changes):
+        self._plan_stop(plan, current.extra, self._running(plan, current))
+
+    def destroy(self, plan, desired, current, changes):
+        self._plan_destroy(plan, current.extra, self._running(plan, current))
+
+    def complete(self, plan, desired, current):
+        verbs = set(a.verb for a in plan.actions)
+        self._plan_pending_record(plan, current.extra['runtime'], current.extra['recorded'],
+                                  'stop' in verbs or 'start' in verbs)
+
+    def check(self, view, plan, desired, current):
         # What the real run would fail on fails now, in check mode too, before the first change.
-        self._check_prerequisites(plan, context)
-        self._plan_pending_record(plan, runtime, recorded, 'stop' in verbs or 'start' in verbs)
+        self._check_prerequisites(plan, current.extra)
+
+    @property
+    def plan(self):
+        call = getattr(self, 'call', None)
+        return call.outcomes[0].plan if call is not None and call.outcomes else None
+
+    # ------------------------------------------------------------ main
+    def run(self):
+        self.call = Call(self, self.runner, check_mode=self.module.check_mode, view=self.view, isolate=False,
+                         reread=False)
+        self.call.run([self.p])
+        outcome = self.call.outcomes[0]
+        plan, context, runtime = outcome.plan, outcome.current.extra, outcome.current.extra['runtime']
+        pending = plan.pending
+        running = self._running(plan, outcome.current)
         if pending:
             self.warnings.append('Jail %s keeps running with its old settings until it is restarted: %s changed '
                                  '(set restart_on_change to restart it)' % (self.name, ', '.join(
                                      sorted(set(c.name for c in pending)))))
-        execute(plan, self.runner, self.module.check_mode)
-
         result = dict(changed=plan.changed, plan=plan)
         final_runtime = runtime
         if plan.changed and not self.module.check_mode and not self.view.bulk:
@@ -432,7 +473,7 @@ class JailManager(object):
         result['jail'] = self._facts(context, final_runtime if not self.module.check_mode else None, running,
                                      pending)
         if self.module._diff:
-            result['diff'] = self._diff(context, changes, runtime, running)
+            result['diff'] = self._diff(context, plan.changes, runtime, running)
         if self.warnings:
             result['warnings'] = self.warnings
         return result

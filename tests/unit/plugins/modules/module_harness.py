@@ -56,7 +56,7 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
     with patch_module_args(dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)):
         with pytest.raises(Exit) as info:
             main()
-    assert expected == [], 'commands not run: %r' % expected
+    assert expected == [], 'commands not run: %r (result: %r)' % (expected, info.value.result)
     return info.value.kind, info.value.result, ran
 
 
