@@ -35,8 +35,30 @@ def _write(path, text):
     os.rename(tmp, path)
 
 
-class Records(MutableMapping):
+class _Lazy(MutableMapping):
+    """A mapping whose keys ``_keys()`` lists (read once) and whose values are read when first used."""
+
+    @staticmethod
+    def _key(key):
+        return key
+
+    def _keys(self):
+        raise NotImplementedError
+
+    def __iter__(self):
+        return iter(list(self._keys()))
+
+    def __len__(self):
+        return len(self._keys())
+
+    def __contains__(self, key):
+        return self._key(key) in self._keys()
+
+
+class Records(_Lazy):
     """A dict whose values live in one file each under ``directory``; keys are strings (as JSON's)."""
+
+    _key = staticmethod(str)
 
     def __init__(self, directory, fields):
         self.directory = directory
@@ -82,15 +104,6 @@ class Records(MutableMapping):
         self._values.pop(key, None)
         self._texts.pop(key, None)
         self._removed.add(key)
-
-    def __iter__(self):
-        return iter(list(self._keys()))
-
-    def __len__(self):
-        return len(self._keys())
-
-    def __contains__(self, key):
-        return str(key) in self._keys()
 
     def clear(self):
         # Without reading the records (MutableMapping's clear pops them one by one).
@@ -152,7 +165,7 @@ def field_of(mapping, key, field):
     return mapping[key].get(field)
 
 
-class State(MutableMapping):
+class State(_Lazy):
     """The whole simulated state as a dict, each top-level key read from its file when first used."""
 
     def __init__(self, directory):
@@ -210,15 +223,6 @@ class State(MutableMapping):
         del self._keys()[key]
         del self._values[key]
         self._removed.add(key)
-
-    def __iter__(self):
-        return iter(list(self._keys()))
-
-    def __len__(self):
-        return len(self._keys())
-
-    def __contains__(self, key):
-        return key in self._keys()
 
     def reload(self):
         """Forget what was read: another command may have changed the state meanwhile."""

@@ -22,7 +22,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
     GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind, OneObject
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Change, Option, Plan, progress
 
 MARKER = '.bsd-multiplicity-chroot.json'
@@ -420,7 +420,7 @@ def _plan_fstab(plan, path, fstab_path, edit):
              func=lambda: edit_locked(fstab_path, edit, mode=0o644))
 
 
-class ChrootManager(object):
+class ChrootManager(OneObject):
     """The chroot_env module (and a topology's chroots): one engine call, its result in the module's shape."""
 
     def __init__(self, module, runner, view=None):
@@ -443,14 +443,8 @@ class ChrootManager(object):
 
     @property
     def current_state(self):
-        outcome = self.call.outcomes[0] if self.call.outcomes else None
-        if outcome is None or outcome.before is None:
-            return None
-        return 'present' if outcome.before.state != 'absent' else 'absent'
-
-    @property
-    def plan(self):
-        return self.call.plan() if self.call.outcomes else None
+        state = super().current_state
+        return None if state is None else ('absent' if state == 'absent' else 'present')
 
     def run(self):
         self.call.run([self.p])

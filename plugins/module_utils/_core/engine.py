@@ -295,6 +295,26 @@ class Call(object):
         return whole
 
 
+class OneObject(object):
+    """What a module's manager shares when it converges one object through an engine ``call``: the
+    object's state as found (``current_state``) and the plan so far (``plan``, for failure reports)."""
+
+    call = None
+
+    @property
+    def outcome(self):
+        return self.call.outcomes[0] if self.call is not None and self.call.outcomes else None
+
+    @property
+    def current_state(self):
+        outcome = self.outcome
+        return outcome.before.state if outcome is not None and outcome.before is not None else None
+
+    @property
+    def plan(self):
+        return self.call.plan() if self.outcome is not None else None
+
+
 def expected_state(outcome):
     """The state an object is in after its plan ran (or would be, in check mode)."""
     if outcome.error is not None or outcome.plan is None:

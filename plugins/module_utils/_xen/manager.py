@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind, OneObject
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, progress,
 )
@@ -379,7 +379,7 @@ class XenDomuKind(Kind):
                     plan.add('purge', 'remove disk image %s' % target, func=lambda t=target: os.unlink(t))
 
 
-class XenDomuManager(object):
+class XenDomuManager(OneObject):
     """The xen_domu module (and a topology's Xen guests): one engine call, its result in the module's shape."""
 
     def __init__(self, module, runner, view=None):
@@ -396,15 +396,6 @@ class XenDomuManager(object):
         self.name = self.desired.name
         self.config_dir = self.desired.extra['config_dir']
         self.warnings = []
-
-    @property
-    def current_state(self):
-        outcome = self.call.outcomes[0] if self.call.outcomes else None
-        return outcome.before.state if outcome is not None and outcome.before is not None else None
-
-    @property
-    def plan(self):
-        return self.call.plan() if self.call.outcomes else None
 
     def run(self):
         self.call.run([self.p])
