@@ -10,6 +10,7 @@ above that its figures are extrapolated linearly from the largest N measured, an
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -127,21 +128,69 @@ def scaled(figure, factor):
     return dict((phase, dict((k, v * factor) for k, v in entry.items())) for phase, entry in figure.items())
 
 
+LOG_LINE = re.compile(r'^bench: (\w+)\s+N=(\d+)\s+(\w+)\s+([\d.]+) s\s+(\d+) commands, (\d+) with hooks '
+                      r'\(sandbox ([\d.]+) s\)')
+
+
+def from_log(path):
+    """{(mode, N): figures} from the lines a run printed (to write the table again without measuring)."""
+    found = {}
+    with open(path) as handle:
+        for line in handle:
+            match = LOG_LINE.match(line)
+            if match:
+                mode, count, phase = match.group(1), int(match.group(2)), match.group(3)
+                found.setdefault((mode, count), {})[phase] = dict(
+                    wall=float(match.group(4)), commands=int(match.group(5)), everything=int(match.group(6)),
+                    sandbox=float(match.group(7)))
+    return found
+
+
+def targets(rows):
+    """The issue's targets, each with the figure that meets it or not."""
+    found = []
+    for count, topology, loop, extrapolated in rows:
+        if count == 1000:
+            again = topology['again']
+            ratio = loop['again']['wall'] / again['wall'] if loop else None
+            found.append('no-change re-converge of 1,000 jails in one call with at most 5 read-only commands, '
+                         'at least 100x the loop: %d commands, %.1f s, %s -> %s' % (
+                             again['commands'], again['wall'], ('%.0fx' % ratio) if ratio else 'loop not run',
+                             'met' if again['commands'] <= 5 and ratio and ratio >= 100 else 'NOT met'))
+        if count == 10000:
+            for phase in ('again', 'check'):
+                wall = topology[phase]['wall']
+                found.append('10,000 jails, %s: under 30 s: %.1f s -> %s' % (
+                    'no-change re-converge' if phase == 'again' else 'check mode', wall,
+                    'met' if wall < 30 else 'NOT met'))
+        first = topology['first']
+        per_jail = (first['commands'] - 7) / float(count)
+        verdict = 'met' if per_jail <= 3 else 'NOT met'
+        found.append('N=%d first converge, at most 3 commands per new jail beyond a constant: %d commands '
+                     '(%.2f per jail + 7) -> %s' % (count, first['commands'], per_jail, verdict))
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sizes', default='10,100,1000,10000', help='numbers of jails (comma-separated)')
     parser.add_argument('--loop-max', type=int, default=100, help='largest N the per-jail loop is run for')
     parser.add_argument('--extrapolate-max', type=int, default=1000,
                         help='largest N the loop is extrapolated to (above: topology alone)')
+    parser.add_argument('--from-log', help='write the table from the lines an earlier run printed')
     parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(',')]
+    logged = from_log(args.from_log) if args.from_log else None
+
+    def figures(mode, count):
+        return logged[(mode, count)] if logged is not None else measure(mode, count)
     rows = []
     loop_measured = {}
     for count in sizes:
-        topology = measure('topology', count)
+        topology = figures('topology', count)
         if count <= args.loop_max:
-            loop = loop_measured[count] = measure('loop', count)
+            loop = loop_measured[count] = figures('loop', count)
             extrapolated = False
         elif count > args.extrapolate_max:
             loop, extrapolated = None, False
@@ -155,12 +204,11 @@ def main():
              % (os.cpu_count(), time.strftime('%Y-%m-%d')), '',
              'Each cell: wall seconds / host commands the collection ran (all commands in the sandbox log, with',
              "the jails' exec hooks that jail(8) runs) / share of the wall time spent inside simulated commands,",
-             'their Python start-up included. `*`: extrapolated linearly from the largest N the loop ran for.',
-             'Jails: ZFS clones of one template, VNET on bridge0 with an address and a gateway, devfs ruleset,',
-             'autostart. "again": the same declaration converged a second time (nothing to change).',
-             'The simulator keeps its state one file per jail, dataset and interface, so a simulated command',
-             'costs about the same at every N; its share below is what a real host would spend in the same',
-             'commands differently.', '',
+             'their Python start-up included. `*`: extrapolated linearly from the largest N the loop ran for;',
+             'above N=1000 the loop is not extrapolated. Jails: ZFS clones of one template, VNET on bridge0 with',
+             'an address and a gateway, devfs ruleset, autostart. "again": the same declaration converged a',
+             'second time (nothing to change). The simulator keeps its state one file per jail, dataset and',
+             'interface, so a simulated command costs about the same at every N.', '',
              '| N | phase | topology | per-jail loop | loop / topology |', '|---|---|---|---|---|']
     for count, topology, loop, extrapolated in rows:
         for phase in ('first', 'again', 'check'):
@@ -168,6 +216,7 @@ def main():
             lines.append('| %d | %s | %s | %s | %s |' % (
                 count, phase, cell(topology, phase), cell(loop, phase, extrapolated) if loop else 'not run',
                 ('%.1fx' % ratio) if ratio else '-'))
+    lines += ['', '## Targets', ''] + ['- ' + line for line in targets(rows)]
     with open(args.out, 'w') as handle:
         handle.write('\n'.join(lines) + '\n')
     print('bench: wrote %s' % args.out)

@@ -11,6 +11,7 @@ that changes nothing costs the same few commands whatever the number of guests.
 from __future__ import annotations
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 
 
 class HostView(object):
@@ -49,28 +50,14 @@ class HostView(object):
 
     def defer_sysrc(self, assignments):
         """Keep rc.conf assignments (``VAR=value``, ``VAR+=items``, ``VAR-=items``) for one sysrc at the end."""
-        self._sysrc.extend(assignments)
+        self._sysrc.extend(SysrcEdit.parse(assignment) for assignment in assignments)
 
     def flush_sysrc(self, lock_path, action='update rc.conf'):
         """One sysrc for every deferred assignment (list edits of one variable merged), under the lock
         the modules hold for rc.conf; returns the command's result, or None when there was nothing."""
-        if not self._sysrc:
-            return None
-        merged, order = {}, []
-        for assignment in self._sysrc:
-            for operator in ('+=', '-=', '='):
-                if operator in assignment:
-                    name, value = assignment.split(operator, 1)
-                    break
-            key = (name, operator)
-            if key not in merged:
-                order.append(key)
-                merged[key] = []
-            if operator == '=':
-                merged[key] = [value]
-            else:
-                merged[key].extend(v for v in value.split() if v not in merged[key])
-        self._sysrc = []
-        argv = ['sysrc'] + ['%s%s%s' % (name, operator, ' '.join(merged[(name, operator)])) for name, operator in order]
-        with locked(lock_path):
-            return self.runner.run(argv, action=action)
+        commands, self._sysrc = merged_sysrc(self._sysrc), []
+        result = None
+        for unused, argv in commands:
+            with locked(lock_path):
+                result = self.runner.run(argv, action=action)
+        return result

@@ -27,6 +27,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, progress,
 )
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import RC_CONF
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
@@ -35,8 +36,6 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
 PENDING_DIR = '/var/run'
-# What sysrc edits; the jail_list change holds its lock (sysrc's own read-modify-write is not atomic).
-RC_CONF = '/etc/rc.conf'
 # The line written above a block this module created.  It names its jail, so it goes away with
 # that block and never makes a neighbouring hand-written block look like the module's.
 MARKER = '# Managed by bsd.multiplicity.jail: %s'

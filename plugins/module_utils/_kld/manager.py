@@ -9,9 +9,8 @@ import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import (
-    Call, Current, Desired, Kind, SysrcEdit,
-)
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.parse import (
     file_stem, find_loaded, is_yes, parse_kldstat, parse_loader_conf, split_list,

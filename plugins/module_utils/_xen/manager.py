@@ -23,11 +23,11 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     LIVE, RESTART, Change, Option, progress,
 )
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import RC_CONF
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen import config, runtime
 
-RC_CONF = '/etc/rc.conf'
 COMPARED = ('type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'bootloader')
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Option
 
@@ -69,7 +70,7 @@ class BoxKind(engine.Kind):
 
     def create(self, plan, desired, current, changes):
         plan.add('create', 'create box %s' % desired.name, argv=['mkbox', desired.name])
-        plan.edits.append(engine.SysrcEdit('box_list', '+=', desired.name))
+        plan.edits.append(SysrcEdit('box_list', '+=', desired.name))
 
     def update(self, plan, desired, current, changes):
         for change in changes:
@@ -83,7 +84,7 @@ class BoxKind(engine.Kind):
 
     def destroy(self, plan, desired, current, changes):
         plan.add('destroy', 'destroy %s' % desired.name, argv=['rmbox', desired.name])
-        plan.edits.append(engine.SysrcEdit('box_list', '-=', desired.name))
+        plan.edits.append(SysrcEdit('box_list', '-=', desired.name))
 
 
 def converge(runner, requests, **kwargs):
@@ -161,14 +162,14 @@ def test_absent_with_leftovers_is_destroyed_and_a_stopped_box_is_started():
 
 
 @pytest.mark.parametrize('edits, commands', [
-    ([engine.SysrcEdit('l', '+=', 'a b'), engine.SysrcEdit('l', '+=', 'b c')], [['sysrc', 'l+=a b c']]),
-    ([engine.SysrcEdit('x', '=', '1'), engine.SysrcEdit('x', '=', '2')], [['sysrc', 'x=2']]),
-    ([engine.SysrcEdit('v', 'remove', path='/boot/loader.conf'), engine.SysrcEdit('w', '=', 'YES', path='/boot/loader.conf'),
-      engine.SysrcEdit('l', '-=', 'a')],
+    ([SysrcEdit('l', '+=', 'a b'), SysrcEdit('l', '+=', 'b c')], [['sysrc', 'l+=a b c']]),
+    ([SysrcEdit('x', '=', '1'), SysrcEdit('x', '=', '2')], [['sysrc', 'x=2']]),
+    ([SysrcEdit('v', 'remove', path='/boot/loader.conf'), SysrcEdit('w', '=', 'YES', path='/boot/loader.conf'),
+      SysrcEdit('l', '-=', 'a')],
      [['sysrc', '-f', '/boot/loader.conf', 'w=YES'], ['sysrc', '-f', '/boot/loader.conf', '-x', 'v'], ['sysrc', 'l-=a']]),
 ])
 def test_sysrc_edits_merge_per_file(edits, commands):
-    assert [argv for path, argv in engine.merged_sysrc(edits)] == commands
+    assert [argv for path, argv in merged_sysrc(edits)] == commands
 
 
 # A kind joins topology by its contract, an argument spec and a key: nothing else.
