@@ -10,7 +10,7 @@ that changes nothing costs the same few commands whatever the number of guests.
 
 from __future__ import annotations
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, locked
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 
 
@@ -22,6 +22,7 @@ class HostView(object):
         # Filled by the caller before the guests read, in bulk mode: the union of what they need.
         self.dataset_properties = set()
         self._sysrc = []
+        self._edits = {}        # path -> [edit(text) -> text], applied in one locked rewrite per file
 
     def run(self, argv, action=None, fresh=False):
         """A read command's result, run once per call (a failure raises, as runner.run does);
@@ -51,6 +52,24 @@ class HostView(object):
     def defer_sysrc(self, assignments):
         """Keep rc.conf assignments (``VAR=value``, ``VAR+=items``, ``VAR-=items``) for one sysrc at the end."""
         self._sysrc.extend(SysrcEdit.parse(assignment) for assignment in assignments)
+
+    def defer_edit(self, path, edit):
+        """Keep an edit of a shared file (``edit(text) -> text``) for one rewrite at the end of the call."""
+        self._edits.setdefault(path, []).append(edit)
+
+    def flush_edits(self):
+        """Each deferred file rewritten once, under its lock, from the text it has then (every edit of
+        the call applied in turn); the paths that changed."""
+        changed = []
+        pending, self._edits = self._edits, {}
+        for path, edits in pending.items():
+            def combined(text, edits=edits):
+                for edit in edits:
+                    text = edit(text)
+                return text
+            if edit_locked(path, combined):
+                changed.append(path)
+        return changed
 
     def flush_sysrc(self, lock_path, action='update rc.conf'):
         """One sysrc for every deferred assignment (list edits of one variable merged), under the lock

@@ -34,6 +34,7 @@ class JailKind(Kind):
 
     def finish(self):
         self.view.flush_sysrc(manager.RC_CONF, action='update jail_enable and jail_list')
+        self.view.flush_edits()     # rctl.conf: one rewrite for every jail of the call
 
     def on_host(self):
         """Running jails and jails configured in the files rc.d/jail reads for them."""

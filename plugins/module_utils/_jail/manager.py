@@ -226,7 +226,7 @@ class JailManager(Kind):
         """
         if self.rctl is None and self.state != 'absent':
             return None
-        text = read_text(rctl.RCTL_CONF)
+        text = self.view.cached(('file', rctl.RCTL_CONF), lambda: read_text(rctl.RCTL_CONF))
         in_conf = rctl.conf_rules(text, self.name)
         if self.rctl is None and not in_conf:
             return None
@@ -722,9 +722,15 @@ class JailManager(Kind):
         if state['add']:
             plan.add('rctl', 'add rctl rules %s' % ', '.join(state['add']), argv=['rctl', '-a'] + state['add'])
         if state['text'] != state['new_text']:
-            plan.add('rctl_conf', 'write the rules of jail %s to %s' % (self.name, rctl.RCTL_CONF),
-                     func=lambda: edit_locked(rctl.RCTL_CONF, lambda text: rctl.update_conf(
-                         text, self.name, state['desired'])))
+            def edit(text):
+                return rctl.update_conf(text, self.name, state['desired'])
+            if self.view.bulk:
+                # Many jails: rctl.conf is rewritten once at the end of the call, with every jail's rules.
+                plan.add('rctl_conf', 'write the rules of jail %s to %s (one rewrite for every jail of this call)'
+                         % (self.name, rctl.RCTL_CONF), func=lambda: self.view.defer_edit(rctl.RCTL_CONF, edit))
+            else:
+                plan.add('rctl_conf', 'write the rules of jail %s to %s' % (self.name, rctl.RCTL_CONF),
+                         func=lambda: edit_locked(rctl.RCTL_CONF, edit))
 
     def _plan_live(self, plan, ctx):
         """Apply to the running jail what jail(8) and ifconfig can change in place."""

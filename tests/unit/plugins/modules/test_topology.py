@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import hostview
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import manager
 from ansible_collections.bsd.multiplicity.plugins.modules import topology
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
@@ -165,3 +166,25 @@ def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
         jls(running('db', 1), running('web', 2)),
     ], monkeypatch)
     assert kind == 'fail' and 'host-wide edit of this call failed' in result['guests']['web']['msg']
+
+
+def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
+    writes = []
+    original = hostview.edit_locked
+
+    def counting(path, edit, mode=None):
+        writes.append(path)
+        return original(path, edit, mode=mode)
+    monkeypatch.setattr(hostview, 'edit_locked', counting)
+    declared = dict(jails=[jail('db', rctl=['memoryuse:deny=1g']), jail('web', rctl=['maxproc:deny=50'])])
+    kind, result, ran = run(declared, [
+        jls(), (['/sbin/rctl'], 0, '', ''),
+        (['/sbin/rctl', '-a', 'jail:db:memoryuse:deny=1073741824'], 0, '', ''), start('db'),
+        (['/sbin/rctl', '-a', 'jail:web:maxproc:deny=50'], 0, '', ''), start('web'),
+        jls(running('db', 1), running('web', 2)),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    conf = HOST['etc'] / 'rctl.conf'
+    assert writes == [str(conf)]     # one rewrite, from the host view, for both jails
+    assert conf.read_text().count('jail:db:memoryuse:deny=1073741824') == 1
+    assert conf.read_text().count('jail:web:maxproc:deny=50') == 1
