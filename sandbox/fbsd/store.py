@@ -6,7 +6,8 @@ command looks at that key and written only when its content changed.  The collec
 with the number of guests (jails, datasets, interfaces) are one file per record, with an index of
 their keys in order and of the few fields commands search by (a jail's name, the jail an interface
 is in): ``jail -c`` of the ten-thousandth jail reads and writes what it touches, not the other
-9,999 jails.
+9,999 jails.  The indexes themselves (and the mount table) are still one file each, rewritten
+whole when they change.
 """
 
 import json
