@@ -281,6 +281,13 @@ def describe(state, name):
     return lines
 
 
+def visible_names(ifaces, jail_view):
+    """The interfaces a view sees, in creation order, from the index (only -l and listings need
+    them: most calls name one interface and read nothing else)."""
+    return sorted((n for n in ifaces if store.field_of(ifaces, n, 'vnet') == jail_view),
+                  key=lambda n: store.field_of(ifaces, n, 'index'))
+
+
 def ifconfig_main(prog, args):
     cmd = Command(prog, [line % 'interface' if '%s' in line else line for line in USAGE])
     options, operands = getopt(cmd, args, 'adf:G:g:j:klmuvWC')
@@ -294,14 +301,11 @@ def ifconfig_main(prog, args):
             if jail is None:
                 cmd.errx(1, 'jail "%s" not found' % opts['j'])
             jail_view = jail['name']
-        # The visible interfaces in creation order, from the index: most calls name one interface.
-        names = sorted((n for n in ifaces if store.field_of(ifaces, n, 'vnet') == jail_view),
-                       key=lambda n: store.field_of(ifaces, n, 'index'))
         if 'l' in opts:
-            cmd.out(' '.join(names))
+            cmd.out(' '.join(visible_names(ifaces, jail_view)))
             return 0
         if not operands or 'a' in opts:
-            for name in names:
+            for name in visible_names(ifaces, jail_view):
                 for line in describe(state, name):
                     cmd.out(line)
             return 0
