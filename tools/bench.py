@@ -48,9 +48,10 @@ def top_level(records):
 
 
 class Host(object):
-    def __init__(self, name):
+    def __init__(self, name, reuse=False):
         self.name = name
-        subprocess.run([SANDBOX, 'create', name], check=True, stdout=subprocess.DEVNULL)
+        if not reuse:
+            subprocess.run([SANDBOX, 'create', name], check=True, stdout=subprocess.DEVNULL)
         self.root = subprocess.check_output([SANDBOX, 'path', name], universal_newlines=True).strip()
         self.inventory = tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False)
         self.inventory.write('bench:\n  hosts:\n    %s:\n      ansible_connection: community.general.chroot\n'
@@ -97,15 +98,18 @@ class Host(object):
         os.unlink(self.inventory.name)
 
 
-def measure(mode, count):
-    host = Host('bench-%s-%d' % (mode, count))
+def measure(mode, count, keep=False, reuse=False):
+    """Figures of the three phases; with ``reuse``, of 'again' and 'check' on a host kept earlier."""
+    host = Host('bench-%s-%d' % (mode, count), reuse=reuse)
     try:
-        host.play('prepare.yml', {})
+        if not reuse:
+            host.play('prepare.yml', {})
         startup = host.startup()
         extra = {'bench_jails': jails(count)}
         playbook = mode + '.yml'
         figures = {}
-        for phase, check in (('first', False), ('again', False), ('check', True)):
+        phases = (('first', False), ('again', False), ('check', True))
+        for phase, check in phases[1:] if reuse else phases:
             wall, commands, everything, inside = host.play(playbook, extra, check=check)
             figures[phase] = dict(wall=wall, commands=commands, everything=everything,
                                   sandbox=inside + commands * startup)
@@ -113,7 +117,10 @@ def measure(mode, count):
                   % (mode, count, phase, wall, commands, everything, figures[phase]['sandbox']), flush=True)
         return figures
     finally:
-        host.destroy()
+        if keep or reuse:
+            print('bench: kept sandbox host %s' % host.name, flush=True)
+        else:
+            host.destroy()
 
 
 def cell(figure, phase, extrapolated=False):
@@ -178,13 +185,22 @@ def main():
     parser.add_argument('--extrapolate-max', type=int, default=1000,
                         help='largest N the loop is extrapolated to (above: topology alone)')
     parser.add_argument('--from-log', help='write the table from the lines an earlier run printed')
+    parser.add_argument('--keep', action='store_true', help='keep the sandbox hosts (sandbox destroy NAME)')
+    parser.add_argument('--reuse', action='store_true',
+                        help="measure again only 'again' and 'check' on hosts kept by --keep; print the lines "
+                             'without writing the table (merge them into the first log, then --from-log)')
     parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(',')]
     logged = from_log(args.from_log) if args.from_log else None
 
+    if args.reuse:
+        for count in sizes:
+            measure('topology', count, reuse=True)
+        return
+
     def figures(mode, count):
-        return logged[(mode, count)] if logged is not None else measure(mode, count)
+        return logged[(mode, count)] if logged is not None else measure(mode, count, keep=args.keep)
     rows = []
     loop_measured = {}
     for count in sizes:

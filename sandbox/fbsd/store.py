@@ -6,8 +6,9 @@ command looks at that key and written only when its content changed.  The collec
 with the number of guests (jails, datasets, interfaces) are one file per record, with an index of
 their keys in order and of the few fields commands search by (a jail's name, the jail an interface
 is in): ``jail -c`` of the ten-thousandth jail reads and writes what it touches, not the other
-9,999 jails.  The indexes themselves (and the mount table) are still one file each, rewritten
-whole when they change.
+9,999 jails.  An index is a log: a command appends the entries it changed (a removal is an
+entry without a summary) and the log is rewritten only when it has grown to twice the live entries.
+The mount table is still one file, rewritten whole when it changes.
 """
 
 import json
@@ -65,6 +66,8 @@ class Records(_Lazy):
         self.directory = directory
         self.fields = fields
         self._index = None      # key -> summary of the indexed fields, in insertion order
+        self._saved = {}
+        self._logged = 0        # entries in the index file
         self._values = {}       # records loaded or set by this command
         self._texts = {}        # their text as read (to write back only what changed)
         self._removed = set()
@@ -74,11 +77,21 @@ class Records(_Lazy):
 
     def _keys(self):
         if self._index is None:
+            self._index, self._logged = {}, 0
             try:
                 with open(os.path.join(self.directory, INDEX)) as handle:
-                    self._index = dict((key, summary) for key, summary in json.load(handle))
+                    text = handle.read()
             except FileNotFoundError:
-                self._index = {}
+                text = ''
+            # Entries end with ",\n"; the last one wins, a null summary is a removal.
+            entries = json.loads('[' + text.rstrip(',\n') + ']')
+            for key, summary in entries:
+                if summary is None:
+                    self._index.pop(key, None)
+                else:
+                    self._index[key] = summary
+            self._logged = len(entries)
+            self._saved = dict(self._index)     # the summaries as the file has them
         return self._index
 
     def __getitem__(self, key):
@@ -132,7 +145,7 @@ class Records(_Lazy):
     def save(self):
         os.makedirs(self.directory, exist_ok=True)
         index = self._keys()
-        index_changed = bool(self._removed)
+        changed = [(key, None) for key in sorted(self._removed)]
         for key in self._removed:
             try:
                 os.unlink(self._file(key))
@@ -145,11 +158,18 @@ class Records(_Lazy):
                 _write(self._file(key), text)
                 self._texts[key] = text
             summary = dict((field, value.get(field)) for field in self.fields)
-            if index.get(key) != summary:
+            if self._saved.get(key) != summary:
                 index[key] = summary
-                index_changed = True
-        if index_changed or not os.path.exists(os.path.join(self.directory, INDEX)):
-            _write(os.path.join(self.directory, INDEX), _dumps(list(index.items())))
+                changed.append((key, summary))
+        path = os.path.join(self.directory, INDEX)
+        if self._logged + len(changed) > 2 * len(index) + 64 or not os.path.exists(path):
+            _write(path, ''.join(_dumps(entry) + ',\n' for entry in index.items()))
+            self._logged = len(index)
+        elif changed:
+            with open(path, 'a') as handle:
+                handle.write(''.join(_dumps(entry) + ',\n' for entry in changed))
+            self._logged += len(changed)
+        self._saved = dict(index)
 
 
 def where(mapping, field, value):

@@ -45,7 +45,7 @@ class JailKind(Kind):
             except MultiplicityError:
                 continue        # reported by jail_info; a file that does not parse is not pruned from
             names.extend(conf.jails if conf else [])
-        return sorted(set(names), key=names.index)
+        return list(dict.fromkeys(names))
 
     def refresh(self, results):
         """One jls for every jail after the changes: their state and jid as the kernel has them."""

@@ -163,6 +163,15 @@ def _same_addresses(live, wanted):
     return all(sorted(live[f]) == sorted(wanted[f]) for f in ('inet', 'inet6'))
 
 
+def _autostart_vars(text):
+    """jail_enable and jail_list as ``sysrc -e`` printed them, with the list's names as a set."""
+    rcvars = parse_sysrc_e(text)
+    listed = rcvars.get('jail_list', '').split()
+    enable = rcvars.get('jail_enable', 'NO')
+    return dict(enable=enable, enabled=enable.upper() in ('YES', 'TRUE', 'ON', '1'), listed=listed,
+                names=frozenset(listed))
+
+
 class JailManager(Kind):
     def __init__(self, module, runner, view=None):
         self.module = module
@@ -386,7 +395,7 @@ class JailManager(Kind):
         rcvars = None
         if autostart is not None or self.state == 'absent':
             # Parsed once per call: with many jails, jail_list is long and every jail asks.
-            rcvars = self.view.cached('jail_rcvars', lambda: parse_sysrc_e(self.view.run(
+            rcvars = self.view.cached('jail_rcvars', lambda: _autostart_vars(self.view.run(
                 ['sysrc', '-e', 'jail_enable', 'jail_list'], action='read jail_enable and jail_list').stdout))
         rc_settings = self._autostart_settings(rcvars, autostart)
         rctl_state = self._read_rctl()
@@ -540,10 +549,12 @@ class JailManager(Kind):
         """The sysrc assignment for jail_enable/jail_list, or None when they are as wanted."""
         if rcvars is None:
             return None
-        listed = rcvars.get('jail_list', '').split()
-        enable = rcvars.get('jail_enable', 'NO')
+        listed, enable = rcvars['listed'], rcvars['enable']
+        unlisted = self.state == 'absent' or autostart is False
+        if rcvars['enabled'] and listed and (self.name in rcvars['names']) != unlisted:
+            return None     # as wanted: without copying a list of every jail for each jail
         new_list, new_enable = list(listed), enable
-        if self.state == 'absent' or autostart is False:
+        if unlisted:
             new_list = [n for n in listed if n != self.name]
             if autostart is False and not listed and self.state != 'absent':
                 self.warnings.append('jail_list is empty, so rc.d/jail starts every jail in /etc/jail.conf; '
@@ -564,14 +575,15 @@ class JailManager(Kind):
                         self.warnings.append('jail_list was empty (all jails of /etc/jail.conf); it now names '
                                              'them explicitly, followed by %s.' % self.name)
                 new_list.append(self.name)
-            if enable.upper() not in ('YES', 'TRUE', 'ON', '1'):
+            if not rcvars['enabled']:
                 new_enable = 'YES'
         if new_list == listed and new_enable == enable:
             return None
         # jail_list changes with += and -=: sysrc edits it from its current value, so a run that adds
         # another jail at the same time is not undone by this one.
-        added = [n for n in new_list if n not in listed]
-        removed = [n for n in listed if n not in new_list]
+        kept = frozenset(new_list)
+        added = [n for n in new_list if n not in rcvars['names']]
+        removed = [n for n in listed if n not in kept]
         return dict(before=dict(jail_enable=enable, jail_list=listed),
                     after=dict(jail_enable=new_enable, jail_list=new_list),
                     argv=['sysrc'] + (['jail_enable=%s' % new_enable] if new_enable != enable else [])
