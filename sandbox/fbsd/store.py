@@ -110,7 +110,6 @@ class Records(_Lazy):
         key = str(key)
         self._keys().setdefault(key, {})
         self._values[key] = value
-        self._removed.discard(key)
 
     def __delitem__(self, key):
         key = str(key)
@@ -145,20 +144,20 @@ class Records(_Lazy):
     def save(self):
         os.makedirs(self.directory, exist_ok=True)
         index = self._keys()
+        # A key removed and set again is logged removed first: it moved to the end, as in a dict.
         changed = [(key, None) for key in sorted(self._removed)]
-        for key in self._removed:
+        for key in self._removed - set(self._values):
             try:
                 os.unlink(self._file(key))
             except FileNotFoundError:
                 pass
-        self._removed = set()
         for key, value in self._values.items():
             text = _dumps(value)
             if text != self._texts.get(key):
                 _write(self._file(key), text)
                 self._texts[key] = text
             summary = dict((field, value.get(field)) for field in self.fields)
-            if self._saved.get(key) != summary:
+            if self._saved.get(key) != summary or key in self._removed:
                 index[key] = summary
                 changed.append((key, summary))
         path = os.path.join(self.directory, INDEX)
@@ -170,6 +169,7 @@ class Records(_Lazy):
                 handle.write(''.join(_dumps(entry) + ',\n' for entry in changed))
             self._logged += len(changed)
         self._saved = dict(index)
+        self._removed = set()
 
 
 def where(mapping, field, value):

@@ -98,3 +98,30 @@ def test_reload_forgets_what_was_read(tmp_path):
     assert state['sysctl']['kern.hostname'] == 'h'
     state.reload()
     assert state['sysctl']['kern.hostname'] == 'changed'
+
+
+def test_the_index_is_a_log_appended_to_and_compacted(tmp_path):
+    state = fresh_state(tmp_path)
+    for number in range(100):
+        state['jails'][str(number)] = {'jid': number, 'name': 'j%d' % number}
+    state.save()
+    index = tmp_path / 'jails' / '.index'
+    size = os.path.getsize(index)
+    state = store.State(str(tmp_path))
+    state['jails']['5']['name'] = 'renamed'     # an indexed field: one entry appended
+    del state['jails']['7']                     # a removal: one entry appended
+    state['jails']['7'] = {'jid': 7, 'name': 'back'}    # re-added after it: moves to the end
+    state.save()
+    grown = index.read_text()
+    assert len(grown.splitlines()) == 103 and grown.startswith(index.read_text()[:size])
+    jails = store.State(str(tmp_path))['jails']
+    assert list(jails)[5] == '5' and list(jails)[-1] == '7' and len(jails) == 100
+    assert [key for key, unused in jails.where('name', 'renamed')] == ['5'] and jails.where('name', 'j7') == []
+    # Many changes later the log is rewritten with the live entries only.
+    for round_number in range(3):
+        state = store.State(str(tmp_path))
+        for number in range(100):
+            state['jails'][str(number)]['name'] = 'r%d-%d' % (round_number, number)
+        state.save()
+    assert len(index.read_text().splitlines()) <= 2 * 100 + 64
+    assert store.State(str(tmp_path))['jails'].indexed('99', 'name') == 'r2-99'
