@@ -21,18 +21,33 @@ SANDBOX = os.path.join(ROOT, 'sandbox', 'sandbox')
 PLAYS = os.path.join(ROOT, 'tools', 'bench.d')
 
 
+# What every bench jail shares (topology's `defaults`; ${name} is each jail's name, as in jail.conf).
+DEFAULTS = dict(path='/usr/local/jails/${name}', hostname='${name}.example.org',
+                root=dict(type='zfs_clone', template='zroot/jails/templates/14.3-RELEASE@base',
+                          dataset='zroot/jails/${name}'),
+                vnet=dict(bridge='bridge0', gateway='10.255.255.254'), devfs_ruleset=10, autostart=True)
+
+
+def declared(count):
+    """N jails as topology declares them: a name and an address each, the rest from DEFAULTS."""
+    return [dict(name='j%05d' % index, vnet=dict(addresses=['10.%d.%d.%d/8' % (
+        index // 62500, index // 250 % 250, index % 250 + 2)])) for index in range(count)]
+
+
+def _spelled_out(value, name):
+    if isinstance(value, dict):
+        return dict((key, _spelled_out(item, name)) for key, item in value.items())
+    return value.replace('${name}', name) if isinstance(value, str) else value
+
+
 def jails(count):
-    """The demo's options: a ZFS clone of the template, VNET on bridge0, an address, autostart."""
+    """The same jails with every option spelled out, as the per-jail loop passes them to the jail module:
+    the demo's options, a ZFS clone of the template, VNET on bridge0, an address, autostart."""
     result = []
-    for index in range(count):
-        name = 'j%05d' % index
-        result.append(dict(
-            name=name, path='/usr/local/jails/' + name, hostname=name + '.example.org',
-            root=dict(type='zfs_clone', template='zroot/jails/templates/14.3-RELEASE@base',
-                      dataset='zroot/jails/' + name),
-            vnet=dict(bridge='bridge0', addresses=['10.%d.%d.%d/8' % (index // 62500, index // 250 % 250, index % 250 + 2)],
-                      gateway='10.255.255.254'),
-            devfs_ruleset=10, autostart=True))
+    for jail in declared(count):
+        full = _spelled_out(DEFAULTS, jail['name'])
+        full.update(name=jail['name'], vnet=dict(full['vnet'], **jail['vnet']))
+        result.append(full)
     return result
 
 
@@ -105,7 +120,10 @@ def measure(mode, count, keep=False, reuse=False):
         if not reuse:
             host.play('prepare.yml', {})
         startup = host.startup()
-        extra = {'bench_jails': jails(count)}
+        if mode == 'topology':
+            extra = {'bench_jails': declared(count), 'bench_defaults': DEFAULTS}
+        else:
+            extra = {'bench_jails': jails(count)}
         playbook = mode + '.yml'
         figures = {}
         phases = (('first', False), ('again', False), ('check', True))

@@ -73,6 +73,30 @@ options:
         the configuration directory know but the declaration does not are listed in RV(undeclared).
     type: list
     elements: dict
+  defaults:
+    description:
+      - Options every guest of a kind starts from, by kind (V(jails), V(chroots), V(xen_domus)), as the
+        parameters at the top of C(jail.conf) apply to every jail. A guest's own options are merged over
+        them: dictionaries key by key (recursively), anything else replaced; set an option to V(null) in a
+        guest to drop its default.
+      - In their strings, C(${name}) is replaced by the guest's name (a chroot's path), as C(jail(8)) expands
+        C(${name}) in C(jail.conf). Nothing else is expanded.
+      - The guest's name cannot have a default. Defaults are checked with each guest, against its kind's
+        options; an error names the guest.
+    type: dict
+    version_added: 0.2.0
+  facts:
+    description:
+      - Which guests RV(guests) returns with their facts (what the kind's own module returns under its key,
+        for example C(jail)).
+      - V(changed) returns them for guests that were created, changed, removed or failed; an unchanged guest
+        is its kind, name, state and empty C(actions) (read every guest's facts with
+        M(bsd.multiplicity.jail_info)). With thousands of guests this keeps the result small.
+      - V(all) returns them for every guest.
+    type: str
+    choices: [all, changed]
+    default: changed
+    version_added: 0.2.0
   prune:
     description: Remove the guests of the managed kinds that are on the host but not declared (never purged).
     type: bool
@@ -101,6 +125,20 @@ EXAMPLES = r'''
         depend: [db]
         autostart: true
 
+- name: Jails that differ only in name and address, their common options declared once
+  bsd.multiplicity.topology:
+    defaults:
+      jails:
+        path: /usr/local/jails/${name}
+        hostname: ${name}.example.org
+        root: {type: zfs_clone, dataset: zroot/jails/${name}, template: zroot/jails/templates/14.3-RELEASE@base}
+        vnet: {bridge: bridge0, gateway: 10.0.0.1}
+        autostart: true
+    jails:
+      - {name: app1, vnet: {addresses: [10.0.0.21/24]}}
+      - {name: app2, vnet: {addresses: [10.0.0.22/24]}}
+      - {name: app3, vnet: {addresses: [10.0.0.23/24]}, autostart: false}
+
 - name: Show what a changed declaration would do, guest by guest
   bsd.multiplicity.topology:
     jails: "{{ host_jails }}"
@@ -116,8 +154,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 guests:
-  description: Every declared (and pruned) guest by name, with its kind, whether it changed or failed, and the result
-    its own module returns (for a jail, RV(bsd.multiplicity.jail#module:jail) under C(jail)).
+  description: Every declared (and pruned) guest by name, with its kind, whether it changed or failed, its state
+    before and after, its actions, and (see O(facts)) the result its own module returns (for a jail,
+    RV(bsd.multiplicity.jail#module:jail) under C(jail)).
   returned: always
   type: dict
   sample:
@@ -187,6 +226,8 @@ def main():
             jails=dict(type='list', elements='dict'),
             chroots=dict(type='list', elements='dict'),
             xen_domus=dict(type='list', elements='dict'),
+            defaults=dict(type='dict'),
+            facts=dict(type='str', choices=['all', 'changed'], default='changed'),
             prune=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

@@ -189,8 +189,53 @@ class TopologyError(ParameterError):
         super().__init__(where, message + '; nothing was changed')
 
 
-def validate(kinds, declaration):
-    """[(kind, guest)] of the declaration, every guest checked; TopologyError names guest and option."""
+NAME_VARIABLE = '${name}'
+
+
+def _expanded(value, name):
+    """A default with ``${name}`` replaced by the guest's name, in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(NAME_VARIABLE, name)
+    if isinstance(value, dict):
+        return dict((key, _expanded(item, name)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_expanded(item, name) for item in value]
+    return value
+
+
+def with_defaults(defaults, own, name):
+    """The guest's own options over its kind's defaults: dictionaries merged key by key (recursively),
+    anything else replaced; ``${name}`` in the defaults' strings is the guest's name."""
+    result = dict((key, _expanded(value, name)) for key, value in defaults.items())
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            value = with_defaults(result[key], value, name)
+        result[key] = value
+    return result
+
+
+def check_defaults(kinds, defaults):
+    """The defaults per kind key, checked for shape (their options are checked with each guest)."""
+    defaults = defaults or {}
+    keys = [kind.key for kind in kinds]
+    for key, value in defaults.items():
+        if key not in keys:
+            raise TopologyError('defaults.%s' % key, 'not a kind of guest (one of %s)' % ', '.join(keys))
+        if not isinstance(value, dict):
+            raise TopologyError('defaults.%s' % key, 'must be a dictionary of the options of its kind')
+    for kind in kinds:
+        if kind.name_option in (defaults.get(kind.key) or {}):
+            raise TopologyError('defaults.%s.%s' % (kind.key, kind.name_option),
+                                'names each guest, so it cannot have a default')
+    return defaults
+
+
+def validate(kinds, declaration, defaults=None):
+    """[(kind, guest)] of the declaration, every guest checked; TopologyError names guest and option.
+
+    ``defaults`` (kind key -> options) are merged under each guest of that kind (:func:`with_defaults`).
+    """
+    defaults = check_defaults(kinds, defaults)
     declared = []
     seen = {}
     for kind in kinds:
@@ -200,6 +245,10 @@ def validate(kinds, declaration):
             if not isinstance(raw, dict):
                 raise TopologyError(label, 'each guest is a dictionary of the options of its kind')
             raw = dict(raw)
+            if defaults.get(kind.key):
+                if not isinstance(raw.get(kind.name_option), str):
+                    raise TopologyError(label, 'each guest needs its %s (a string)' % kind.name_option)
+                raw = with_defaults(defaults[kind.key], raw, raw[kind.name_option])
             extra_depend = None
             if 'depend' not in kind.argument_spec:
                 extra_depend = raw.pop('depend', None) or []
@@ -248,9 +297,9 @@ def order(declared):
     return result
 
 
-def converge(kinds, declaration, prune=False):
+def converge(kinds, declaration, prune=False, defaults=None):
     """Converge the declaration; returns (results by name, order, undeclared names)."""
-    declared, ordered = validate(kinds, declaration)
+    declared, ordered = validate(kinds, declaration, defaults)
     by_name = dict((guest.name, (kind, guest)) for kind, guest, unused in declared)
     # A kind is managed when its key is given (an empty list too); only managed kinds read the host,
     # so a Linux dom0 is never asked for jls.

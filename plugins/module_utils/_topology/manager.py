@@ -46,13 +46,20 @@ class TopologyManager(object):
 
     def run(self):
         declaration = dict((kind.key, self.module.params[kind.key]) for kind in self.kinds)
-        results, order, undeclared = topology.converge(self.kinds, declaration, prune=self.module.params['prune'])
+        results, order, undeclared = topology.converge(self.kinds, declaration, prune=self.module.params['prune'],
+                                                       defaults=self.module.params['defaults'])
         self.results = results
+        facts_keys = set(kind.facts_key for kind in self.kinds)
         diffs = []
         for name, result in results.items():
             for warning in result.pop('warnings', None) or []:
                 self.warnings.append('%s: %s' % (name, warning))
             diffs.extend(result.pop('diff', None) or [])
+            if self.module.params['facts'] == 'changed' and not result.get('changed') and not result.get('failed'):
+                # An unchanged guest is its name, kind and state: at thousands of guests, every guest's
+                # facts would make the result megabytes that the controller parses (jail_info reads them).
+                for key in facts_keys & set(result):
+                    del result[key]
         outcome = dict(changed=any(r.get('changed') for r in results.values()), guests=results, order=order,
                        undeclared=undeclared, plan=_group(results))
         if self.module._diff:

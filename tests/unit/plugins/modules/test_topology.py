@@ -82,6 +82,51 @@ def test_no_change_reads_are_constant_in_the_number_of_jails(monkeypatch):
                                        (SYSRC, 0, rc_list, '')], monkeypatch)
     assert kind == 'exit' and not result['changed'], result
     assert ran == [JLS_ALL, SYSRC]
+    assert 'jail' not in result['guests']['j001'] and result['guests']['j001']['after'] == 'running'
+    kind, result, ran = run(dict(declared, facts='all'), [jls(*[running(n, i + 1) for i, n in enumerate(names)]),
+                                                          (SYSRC, 0, rc_list, '')], monkeypatch)
+    assert result['guests']['j001']['jail']['jid'] == 2 and result['guests']['j001']['jail']['state'] == 'running'
+
+
+def test_defaults_are_merged_under_each_guest_with_its_name_expanded(monkeypatch):
+    def full(name, address):
+        return dict(name=name, path=os.path.join(HOST['root'], name), hostname=name + '.example.org',
+                    vnet=dict(bridge='bridge0', addresses=[address], gateway='192.0.2.1'), autostart=True)
+    defaults = dict(jails=dict(path=os.path.join(HOST['root'], '${name}'), hostname='${name}.example.org',
+                               vnet=dict(bridge='bridge0', gateway='192.0.2.1', addresses=['192.0.2.9/24']),
+                               autostart=True))
+    short = [dict(name='db', vnet=dict(addresses=['192.0.2.10/24'])),
+             dict(name='web', vnet=dict(addresses=['192.0.2.11/24']), depend=['db'])]
+    reads = [jls(), (SYSRC, 0, '', ''), (['/sbin/ifconfig', 'bridge0'], 0, 'bridge0: flags=8843<UP> mtu 1500\n', '')]
+    kind, expected, ran_full = run(dict(jails=[full('db', '192.0.2.10/24'), dict(full('web', '192.0.2.11/24'),
+                                                                                  depend=['db'])]),
+                                   list(reads), monkeypatch, check_mode=True, diff=True)
+    assert kind == 'exit', expected
+    kind, result, ran = run(dict(jails=short, defaults=defaults), list(reads), monkeypatch, check_mode=True, diff=True)
+    assert kind == 'exit' and ran == ran_full and result['order'] == ['db', 'web']
+    assert result['diff'] == expected['diff'] and 'path = %s/web;' % HOST['root'] in str(result['diff'])
+    for name in ('db', 'web'):
+        assert result['guests'][name]['actions'] == expected['guests'][name]['actions']
+    # A guest drops a default with null; a default's error names the guest it was merged into.
+    kind, result, ran = run(dict(jails=[dict(name='db', vnet=None)], defaults=defaults), [jls(), (SYSRC, 0, '', '')],
+                            monkeypatch,
+                            check_mode=True)
+    assert kind == 'exit' and 'vnet' not in str(result['guests']['db']['actions']), result
+    kind, result, ran = run(dict(jails=short, defaults=dict(jails=dict(defaults['jails'], vnet=dict(bridge='b r')))),
+                            [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith('jails[db].vnet.bridge:') and ran == [], result
+
+
+@pytest.mark.parametrize('defaults, where, message', [
+    (dict(bhyve_vms={}), 'defaults.bhyve_vms', 'not a kind of guest (one of jails, chroots, xen_domus)'),
+    (dict(jails=[]), 'defaults.jails', 'must be a dictionary'),
+    (dict(jails=dict(name='x')), 'defaults.jails.name', 'cannot have a default'),
+    (dict(jails=dict(bogus=1)), 'jails[a]', 'bogus'),
+])
+def test_bad_defaults_fail_before_anything_runs(monkeypatch, defaults, where, message):
+    kind, result, ran = run(dict(jails=[jail('a')], defaults=defaults), [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith(where + ':') and message in result['msg'], result
+    assert ran == [] and 'nothing was changed' in result['msg']
 
 
 @pytest.mark.parametrize('jails, where, message', [

@@ -35,8 +35,11 @@ def test_domus_in_one_call_read_once_and_report_the_undeclared(tmp_path, monkeyp
     assert 'memory = 160' in (tmp_path / 'web.cfg').read_text()
     long = json.dumps([dict(domid=5, config=dict(c_info=dict(type='pv', name='db'), b_info=dict(
         max_vcpus=1, avail_vcpus=[0], max_memkb=163840, target_memkb=163840, kernel='/guest/vmlinuz')))])
-    kind, result, ran = run_module(topology.main, declared, [
+    kind, result, ran = run_module(topology.main, dict(declared, facts='all'), [
         xl_list(row('db', 5)), (['/sbin/xl', 'list', '-l'], 0, long, '')], monkeypatch)
     assert kind == 'exit' and not result['changed'], result
     assert result['guests']['db']['domain']['domid'] == 5 and ran == [['/sbin/xl', 'list'], ['/sbin/xl', 'list', '-l']]
+    kind, result, ran = run_module(topology.main, declared, [
+        xl_list(row('db', 5)), (['/sbin/xl', 'list', '-l'], 0, long, '')], monkeypatch)
+    assert 'domain' not in result['guests']['db'] and result['guests']['db']['after'] == 'running', result
     assert os.path.exists(str(tmp_path / 'old.cfg'))
