@@ -77,7 +77,7 @@ options:
     description:
       - Options every guest of a kind starts from, by kind (V(jails), V(chroots), V(xen_domus)), as the
         parameters at the top of C(jail.conf) apply to every jail. A guest's own options are merged over
-        them: dictionaries key by key (recursively), anything else replaced; set an option to V(null) in a
+        them, dictionaries key by key (recursively) and anything else replaced; set an option to V(null) in a
         guest to drop its default.
       - In their strings, C(${name}) is replaced by the guest's name (a chroot's path), as C(jail(8)) expands
         C(${name}) in C(jail.conf). Nothing else is expanded.
@@ -131,7 +131,10 @@ EXAMPLES = r'''
       jails:
         path: /usr/local/jails/${name}
         hostname: ${name}.example.org
-        root: {type: zfs_clone, dataset: zroot/jails/${name}, template: zroot/jails/templates/14.3-RELEASE@base}
+        root:
+          type: zfs_clone
+          dataset: zroot/jails/${name}
+          template: zroot/jails/templates/14.3-RELEASE@base
         vnet: {bridge: bridge0, gateway: 10.0.0.1}
         autostart: true
     jails:

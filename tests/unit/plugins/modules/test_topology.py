@@ -98,9 +98,8 @@ def test_defaults_are_merged_under_each_guest_with_its_name_expanded(monkeypatch
     short = [dict(name='db', vnet=dict(addresses=['192.0.2.10/24'])),
              dict(name='web', vnet=dict(addresses=['192.0.2.11/24']), depend=['db'])]
     reads = [jls(), (SYSRC, 0, '', ''), (['/sbin/ifconfig', 'bridge0'], 0, 'bridge0: flags=8843<UP> mtu 1500\n', '')]
-    kind, expected, ran_full = run(dict(jails=[full('db', '192.0.2.10/24'), dict(full('web', '192.0.2.11/24'),
-                                                                                  depend=['db'])]),
-                                   list(reads), monkeypatch, check_mode=True, diff=True)
+    spelled_out = [full('db', '192.0.2.10/24'), dict(full('web', '192.0.2.11/24'), depend=['db'])]
+    kind, expected, ran_full = run(dict(jails=spelled_out), list(reads), monkeypatch, check_mode=True, diff=True)
     assert kind == 'exit', expected
     kind, result, ran = run(dict(jails=short, defaults=defaults), list(reads), monkeypatch, check_mode=True, diff=True)
     assert kind == 'exit' and ran == ran_full and result['order'] == ['db', 'web']
