@@ -75,6 +75,8 @@ class Kind(object):
         return result
 
     def after_state(self, guest, result):
+        if self.facts_key not in result:        # unchanged, its facts not read (facts=changed)
+            return guest.manager.current_state
         return result[self.facts_key]['state']
 
     def finish(self):
@@ -177,6 +179,9 @@ class GuestModule(object):
         self.params = params
         self.check_mode = module.check_mode
         self._diff = module._diff
+        # Whether an unchanged guest's facts are returned (topology's facts option): a manager may
+        # skip reading them when they are not.
+        self.unchanged_facts = module.params.get('facts', 'all') == 'all'
 
     def __getattr__(self, name):
         return getattr(self._module, name)

@@ -478,8 +478,9 @@ class JailManager(Kind):
             final_runtime = self._read_runtime()
         elif self.view.bulk and not running:
             final_runtime = None    # many jails: the caller reads them all once at the end
-        result['jail'] = self._facts(context, final_runtime if not self.module.check_mode else None, running,
-                                     pending)
+        if plan.changed or getattr(self.module, 'unchanged_facts', True):
+            result['jail'] = self._facts(context, final_runtime if not self.module.check_mode else None, running,
+                                         pending)
         if self.module._diff:
             result['diff'] = self._diff(context, plan.changes, runtime, running)
         if self.warnings:
