@@ -240,8 +240,10 @@ def main():
              "the jails' exec hooks that jail(8) runs) / share of the wall time spent inside simulated commands,",
              'their Python start-up included. `*`: extrapolated linearly from the largest N the loop ran for;',
              'above N=1000 the loop is not extrapolated. Jails: ZFS clones of one template, VNET on bridge0 with',
-             'an address and a gateway, devfs ruleset, autostart. "again": the same declaration converged a',
-             'second time (nothing to change). The simulator keeps its state one file per jail, dataset and',
+             'an address and a gateway, devfs ruleset, autostart. topology declares them with `defaults` (each jail',
+             'a name and an address, the shared options once) and returns facts for changed guests only (its',
+             'default); the loop passes every option to each jail call. "again": the same declaration converged',
+             'a second time (nothing to change). The simulator keeps its state one file per jail, dataset and',
              'interface, so a simulated command reads only what it touches (and the indexes it searches).', '',
              '| N | phase | topology | per-jail loop | loop / topology |', '|---|---|---|---|---|']
     for count, topology, loop, extrapolated in rows:
