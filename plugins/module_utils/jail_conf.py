@@ -27,6 +27,7 @@ import re
 _ATOM = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_!%&()-.:<>?@[]^`|~$*+/\\')
 _ESCAPES = {'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
 _VAR = re.compile(r'[A-Za-z_][A-Za-z_0-9]*')
+_BLANK = re.compile(r'[ \t\r\n]+')
 # Runs of characters that stand for themselves, taken in one step (a jail.conf.d directory holds
 # thousands of files): inside double quotes, inside single quotes, and unquoted.
 _PLAIN = {'"': re.compile(r'[^"\\$]+'), "'": re.compile(r"[^'\\]+"),
@@ -85,8 +86,9 @@ class _Scanner(object):
         while self.pos < len(text):
             char = text[self.pos]
             if char in ' \t\r\n':
-                self.line += char == '\n'
-                self.pos += 1
+                blank = _BLANK.match(text, self.pos).group(0)
+                self.line += blank.count('\n')
+                self.pos += len(blank)
             elif char == '#' or text.startswith('//', self.pos):
                 newline = text.find('\n', self.pos)
                 self.pos = len(text) if newline < 0 else newline
