@@ -65,8 +65,7 @@ class Records(_Lazy):
     def __init__(self, directory, fields):
         self.directory = directory
         self.fields = fields
-        self._index = None      # key -> summary of the indexed fields, in insertion order
-        self._saved = {}
+        self._index = None      # key -> summary of the indexed fields as saved, in insertion order
         self._logged = 0        # entries in the index file
         self._values = {}       # records loaded or set by this command
         self._texts = {}        # their text as read (to write back only what changed)
@@ -91,7 +90,6 @@ class Records(_Lazy):
                 else:
                     self._index[key] = summary
             self._logged = len(entries)
-            self._saved = dict(self._index)     # the summaries as the file has them
         return self._index
 
     def __getitem__(self, key):
@@ -157,7 +155,8 @@ class Records(_Lazy):
                 _write(self._file(key), text)
                 self._texts[key] = text
             summary = dict((field, value.get(field)) for field in self.fields)
-            if self._saved.get(key) != summary or key in self._removed:
+            # The index holds the saved summary (a key set by this command holds {} until now).
+            if index.get(key) != summary or key in self._removed:
                 index[key] = summary
                 changed.append((key, summary))
         path = os.path.join(self.directory, INDEX)
@@ -168,7 +167,6 @@ class Records(_Lazy):
             with open(path, 'a') as handle:
                 handle.write(''.join(_dumps(entry) + ',\n' for entry in changed))
             self._logged += len(changed)
-        self._saved = dict(index)
         self._removed = set()
 
 
