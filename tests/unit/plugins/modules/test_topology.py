@@ -232,3 +232,10 @@ def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     assert writes == [str(conf)]     # one rewrite, from the host view, for both jails
     assert conf.read_text().count('jail:db:memoryuse:deny=1073741824') == 1
     assert conf.read_text().count('jail:web:maxproc:deny=50') == 1
+
+
+def test_a_hostile_name_expanded_into_defaults_is_refused_naming_the_guest(monkeypatch):
+    defaults = dict(jails=dict(path=os.path.join(HOST['root'], '${name}'), hostname='${name}.example.org'))
+    kind, result, ran = run(dict(jails=[dict(name='../../etc')], defaults=defaults), [], monkeypatch)
+    assert kind == 'fail' and result['msg'].startswith('jails[../../etc].name:') and ran == [], result
+    assert 'nothing was changed' in result['msg']
