@@ -25,7 +25,7 @@ description:
     listed in RV(undeclared); with
     O(prune=true) they are removed (stopped, their configuration and autostart entry removed). Their data is
     never purged.
-  - Jails, chroots and Xen domUs are the kinds today. bhyve VMs and the Linux ABI layer join as they are built
+  - Kernel modules, jails, chroots and Xen domUs are the kinds today. bhyve VMs and the Linux ABI layer join as they are built
     on the same engine.
 author:
   - bsd.multiplicity contributors (@bsd-multiplicity)
@@ -46,6 +46,15 @@ attributes:
   idempotent:
     support: full
 options:
+  kernel_modules:
+    description:
+      - The kernel modules the host's guests need (C(vmm), C(if_bridge), C(if_epair), C(linux64)...). Each
+        element is one module, with the options of M(bsd.multiplicity.kld) but a single O(bsd.multiplicity.kld#module:name)
+        (a string). Guests that name it in C(depend) are converged after it is loaded.
+      - Kernel modules are not listed in RV(undeclared) and never pruned; the kernel's own modules are not guests.
+    type: list
+    elements: dict
+    version_added: 0.2.0
   jails:
     description:
       - The jails of the host. Each element takes the options of M(bsd.multiplicity.jail), with the same defaults
@@ -75,7 +84,7 @@ options:
     elements: dict
   defaults:
     description:
-      - Options every guest of a kind starts from, by kind (V(jails), V(chroots), V(xen_domus)), as the
+      - Options every guest of a kind starts from, by kind (V(kernel_modules), V(jails), V(chroots), V(xen_domus)), as the
         parameters at the top of C(jail.conf) apply to every jail. A guest's own options are merged over
         them, dictionaries key by key (recursively) and anything else replaced; set an option to V(null) in a
         guest to drop its default.
@@ -226,6 +235,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            kernel_modules=dict(type='list', elements='dict'),
             jails=dict(type='list', elements='dict'),
             chroots=dict(type='list', elements='dict'),
             xen_domus=dict(type='list', elements='dict'),

@@ -21,9 +21,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
     GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind, OneObject
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Change, Option, Plan, progress
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Change, Option, Plan
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
@@ -153,12 +153,10 @@ class ChrootEnvKind(Kind):
     filesystems mounted inside it, and its block of the host's fstab."""
 
     name = 'chroot'
-
-    def __init__(self, module, runner):
-        self.module = module        # get_bin_path, and the release archive helpers
-        self.runner = runner
-        self.view = None
-        self.warnings = []
+    key = 'chroots'
+    name_option = 'path'
+    facts_key = 'chroot'
+    argument_spec = chroot_argument_spec()['argument_spec']
 
     # -- desired (no I/O but resolving the path) ---------------------------------------------
     def desired(self, params):
@@ -167,8 +165,8 @@ class ChrootEnvKind(Kind):
         request = bootstrap_request(bootstrap) if params['state'] == 'present' else None
         # The mount table names resolved paths: compare and mount with this one, or mounts stack up.
         real = os.path.realpath(path)
-        return Desired(path, params['state'], {}, params=params, real=real, tree=GuestTree(real, 'chroot'),
-                       bootstrap=bootstrap, request=request)
+        return Desired(path, params['state'], {}, purge=params['purge'], params=params, real=real,
+                       tree=GuestTree(real, 'chroot'), bootstrap=bootstrap, request=request)
 
     # -- observe ---------------------------------------------------------------------------------
     def platform(self, view):
@@ -184,14 +182,17 @@ class ChrootEnvKind(Kind):
         return mnt.parse_mount_p(view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
 
     def observe(self, view, wanted):
-        self.view = view        # the prerequisite lookups of planning go through it too
         platform = self.platform(view)
         table = self.mount_table(view, platform)
         found = {}
         for desired in wanted:
             params, path = desired.extra['params'], desired.name
             mounted = mnt.below(table, desired.extra['real'])
-            marker = self.marker(desired)
+            try:
+                marker = self.marker(desired)
+            except MultiplicityError as exc:
+                found[path] = exc
+                continue
             fstab_text = read_text(params['fstab']) if params['persist'] or desired.state == 'absent' else None
             exists = marker is not None or _populated(path)
             found[path] = Current('stopped' if exists else 'absent', platform=platform, table=table,
@@ -241,10 +242,12 @@ class ChrootEnvKind(Kind):
             new_fstab = _fstab_edit(begin, end, body)(fstab_text)
             if new_fstab != fstab_text:
                 _plan_fstab(work, desired.name, params['fstab'], _fstab_edit(begin, end, body))
+                work.file_diff(params['fstab'], fstab_text, new_fstab)
         if new_marker != marker:
             tree, text = desired.extra['tree'], json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
             work.add('marker', 'record the bootstrap and mounts in %s' % os.path.join(desired.name, MARKER),
                      func=lambda: tree.write(MARKER, text, mode=0o644))
+        current.warnings.extend(work.warnings)     # said whether or not anything changes
         current.extra.update(_work=work, desired_mounts=wanted_mounts, new_fstab=new_fstab,
                              _before=dict(bootstrap=(marker or {}).get('bootstrap'),
                                           mounts=[m['node'] for m in current.extra['mounted']],
@@ -255,11 +258,19 @@ class ChrootEnvKind(Kind):
 
     # -- verbs -------------------------------------------------------------------------------------
     def create(self, plan, desired, current, changes):
-        plan.actions.extend(self._work(desired, current).actions)
+        work = self._work(desired, current)
+        plan.actions.extend(work.actions)
+        plan.files.extend(work.files)
 
     update = create
 
-    def destroy(self, plan, desired, current, changes):
+    def check(self, view, plan, desired, current):
+        if any(a.verb == 'clone' for a in plan.actions):
+            template = desired.extra['request']['template']
+            if not zfs.exists(view, template, snapshot=True):
+                raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
+
+    def destroy(self, plan, desired, current, changes, purge=False):
         params, path = desired.extra['params'], desired.name
         # Deepest first, and later mounts before earlier ones on the same node.
         order = sorted(enumerate(current.extra['mounted']), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
@@ -272,10 +283,11 @@ class ChrootEnvKind(Kind):
             current.extra['new_fstab'] = _fstab_edit(begin, end, None)(fstab_text)
             if current.extra['new_fstab'] != fstab_text:
                 _plan_fstab(plan, path, params['fstab'], _fstab_edit(begin, end, None))
+                plan.file_diff(params['fstab'], fstab_text, current.extra['new_fstab'])
         marker, marker_path = current.extra['marker'], os.path.join(path, MARKER)
         if marker is not None:
             plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
-        if params['purge'] and os.path.lexists(path):
+        if purge and os.path.lexists(path):
             request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
             if request.get('method') == 'zfs_clone':
                 plan.add('purge', 'destroy dataset %s' % request['dataset'],
@@ -283,8 +295,42 @@ class ChrootEnvKind(Kind):
             else:
                 plan.add('purge', 'remove %s' % path, func=lambda: remove_tree(path))
 
-    def needs_reread(self, plan):
-        return False        # the module reads the mount table afresh itself (chroot_env's own result)
+    def reread(self, view, outcomes):
+        """One fresh mount table for every changed chroot: what is mounted in each now."""
+        table = self.mount_table(view, outcomes[0].current.extra['platform'], fresh=True)
+        return dict((o.name, o.current.but(state=expected_state(o), mounted=mnt.below(table, o.desired.extra['real'])))
+                    for o in outcomes)
+
+    def expected(self, outcome):
+        """Check mode: the declared mounts in place (none once absent)."""
+        mounts = [] if outcome.desired.state == 'absent' else outcome.before.extra.get('desired_mounts', [])
+        return outcome.before.but(mounted=[dict(node=e['node']) for e in mounts])
+
+    def facts(self, outcome):
+        desired, current, path = outcome.desired, outcome.current, outcome.desired.name
+        exists = os.path.isdir(path)
+        marker = self.marker(desired) if exists else None
+        return dict(path=path, platform=current.extra['platform'], exists=exists,
+                    mounts=[m['node'] for m in current.extra['mounted']],
+                    bootstrap=(marker or current.extra['marker'] or {}).get('bootstrap'),
+                    os_release=os_release(path) if exists else None)
+
+    @staticmethod
+    def shown_state(state):
+        """A chroot is there (present) or not: it has no run state of its own."""
+        return 'present' if state == 'stopped' else state
+
+    def report(self, outcome, diff_mode):
+        facts = self.facts(outcome)
+        found = dict(chroot=facts, bootstrap_changed=bool(outcome.desired.extra.get('bootstrap_changed')))
+        if diff_mode:
+            label = 'chroot %s' % outcome.name
+            found['diff'] = list(outcome.plan.files) + [dict(
+                before_header=label, after_header=label,
+                before=dict(exists=outcome.before.state != 'absent',
+                            mounts=[m['node'] for m in outcome.before.extra['mounted']]),
+                after=dict(state=outcome.desired.state, mounts=facts['mounts']))]
+        return found
 
     # -- bootstrap ---------------------------------------------------------------------------------
     def _plan_bootstrap(self, plan, desired, marker):
@@ -294,10 +340,10 @@ class ChrootEnvKind(Kind):
             recorded = marker.get('bootstrap') or {}
             if recorded.get('request') != request and request['method'] != 'none':
                 desired.extra['bootstrap_changed'] = True
-                self.warnings.append('%s was bootstrapped with %s; the new request %s is not applied over the '
-                                     'existing userland (remove it with state=absent purge=true first)'
-                                     % (path, json.dumps(recorded.get('request'), sort_keys=True),
-                                        json.dumps(request, sort_keys=True)))
+                plan.warn('%s was bootstrapped with %s; the new request %s is not applied over the '
+                          'existing userland (remove it with state=absent purge=true first)'
+                          % (path, json.dumps(recorded.get('request'), sort_keys=True),
+                             json.dumps(request, sort_keys=True)))
             return dict(marker)
         method = request['method']
         if method == 'none':
@@ -311,9 +357,6 @@ class ChrootEnvKind(Kind):
                                     '(use bootstrap.method=none to adopt them)' % (path, MARKER))
         record = dict(request=request)
         if method == 'zfs_clone':
-            template = request['template']
-            if not zfs.exists(self.view, template, snapshot=True):
-                raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
             plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], path),
                      argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', path)]))
             return dict(bootstrap=record)
@@ -322,13 +365,13 @@ class ChrootEnvKind(Kind):
             # mmdebstrap wants an empty directory or none; the others need it to exist.
             plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
         if method == 'archives':
-            checked, record['sha256'] = release.check_local(self.module, boot['archives'], boot.get('manifest'),
+            checked, record['sha256'] = release.check_local(self.runner, boot['archives'], boot.get('manifest'),
                                                             boot.get('checksums'))
             if not checked:
-                self.warnings.append('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
-                                     'without a checksum check' % boot['archives'][0])
+                plan.warn('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
+                          'without a checksum check' % boot['archives'][0])
             plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in boot['archives']), path),
-                     func=lambda: release.extract(self.module, self.runner, boot['archives'], path,
+                     func=lambda: release.extract(self.runner, boot['archives'], path,
                                                   boot.get('manifest'), boot.get('checksums')))
         elif method == 'debootstrap':
             plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], path, argv[0]), argv=argv)
@@ -343,7 +386,7 @@ class ChrootEnvKind(Kind):
     def _debootstrap_argv(self, boot, path):
         tool = None
         for candidate in ('mmdebstrap', 'debootstrap'):
-            tool = self.module.get_bin_path(candidate)
+            tool = self.runner.which(candidate)
             if tool:
                 break
         if not tool:
@@ -370,8 +413,8 @@ class ChrootEnvKind(Kind):
             if node in owned_before:
                 plan.add('umount', 'unmount %s (no longer declared)' % node, argv=['umount', node])
             else:
-                self.warnings.append('%s is mounted inside the chroot but was not mounted by this module; left '
-                                     'alone' % node)
+                plan.warn('%s is mounted inside the chroot but was not mounted by this module; left '
+                          'alone' % node)
         for entry in wanted_mounts:
             mounted_now = mnt.last_on(table, entry['node'])
             if mnt.satisfied(entry, mounted_now, platform):
@@ -420,67 +463,7 @@ def _plan_fstab(plan, path, fstab_path, edit):
              func=lambda: edit_locked(fstab_path, edit, mode=0o644))
 
 
-class ChrootManager(OneObject):
-    """The chroot_env module (and a topology's chroots): one engine call, its result in the module's shape."""
+class ChrootManager(KindModule):
+    """The chroot_env module: one engine call, its result in the module's shape."""
 
-    def __init__(self, module, runner, view=None):
-        self.module = module
-        self.runner = runner
-        # Reads go through the host view: shared by every chroot of a topology call.
-        self.view = view or HostView(runner)
-        self.p = module.params
-        self.kind = ChrootEnvKind(module, runner)
-        self.call = Call(self.kind, runner, check_mode=module.check_mode, view=self.view, isolate=False)
-        # Bad input fails here, before anything is read.
-        self.desired = self.kind.desired(self.p)
-        self.path = self.desired.name
-        self.real = self.desired.extra['real']
-        self.state = self.p['state']
-
-    @property
-    def warnings(self):
-        return self.kind.warnings
-
-    @property
-    def current_state(self):
-        state = super().current_state
-        return None if state is None else ('absent' if state == 'absent' else 'present')
-
-    def run(self):
-        self.call.run([self.p])
-        outcome = self.call.outcomes[0]
-        return self._result(outcome)
-
-    def _result(self, outcome):
-        plan, current, platform = outcome.plan, outcome.current, outcome.current.extra['platform']
-        result = dict(changed=plan.changed, plan=plan,
-                      bootstrap_changed=bool(outcome.desired.extra.get('bootstrap_changed')))
-        before_mounts = [m['node'] for m in current.extra['mounted']]
-        after = before_mounts
-        if plan.changed and not self.module.check_mode:
-            after = [m['node'] for m in mnt.below(self.kind.mount_table(self.view, platform, fresh=True), self.real)]
-        elif self.module.check_mode:
-            after = [] if self.state == 'absent' else [e['node'] for e in current.extra.get('desired_mounts', [])]
-        exists = os.path.isdir(self.path)
-        marker = self.kind.marker(self.desired) if exists else None
-        result['chroot'] = dict(path=self.path, platform=platform, exists=exists, mounts=after,
-                                bootstrap=(marker or current.extra['marker'] or {}).get('bootstrap'),
-                                os_release=os_release(self.path) if exists else None)
-        if self.module._diff:
-            diffs = []
-            fstab_text = current.extra['fstab_text']
-            new_fstab = current.extra.get('new_fstab', fstab_text)
-            if new_fstab != fstab_text:
-                diffs.append(dict(before_header=self.p['fstab'], after_header=self.p['fstab'],
-                                  before=fstab_text or '', after=new_fstab or ''))
-            diffs.append(dict(before_header='chroot %s' % self.path, after_header='chroot %s' % self.path,
-                              before=dict(exists=os.path.isdir(self.path) if self.module.check_mode else None,
-                                          mounts=before_mounts),
-                              after=dict(state=self.state, mounts=after)))
-            result['diff'] = diffs
-        if self.warnings:
-            result['warnings'] = self.warnings
-        return result
-
-    def partial_result(self):
-        return dict(progress(self.plan), chroot=dict(path=self.path))
+    kind_class = ChrootEnvKind

@@ -1,79 +1,110 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The converge engine: one pipeline for every kind of managed object.
+"""The converge engine: one pipeline for every kind of managed object, one call for any number of kinds.
 
 ::
 
-    requests ──► desired (pure, per object) ──┐
-                                               ├─► plan (per object) ──► apply ──► results
-    host view (bulk reads, once per call) ─────┘     check mode stops here   per object
+    declare (desired: pure, per object) ──┐
+                                          ├─► plan every object ──► apply in dependency order ──► merged
+    observe (one bulk read per kind) ─────┘   check mode stops here  (dependants of a failure     edits,
+                                                                      skipped)                     re-read
 
-A kind writes its contract (:class:`Kind`): an option registry, a pure ``desired(params)``, a
-bulk ``observe(view, wanted)`` and the verbs.  Comparing, lifecycle planning, the checks before
-the first change, applying (per object, then the host-wide edits merged), the re-read and the
-per-object results with their structured diff come from here, the same for every kind.  No
-``AnsibleModule`` comes in: the engine gets parameters, a runner, a host view and the flags.
+A kind writes its contract (:class:`Kind`): what names it (``name``, ``key``, ``name_option``), its
+module's options (``argument_spec``), an option registry, a pure ``desired(params)``, a bulk
+``observe(view, wanted)``, the verbs and ``facts``.  Comparing, lifecycle planning, the checks before
+the first change, ordering, applying, merging the host-wide edits, the re-read and the per-object
+outcome (facts, warnings, diff, what was done) come from here, the same for every kind.  A module
+declares its one object (or several of one kind); ``topology`` declares many of several kinds; both
+are this call.  No ``AnsibleModule`` comes in: the engine gets parameters, a runner and the flags.
 """
 
 from __future__ import annotations
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import merged_sysrc
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     Plan, compare, execute, plan_lifecycle, progress, structured_diff,
 )
 
+# Desired states that take an object down: applied first, dependants before what they depend on.
+STOPPING = ('absent', 'stopped')
+
 
 class Desired(object):
     """One object as declared: its name, the lifecycle state wanted (``present``, ``started``,
-    ``stopped``, ``restarted``, ``absent``), its settings by option name (None: not managed),
-    and whatever else the kind's verbs need (``extra``)."""
+    ``stopped``, ``restarted``, ``absent``), its settings by option name (None: not managed), whether
+    a restart is allowed, whether ``absent`` may purge its data, the objects it depends on (of any
+    kind), and whatever else the kind's verbs need (``extra``)."""
 
-    def __init__(self, name, state, settings, restart_allowed=False, **extra):
+    def __init__(self, name, state, settings, restart_allowed=False, purge=False, depends=(), **extra):
         self.name = name
         self.state = state
         self.settings = settings
         self.restart_allowed = restart_allowed
+        self.purge = purge
+        self.depends = list(depends or ())
         self.extra = extra
 
 
 class Current(object):
     """One object as found: ``absent``, ``stopped`` or ``running``, its settings by option name,
     ``leftovers`` when an absent object still has parts this collection owns (a boot-time entry),
-    ``incomplete`` when an existing one lacks some, and whatever else the kind read (``extra``)."""
+    ``incomplete`` when an existing one lacks some, what reading it gave to warn about (``warnings``),
+    and whatever else the kind read (``extra``)."""
 
-    def __init__(self, state='absent', settings=None, leftovers=False, incomplete=False, **extra):
+    def __init__(self, state='absent', settings=None, leftovers=False, incomplete=False, warnings=None, **extra):
         self.state = state
         self.settings = settings or {}
         self.leftovers = leftovers
         # An object that exists but lacks parts it is made of (its root filesystem, a disk): updated
         # even when no option differs, so that the missing parts are made.
         self.incomplete = incomplete
+        self.warnings = list(warnings or ())
         self.extra = extra
+
+    def but(self, state=None, **extra):
+        """A copy with another state and some of ``extra`` replaced (what a re-read or a prediction found)."""
+        return Current(self.state if state is None else state, self.settings, self.leftovers, self.incomplete,
+                       self.warnings, **dict(self.extra, **extra))
 
 
 class Kind(object):
-    """The contract of one kind.  ``name`` names it in messages; ``OPTIONS`` is its option registry
-    (:class:`planner.Option`: how each option is compared and whether a change applies live, at
-    the next start or by recreating the object).
+    """The contract of one kind.
 
-    A kind writes ``desired``, ``observe``, the verbs its objects need and ``facts``; it may
-    override ``compare`` (the default compares ``OPTIONS``) and ``check`` (prerequisites, run
-    in check mode too, before the first change).  Verbs have one signature,
-    ``verb(plan, desired, current, changes)``, and add to ``plan`` actions (``plan.add``) and
-    host-wide edits (``plan.edits``), never run anything themselves.
+    Names: ``name`` in messages (``jail``), ``key`` its list in a topology (``jails``), ``name_option``
+    the option that names an object (a chroot is named by its ``path``), ``facts_key`` the key of its
+    facts in its module's result.  ``argument_spec`` is its module's options (``module_kwargs`` the
+    rest of what AnsibleModule takes), ``OPTIONS`` its option registry (:class:`planner.Option`: how
+    each option is compared and whether a change applies live, at the next start or by recreating).
+
+    A kind writes ``desired``, ``observe``, the verbs its objects need and ``facts``; it may override
+    ``compare`` (the default compares ``OPTIONS``), ``check`` (prerequisites, before the first change,
+    in check mode too), ``expected`` (what check mode predicts), ``reread`` and ``on_host``.  Verbs
+    add to ``plan`` actions (``plan.add``), host-wide edits (``plan.edits``: :class:`SysrcEdit`,
+    :class:`FileEdit`), file diffs (``plan.files``) and warnings (``plan.warn``); they never run
+    anything themselves.  ``destroy`` is told whether to purge; a ``recreate`` never purges.
     """
 
     name = None
+    key = None
+    name_option = 'name'
+    facts_key = 'facts'
+    argument_spec = {}
+    module_kwargs = {}
     OPTIONS = ()
+
+    def __init__(self, runner):
+        self.runner = runner
 
     def desired(self, params):
         """A :class:`Desired` from one object's parameters; ParameterError names a bad one. No I/O."""
         raise NotImplementedError
 
     def observe(self, view, wanted):
-        """{name: :class:`Current`} of every object of ``wanted``, read through ``view`` (once for all)."""
+        """{name: :class:`Current`} of every object of ``wanted``, read through ``view`` (once for all).
+        An object that cannot be read may map to the MultiplicityError saying why: only it fails."""
         raise NotImplementedError
 
     def compare(self, desired, current):
@@ -85,9 +116,29 @@ class Kind(object):
     def check(self, view, plan, desired, current):
         """Raise, naming what is missing, when the plan would fail for want of something (reads via ``view``)."""
 
-    def facts(self, desired, current):
-        """What the result says of the object after the run (``current`` as re-read)."""
+    def facts(self, outcome):
+        """What the result says of the object after the run (``outcome.current``: as re-read, or as
+        check mode expects it)."""
         return {}
+
+    def report(self, outcome, diff_mode):
+        """The object's keys in its module's result: its facts under ``facts_key``, and in diff mode
+        the differing options (``before``/``after``) with the files' diffs before them."""
+        found = {self.facts_key: self.facts(outcome)}
+        if diff_mode:
+            found['diff'] = list(outcome.plan.files) + [dict(
+                structured_diff(outcome.plan.changes), before_header=outcome.label, after_header=outcome.label)]
+        return found
+
+    @staticmethod
+    def shown_state(state):
+        """The state as the kind's results name it (``absent``, ``stopped``, ``running`` by default)."""
+        return state
+
+    def expected(self, outcome):
+        """The object as its plan leaves it, where it was not read again (and as check mode predicts
+        it): as found, in its expected state."""
+        return outcome.before.but(state=expected_state(outcome))
 
     def needs_reread(self, plan):
         """Whether an object must be read again after its plan ran (default: whenever it changed)."""
@@ -97,9 +148,18 @@ class Kind(object):
         """{name: Current} after the changes, for the outcomes that need it; default: observe again."""
         return self.observe(view, [o.desired for o in outcomes])
 
-    def on_host(self, view):
-        """Names of the objects of this kind on the host (a topology reports the undeclared ones)."""
+    def on_host(self, view, wanted):
+        """Names of the objects of this kind on the host (a topology reports those not in ``wanted``,
+        the declared objects of the kind, and prunes them); default: none (never pruned)."""
         return []
+
+    def removal(self, name):
+        """The parameters that remove an undeclared object: its module's defaults, ``absent``, never purge."""
+        params = dict((key, spec.get('default')) for key, spec in self.argument_spec.items())
+        params.update({self.name_option: name, 'state': 'absent'})
+        if 'purge' in params:
+            params['purge'] = False
+        return params
 
     def create(self, plan, desired, current, changes):
         raise NotImplementedError
@@ -113,28 +173,56 @@ class Kind(object):
     def stop(self, plan, desired, current, changes):
         raise NotImplementedError
 
-    def destroy(self, plan, desired, current, changes):
+    def destroy(self, plan, desired, current, changes, purge=False):
         raise NotImplementedError
 
     def recreate(self, plan, desired, current, changes):
-        """A change that cannot be applied in place: destroy (never purging) and create again."""
-        self.destroy(plan, desired, current, changes)
+        """A change that cannot be applied in place: destroy (never purging: the data stays) and create."""
+        self.destroy(plan, desired, current, changes, purge=False)
         self.create(plan, desired, current, changes)
 
 
-class Outcome(object):
-    """One object's way through a call: its desired and current state, plan and result."""
+class FileEdit(object):
+    """A host-wide edit of a shared file (rctl.conf, fstab): ``edit(text) -> text`` applied, with every
+    other edit of the call to that file, in one locked rewrite from the file as it is then."""
 
-    def __init__(self, desired):
+    def __init__(self, path, edit, description, mode=0o644, verb='persist'):
+        self.path = path
+        self.edit = edit
+        self.description = description
+        self.mode = mode
+        self.verb = verb
+
+    def describe(self):
+        return self.description
+
+
+class Outcome(object):
+    """One object's way through a call: its kind, desired and current state, plan and result."""
+
+    def __init__(self, kind, desired, label=None):
+        self.kind = kind
         self.desired = desired
+        self.label = label or '%s %s' % (kind.name, desired.name)
         self.before = None      # as found
-        self.current = None     # as found, then as re-read after the changes
+        self.current = None     # as found, then as re-read after the changes (or as expected, in check mode)
         self.plan = None
         self.error = None
+        self.skipped = False    # not converged: something it depends on failed
+        self.pruned = False     # undeclared, removed by a topology's prune
 
     @property
     def name(self):
         return self.desired.name
+
+    @property
+    def failed(self):
+        return self.error is not None
+
+    @property
+    def warnings(self):
+        found = list(self.before.warnings) if self.before is not None else []
+        return found + (self.plan.warnings if self.plan is not None else [])
 
 
 def plan_object(kind, view, desired, current):
@@ -152,116 +240,240 @@ def plan_object(kind, view, desired, current):
     plan = Plan(changes)
     plan.pending = pending
     for verb in verbs:
-        getattr(kind, verb)(plan, desired, current, changes)
+        if verb == 'destroy':
+            kind.destroy(plan, desired, current, changes, purge=bool(desired.purge))
+        else:
+            getattr(kind, verb)(plan, desired, current, changes)
     kind.complete(plan, desired, current)
     kind.check(view, plan, desired, current)
     return plan
 
 
-class Call(object):
-    """One engine call over the objects of one kind: ``run(requests)`` plans and applies them.
+class DependencyCycle(ParameterError):
+    def __init__(self, name, cycle):
+        self.name = name
+        super().__init__('depend', 'dependency cycle: %s' % ' -> '.join(cycle))
 
-    Bad parameters fail before anything is read.  With ``isolate`` (the guests of a topology), an
-    object whose planning or actions fail is reported on its outcome and the others go on; without
-    it (one module task), the first failure is raised, and a planning failure before any change.
-    The host-wide edits of a call are applied once after the objects' actions; a failure there is
-    reported on every object that planned one.  After a raise the call still holds what was done.
+
+def dependency_order(depends):
+    """Names of ``{name: [names it depends on]}`` with dependencies first (declared order otherwise);
+    a cycle raises DependencyCycle.  Names depended on but not given are left out."""
+    done, result, visiting = set(), [], []
+
+    def visit(name):
+        if name in done or name not in depends:
+            return
+        if name in visiting:
+            raise DependencyCycle(name, visiting[visiting.index(name):] + [name])
+        visiting.append(name)
+        for other in depends[name]:
+            visit(other)
+        visiting.pop()
+        done.add(name)
+        result.append(name)
+    for name in depends:
+        visit(name)
+    return result
+
+
+class Call(object):
+    """One engine call: objects of one or several kinds declared (``declare``), then ``run``.
+
+    Bad parameters fail when declared, before anything is read.  Every object is read (one bulk
+    ``observe`` per kind) and planned before the first change; then objects are applied in
+    dependency order (those going down first, dependants before what they depend on), the
+    host-wide edits of all of them merged and applied once, and each kind re-reads its changed
+    objects once.  With ``isolate`` (a topology), an object whose planning or actions fail is
+    reported on its outcome, its dependants are skipped and the others go on; without it (one
+    module task) the first failure is raised, a planning failure before any change, and the call
+    still holds what was done.  ``bulk`` tells the host view to read each source once for all
+    objects (default: when more than one object is declared).
     """
 
-    def __init__(self, kind, runner, check_mode=False, view=None, isolate=True, defer_edits=False, reread=True):
-        self.kind = kind
+    def __init__(self, runner, check_mode=False, isolate=True, bulk=None):
         self.runner = runner
         self.check_mode = check_mode
-        self.view = view
         self.isolate = isolate
-        # A topology converges one guest at a time and applies every guest's edits once at the end,
-        # and re-reads every changed guest once: it leaves both to the caller.
-        self.defer_edits = defer_edits
-        self.reread = reread
+        self.bulk = bulk
+        self.view = None
         self.outcomes = []
-        self.edits = Plan()
+        self.edits = Plan()     # the merged host-wide edits, as actions
+        self.undeclared = []    # (kind, name) of objects on the host that no declaration names
+        self.order = []         # the declared names, dependencies first
+        self.sequence = []      # the outcomes in the order they were applied (would be, in check mode)
 
     @property
     def changed(self):
-        return self.edits.changed or any(o.plan is not None and o.plan.changed for o in self.outcomes)
+        return self.edits.changed or any(o.plan is not None and o.plan.changed and not o.skipped for o in self.outcomes)
+
+    def declare(self, kind, params, label=None, depends=None):
+        """One object of ``kind`` from its parameters (its ``desired``); ParameterError for bad input."""
+        desired = kind.desired(params)
+        if depends is not None:
+            desired.depends = list(depends)
+        outcome = Outcome(kind, desired, label)
+        self.outcomes.append(outcome)
+        return outcome
 
     def _failed(self, outcome, exc):
         if not self.isolate:
             raise exc
         outcome.error = exc
 
-    def run(self, requests):
-        kind = self.kind
-        view = self.view or HostView(self.runner, bulk=len(requests) > 1)
-        self.outcomes = [Outcome(kind.desired(params)) for params in requests]
-        found = kind.observe(view, [o.desired for o in self.outcomes])
+    def _kinds(self, outcomes):
+        kinds = []
+        for outcome in outcomes:
+            if outcome.kind not in kinds:
+                kinds.append(outcome.kind)
+        return kinds
+
+    def run(self, managed=(), prune=False):
+        """Converge what was declared.  ``managed`` kinds are listed on the host: what no declaration
+        names is reported in ``undeclared`` and, with ``prune``, removed (never purged)."""
+        declared = list(self.outcomes)
+        bulk = self.bulk if self.bulk is not None else len(declared) > 1
+        view = self.view = HostView(self.runner, bulk=bulk)
+        names = set(o.name for o in declared)
+        for kind in managed:
+            wanted = [o.desired for o in declared if o.kind is kind]
+            self.undeclared.extend((kind, name) for name in kind.on_host(view, wanted) if name not in names)
+        if prune:
+            for kind, name in self.undeclared:
+                self.declare(kind, kind.removal(name)).pruned = True
+        for kind in self._kinds(self.outcomes):
+            mine = [o for o in self.outcomes if o.kind is kind]
+            found = kind.observe(view, [o.desired for o in mine])
+            for outcome in mine:
+                current = found.get(outcome.name) or Current()
+                if isinstance(current, MultiplicityError):
+                    outcome.before = outcome.current = Current()
+                    self._failed(outcome, current)
+                    continue
+                outcome.before = outcome.current = current
         for outcome in self.outcomes:
-            outcome.before = outcome.current = found.get(outcome.name) or Current()
-            try:
-                outcome.plan = plan_object(kind, view, outcome.desired, outcome.current)
-            except MultiplicityError as exc:
-                self._failed(outcome, exc)
-        if not self.check_mode:
-            for outcome in self.outcomes:
-                if outcome.error is None:
-                    try:
-                        execute(outcome.plan, self.runner, False)
-                    except MultiplicityError as exc:
-                        self._failed(outcome, exc)
-        if self.defer_edits:
-            return self
-        # Merged from the objects that did not fail: a guest that was not created is not listed.
-        edits = [e for o in self.outcomes if o.plan is not None and o.error is None for e in o.plan.edits]
-        for path, argv in merged_sysrc(edits):
-            self.edits.add('persist', 'update %s' % path, argv=argv, lock=path)
-        if self.check_mode:
-            return self
-        try:
-            execute(self.edits, self.runner, False)
-        except MultiplicityError as exc:
-            if not self.isolate:
-                raise
-            for outcome in self.outcomes:
-                if outcome.error is None and outcome.plan.edits:
-                    outcome.error = exc
-        changed = [o for o in self.outcomes if o.error is None and kind.needs_reread(o.plan)]
-        if changed and self.reread:
-            final = kind.reread(HostView(self.runner, bulk=view.bulk), changed)
-            for outcome in changed:
-                outcome.current = final.get(outcome.name) or Current()
+            if outcome.error is None:
+                try:
+                    outcome.plan = plan_object(outcome.kind, view, outcome.desired, outcome.current)
+                except MultiplicityError as exc:
+                    self._failed(outcome, exc)
+        self.sequence = self._in_order()
+        self._apply(self.sequence)
+        self._apply_edits()
+        reread = [] if self.check_mode else self._reread()
+        for outcome in self.outcomes:
+            # What the kind did not read again is as its plan left it (in check mode: would leave it).
+            if outcome.plan is not None and outcome.error is None and outcome not in reread:
+                outcome.current = outcome.kind.expected(outcome)
         return self
+
+    def _in_order(self):
+        """Pruned objects, then those going down (dependants first), then the rest (dependencies first)."""
+        by_name = dict((o.name, o) for o in self.outcomes)
+        self.order = dependency_order(dict((o.name, o.desired.depends) for o in self.outcomes if not o.pruned))
+        pruned = [o for o in self.outcomes if o.pruned]
+        down = [by_name[n] for n in reversed(self.order) if by_name[n].desired.state in STOPPING]
+        up = [by_name[n] for n in self.order if by_name[n].desired.state not in STOPPING]
+        return pruned + down + up
+
+    def _apply(self, ordered):
+        failed = set(o.name for o in self.outcomes if o.error is not None)
+        for outcome in ordered:
+            blocked = [d for d in outcome.desired.depends if d in failed]
+            if blocked:
+                failed.add(outcome.name)
+                outcome.skipped = True
+                outcome.error = MultiplicityError('not converged: it depends on %s, which failed' % ', '.join(blocked))
+                continue
+            if outcome.error is not None:
+                continue
+            if not self.check_mode:
+                try:
+                    execute(outcome.plan, self.runner, False)
+                except MultiplicityError as exc:
+                    self._failed(outcome, exc)
+            if outcome.error is not None:
+                failed.add(outcome.name)
+
+    def _apply_edits(self):
+        """Every host-wide edit of the objects that did not fail, merged: one sysrc per file and
+        variable set, one locked rewrite per shared file."""
+        carrying = {}       # path -> outcomes with an edit of it
+        ok = [o for o in self.sequence if o.plan is not None and o.error is None]      # in the order applied
+        for outcome in ok:
+            for edit in outcome.plan.edits:
+                carrying.setdefault(edit.path, []).append(outcome)
+        edits = [e for o in ok for e in o.plan.edits]
+        paths = []          # the file each merged action edits
+        sysrc = [e for e in edits if isinstance(e, SysrcEdit)]
+        for path, argv in merged_sysrc(sysrc):
+            self.edits.add(_verb_of(e for e in sysrc if e.path == path), 'update %s' % path, argv=argv, lock=path)
+            paths.append(path)
+        files = {}
+        for edit in edits:
+            if isinstance(edit, FileEdit):
+                files.setdefault(edit.path, []).append(edit)
+        for path, group in files.items():
+            def rewrite(path=path, group=group):
+                def combined(text):
+                    for edit in group:
+                        text = edit.edit(text)
+                    return text
+                edit_locked(path, combined, mode=group[0].mode)
+            self.edits.add(_verb_of(group), '; '.join(e.description for e in group), func=rewrite)
+            paths.append(path)
+        if self.check_mode:
+            return
+        for action, path in zip(self.edits.actions, paths):
+            single = Plan()
+            single.actions.append(action)
+            try:
+                execute(single, self.runner, False)
+                self.edits.done += 1
+            except MultiplicityError as exc:
+                if not self.isolate:
+                    raise
+                for outcome in carrying.get(path, []):
+                    if outcome.error is None:
+                        outcome.error = MultiplicityError('the host-wide edit of this call failed: %s' % exc)
+
+    def _reread(self):
+        """Each kind reads its changed objects again, once for all of them."""
+        changed = [o for o in self.outcomes if o.error is None and o.plan is not None
+                   and o.kind.needs_reread(o.plan)]
+        for kind in self._kinds(changed):
+            mine = [o for o in changed if o.kind is kind]
+            final = kind.reread(HostView(self.runner, bulk=self.view.bulk), mine)
+            for outcome in mine:
+                found = final.get(outcome.name) or Current()
+                outcome.current = found if not isinstance(found, MultiplicityError) else outcome.current
+        return changed
 
     def plan(self):
         """One plan of the whole call: every object's changes and actions in order, then the merged edits."""
         whole = Plan([c for o in self.outcomes if o.plan is not None for c in o.plan.changes])
         for outcome in self.outcomes:
-            if outcome.plan is not None:
+            if outcome.plan is not None and not outcome.skipped:
                 whole.actions.extend(outcome.plan.actions)
                 whole.done += outcome.plan.done
                 whole.pending.extend(outcome.plan.pending)
+                whole.files.extend(outcome.plan.files)
         whole.actions.extend(self.edits.actions)
         whole.done += self.edits.done
         return whole
 
 
-class OneObject(object):
-    """What a module's manager shares when it converges one object through an engine ``call``: the
-    object's state as found (``current_state``) and the plan so far (``plan``, for failure reports)."""
+def _verb_of(edits):
+    """The verb of a merged edit: its edits' own when they share one."""
+    verbs = set(e.verb for e in edits)
+    return verbs.pop() if len(verbs) == 1 else 'persist'
 
-    call = None
 
-    @property
-    def outcome(self):
-        return self.call.outcomes[0] if self.call is not None and self.call.outcomes else None
-
-    @property
-    def current_state(self):
-        outcome = self.outcome
-        return outcome.before.state if outcome is not None and outcome.before is not None else None
-
-    @property
-    def plan(self):
-        return self.call.plan() if self.outcome is not None else None
+def edit_actions(plan):
+    """A plan's host-wide edits as entries of its actions, one per verb (applied merged with the call's)."""
+    found = {}
+    for edit in plan.edits:
+        found.setdefault(edit.verb, []).append(edit.describe())
+    return [dict(verb=verb, description='; '.join(items)) for verb, items in found.items()]
 
 
 def expected_state(outcome):
@@ -278,17 +490,29 @@ def expected_state(outcome):
     return 'stopped' if outcome.before.state == 'absent' and 'start' not in verbs else outcome.before.state
 
 
-def result(kind, outcome, diff_mode):
-    """One object's result: changed, what was done or planned, its facts and diff."""
-    plan = outcome.plan
+def result(outcome, diff_mode):
+    """One object's outcome as data: changed, what was done or planned, its facts, warnings and diff
+    (``before``/``after`` of the differing options, the files' diffs beside)."""
+    plan, kind = outcome.plan, outcome.kind
     if outcome.error is not None:
-        done = progress(plan) if plan is not None else dict(changed=False, done=[])
-        return dict(done, failed=True, msg=str(outcome.error))
-    found = dict(changed=plan.changed, actions=plan.describe() + [
-        dict(verb='edit', description=e.describe()) for e in plan.edits],
-        facts=kind.facts(outcome.desired, outcome.current))
+        done = progress(plan) if plan is not None and not outcome.skipped else dict(changed=False, done=[])
+        found = dict(done, failed=True, msg=str(outcome.error), warnings=outcome.warnings)
+        if outcome.skipped:
+            found['skipped'] = True
+        return found
+    found = dict(changed=plan.changed, actions=plan.describe() + edit_actions(plan),
+        facts=kind.facts(outcome), state=outcome.current.state,
+        warnings=outcome.warnings)
     if plan.pending:
         found['pending'] = sorted(set(c.name for c in plan.pending))
     if diff_mode:
         found['diff'] = structured_diff(plan.changes)
+        found['files'] = list(plan.files)
     return found
+
+
+def failure_report(outcome):
+    """What an object whose converge failed had already done, for its module's failure."""
+    if outcome is None:
+        return dict(changed=False)
+    return progress(outcome.plan if not outcome.skipped else None)

@@ -10,19 +10,12 @@ that changes nothing costs the same few commands whatever the number of guests.
 
 from __future__ import annotations
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, locked
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
-
 
 class HostView(object):
     def __init__(self, runner, bulk=False):
         self.runner = runner
         self.bulk = bulk
         self._cache = {}
-        # Filled by the caller before the guests read, in bulk mode: the union of what they need.
-        self.dataset_properties = set()
-        self._sysrc = []
-        self._edits = {}        # path -> [edit(text) -> text], applied in one locked rewrite per file
 
     def run(self, argv, action=None, fresh=False):
         """A read command's result, run once per call (a failure raises, as runner.run does);
@@ -49,34 +42,10 @@ class HostView(object):
         """Drop one cached read (after a change, when the call needs the new state)."""
         self._cache.pop(key, None)
 
-    def defer_sysrc(self, assignments):
-        """Keep rc.conf assignments (``VAR=value``, ``VAR+=items``, ``VAR-=items``) for one sysrc at the end."""
-        self._sysrc.extend(SysrcEdit.parse(assignment) for assignment in assignments)
-
-    def defer_edit(self, path, edit):
-        """Keep an edit of a shared file (``edit(text) -> text``) for one rewrite at the end of the call."""
-        self._edits.setdefault(path, []).append(edit)
-
-    def flush_edits(self):
-        """Each deferred file rewritten once, under its lock, from the text it has then (every edit of
-        the call applied in turn); the paths that changed."""
-        changed = []
-        pending, self._edits = self._edits, {}
-        for path, edits in pending.items():
-            def combined(text, edits=edits):
-                for edit in edits:
-                    text = edit(text)
-                return text
-            if edit_locked(path, combined):
-                changed.append(path)
-        return changed
-
-    def flush_sysrc(self, lock_path, action='update rc.conf'):
-        """One sysrc for every deferred assignment (list edits of one variable merged), under the lock
-        the modules hold for rc.conf; returns the command's result, or None when there was nothing."""
-        commands, self._sysrc = merged_sysrc(self._sysrc), []
-        result = None
-        for unused, argv in commands:
-            with locked(lock_path):
-                result = self.runner.run(argv, action=action)
-        return result
+    def per_object(self, key, name, one, every=None):
+        """The record of one object: from ``every()`` ({name: record}, read once for all objects of a
+        call of many) or from ``one()`` (a call of one object reads only its own).  Without ``every``, a
+        call of many objects does not read it (None): it would cost a command per object."""
+        if self.bulk:
+            return self.cached(key, every).get(name) if every is not None else None
+        return self.cached((key, name), one)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import traceback
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.runner import CommandRunner
 
 
@@ -61,3 +62,46 @@ def run_manager(module, manager_class, executables=None, secrets=None):
         if plan is not None:
             result['actions'] = plan.describe()
     module.exit_json(**result)
+
+
+class KindModule(object):
+    """A module of one kind: its objects declared, one engine call, the outcome mapped to the
+    module's documented return keys (``shape``).  ``kind_class`` is the kind; ``requests(params)``
+    the objects' parameters (one object by default)."""
+
+    kind_class = None
+
+    def __init__(self, module, runner):
+        self.module = module
+        self.kind = self.kind_class(runner)
+        self.call = engine.Call(runner, check_mode=module.check_mode, isolate=False)
+        # Bad input fails here, before anything is read.
+        for params in self.requests(module.params):
+            self.call.declare(self.kind, params)
+
+    @staticmethod
+    def requests(params):
+        return [params]
+
+    @property
+    def outcome(self):
+        return self.call.outcomes[0]
+
+    @property
+    def warnings(self):
+        return [w for o in self.call.outcomes for w in o.warnings]
+
+    def run(self):
+        self.call.run()
+        result = dict(changed=self.call.changed, plan=self.call.plan())
+        result.update(self.shape(self.call.outcomes))
+        result['warnings'] = self.warnings
+        return result
+
+    def shape(self, outcomes):
+        """The module's own keys from its objects' outcomes: by default the one object's (its kind's report)."""
+        return self.kind.report(outcomes[0], self.module._diff)
+
+    def partial_result(self):
+        named = {self.kind.name_option: self.outcome.name} if self.call.outcomes else {}
+        return dict(progress(self.call.plan()), **({self.kind.facts_key: named} if named else {}))

@@ -97,8 +97,10 @@ class Plan(object):
         self.changes = list(changes or [])
         self.actions = []
         self.pending = []
-        # Host-wide edits (engine.SysrcEdit) the engine merges across objects and applies once.
+        # Host-wide edits (SysrcEdit, engine.FileEdit) the engine merges across objects and applies once.
         self.edits = []
+        self.files = []        # diffs of files: {before_header, after_header, before, after}
+        self.warnings = []     # what the module passes to module.warn()
         self.done = 0          # actions carried out so far (a failure leaves the host partly changed)
 
     @property
@@ -112,6 +114,15 @@ class Plan(object):
 
     def describe(self):
         return [a.to_dict() for a in self.actions]
+
+    def warn(self, message):
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def file_diff(self, path, before, after):
+        """Show a file's change in diff mode (nothing when it stays as it is)."""
+        if before != after:
+            self.files.append(dict(before_header=path, after_header=path, before=before or '', after=after or ''))
 
 
 def progress(plan):

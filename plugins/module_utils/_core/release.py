@@ -51,15 +51,14 @@ def is_url(location):
     return '://' in location
 
 
-def obtain(module, location):
+def obtain(runner, location):
     """A local path to ``location``: the file itself, or a download of the URL."""
     if not is_url(location):
         if not os.path.isfile(location):
             raise MultiplicityError('Release file %s does not exist' % location)
         return location
-    from ansible.module_utils.urls import fetch_file
     try:
-        return fetch_file(module, location, decompress=False)
+        return runner.fetch(location)
     except Exception as exc:       # fetch_file fails the module itself on HTTP errors
         raise MultiplicityError('Cannot download %s: %s' % (location, exc))
 
@@ -68,18 +67,18 @@ def default_manifest(archives):
     return os.path.join(os.path.dirname(archives[0]), 'MANIFEST')
 
 
-def load_sums(module, archives, manifest=None, checksums=None):
+def load_sums(runner, archives, manifest=None, checksums=None):
     """(sums, source) for the archives; sums is None when there is nothing to check against."""
     if checksums:
         return dict(checksums), 'the given checksums'
     manifest = manifest or default_manifest(archives)
     if is_url(manifest) or os.path.exists(manifest):
-        with open(obtain(module, manifest), 'r', encoding='utf-8') as handle:
+        with open(obtain(runner, manifest), 'r', encoding='utf-8') as handle:
             return parse_manifest(handle.read()), manifest
     return None, None
 
 
-def check_local(module, archives, manifest=None, checksums=None):
+def check_local(runner, archives, manifest=None, checksums=None):
     """Verify local archives now (read-only): a missing file or a wrong sum fails here.
 
     Returns ``(checked, digests)``: whether every local archive was checked
@@ -87,10 +86,10 @@ def check_local(module, archives, manifest=None, checksums=None):
     """
     local = [a for a in archives if not is_url(a)]
     for archive in local:
-        obtain(module, archive)
+        obtain(runner, archive)
     sums, source = (None, None)
     if not (manifest and is_url(manifest)):     # a URL MANIFEST is checked after the download
-        sums, source = load_sums(module, archives, manifest, checksums)
+        sums, source = load_sums(runner, archives, manifest, checksums)
     digests = {}
     for archive in local:
         name = os.path.basename(archive)
@@ -98,14 +97,14 @@ def check_local(module, archives, manifest=None, checksums=None):
     return sums is not None, digests
 
 
-def extract(module, runner, archives, path, manifest=None, checksums=None):
+def extract(runner, archives, path, manifest=None, checksums=None):
     """Fetch, verify and extract the archives in order into ``path``; returns warnings."""
     warnings = []
-    sums, source = load_sums(module, archives, manifest, checksums)
+    sums, source = load_sums(runner, archives, manifest, checksums)
     if sums is None:
         warnings.append('No MANIFEST beside %s: archives extracted without a checksum check' % archives[0])
     for archive in archives:
-        local = obtain(module, archive)
+        local = obtain(runner, archive)
         if sums is not None:
             verify(local, os.path.basename(archive.rstrip('/')), sums, source)
         runner.run(['tar', '-xpf', local, '-C', path], action='extract %s into %s' % (archive, path))

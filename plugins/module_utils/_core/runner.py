@@ -43,6 +43,15 @@ class CommandRunner(object):
             self._paths[name] = override or self.module.get_bin_path(name, required=True)
         return self._paths[name]
 
+    def which(self, name):
+        """The path of program ``name`` on the host, or None when it has none."""
+        return self.module.get_bin_path(name)
+
+    def fetch(self, url):
+        """A local copy of ``url``, downloaded with Ansible's own client (its proxy and TLS settings)."""
+        from ansible.module_utils.urls import fetch_file
+        return fetch_file(self.module, url, decompress=False)
+
     def _display(self, argv):
         shown = []
         for arg in argv:

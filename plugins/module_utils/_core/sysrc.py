@@ -15,21 +15,22 @@ class SysrcEdit(object):
     after the objects' own actions: sysrc edits the file as it is then, so a concurrent run's
     entries are kept."""
 
-    def __init__(self, variable, operator, value='', path=RC_CONF):
+    def __init__(self, variable, operator, value='', path=RC_CONF, verb='persist'):
         if operator not in ('=', '+=', '-=', 'remove'):
             raise ValueError('unknown sysrc operator %r' % operator)
         self.variable = variable
         self.operator = operator
         self.value = value
         self.path = path
+        self.verb = verb        # what the edit is for, as actions name it (autostart, persist)
 
     @classmethod
-    def parse(cls, assignment, path=RC_CONF):
+    def parse(cls, assignment, path=RC_CONF, verb='persist'):
         """``VAR=value``, ``VAR+=items`` or ``VAR-=items`` as sysrc takes it on its command line."""
         for operator in ('+=', '-=', '='):
             if operator in assignment:
                 variable, value = assignment.split(operator, 1)
-                return cls(variable, operator, value, path)
+                return cls(variable, operator, value, path, verb)
         raise ValueError('not a sysrc assignment: %r' % assignment)
 
     def describe(self):

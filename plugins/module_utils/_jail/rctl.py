@@ -104,6 +104,16 @@ def parse_rules(output, name):
     return rules
 
 
+def rules_by_jail(output):
+    """{jail name: its lines} of the output of ``rctl`` (every rule), for :func:`parse_rules`."""
+    found = {}
+    for line in output.splitlines():
+        fields = line.strip().split(':')
+        if len(fields) > 2 and fields[0] == 'jail':
+            found[fields[1]] = found.get(fields[1], '') + line.strip() + '\n'
+    return found
+
+
 def _owned(line, name):
     token = line.split('#', 1)[0].strip().split(None, 1)
     return bool(token) and (token[0].startswith('jail:%s:' % name) or token[0].startswith('j:%s:' % name))

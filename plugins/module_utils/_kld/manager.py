@@ -9,7 +9,8 @@ import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.parse import (
@@ -29,10 +30,12 @@ OPTIONS = (
 )
 
 
-def kld_argument_spec():
+def kld_argument_spec(names=True):
+    """The kld module's options (``name`` a list of modules), or one module's (``names=False``:
+    an object of a topology's ``kernel_modules``)."""
     return dict(
         argument_spec=dict(
-            name=dict(type='list', elements='str', required=True),
+            name=dict(type='list', elements='str', required=True) if names else dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             persistent=dict(type='str', default=PERSIST_RC_CONF,
                             choices=[PERSIST_RC_CONF, PERSIST_LOADER_CONF, PERSIST_NONE]),
@@ -65,9 +68,13 @@ class KldKind(Kind):
     """One kernel module is one object: loaded now (created) or not, and listed to load at boot."""
 
     name = 'kernel module'
+    key = 'kernel_modules'
+    facts_key = 'kernel_module'
+    argument_spec = kld_argument_spec(names=False)['argument_spec']
     OPTIONS = OPTIONS
 
     def desired(self, params):
+        name = normalise_names([params['name']])[0]
         state = params['state']
         persistent = params['persistent']
         wanted = state == 'present'
@@ -76,7 +83,7 @@ class KldKind(Kind):
         loader_conf = persistent == PERSIST_LOADER_CONF or (not wanted and persistent != PERSIST_NONE)
         settings = dict(loaded=wanted, kld_list=wanted if rc_conf else None,
                         loader_conf=wanted if loader_conf else None)
-        return Desired(params['name'], state, settings, loader_path=params['loader_conf'])
+        return Desired(name, state, settings, loader_path=params['loader_conf'])
 
     def observe(self, view, wanted):
         files = parse_kldstat(view.run(['kldstat', '-v'], action='list kernel modules').stdout)
@@ -129,7 +136,12 @@ class KldKind(Kind):
         elif wanted['loader_conf'] is False and current.settings['loader_conf']:
             plan.edits.append(SysrcEdit(variable, 'remove', path=path))
 
-    def destroy(self, plan, desired, current, changes):
+    @staticmethod
+    def shown_state(state):
+        """A module is loaded (present) or not (absent): it has no run state of its own."""
+        return 'present' if state == 'stopped' else state
+
+    def destroy(self, plan, desired, current, changes, purge=False):
         entry, how = current.extra['entry'], current.extra['how']
         if entry is not None:
             if how == 'module':
@@ -138,7 +150,8 @@ class KldKind(Kind):
             plan.add('unload', "unload kernel module '%s'" % desired.name, argv=['kldunload', entry['name']])
         self.update(plan, desired, current, changes)
 
-    def facts(self, desired, current):
+    def facts(self, outcome):
+        desired, current = outcome.desired, outcome.current
         entry, how = current.extra['entry'], current.extra['how']
         info = {'loaded': entry is not None}
         if entry is not None:
@@ -158,32 +171,28 @@ def _boot_value_after(outcome):
     return None if is_yes(value) else value
 
 
-class KldManager(object):
+class KldManager(KindModule):
     """The kld module: one engine call over the named modules, its result in the module's shape."""
 
-    def __init__(self, module, runner):
-        self.module = module
-        self.runner = runner
-        params = module.params
-        self.requests = [dict(params, name=name) for name in normalise_names(params['name'])]
-        self.call = None
+    kind_class = KldKind
 
-    def run(self):
-        self.call = Call(KldKind(), self.runner, check_mode=self.module.check_mode, isolate=False)
-        self.call.run(self.requests)
-        result = dict(changed=self.call.changed, plan=self.call.plan())
-        result['modules'] = dict((o.name, self.call.kind.facts(o.desired, o.current)) for o in self.call.outcomes)
-        first = self.call.outcomes[0].current
+    @staticmethod
+    def requests(params):
+        return [dict(params, name=name) for name in normalise_names(params['name'])]
+
+    def shape(self, outcomes):
+        result = dict(modules=dict((o.name, self.kind.facts(o)) for o in outcomes))
+        first = outcomes[0].current
         if first.extra['kld_list'] is not None:
             result['kld_list'] = first.extra['kld_list']
         if self.module._diff:
-            result['diff'] = self._diff()
+            result['diff'] = self._diff(outcomes)
         return result
 
-    def _diff(self):
+    @staticmethod
+    def _diff(outcomes):
         """The module's diff, over all its modules: those loaded, the whole kld_list, their loader.conf
         variables; only what differs."""
-        outcomes = self.call.outcomes
         before = dict(loaded=[o.name for o in outcomes if o.before.settings['loaded']])
         after = dict(loaded=[o.name for o in outcomes if o.desired.settings['loaded']])
         entries = outcomes[0].before.extra['kld_list']
@@ -200,6 +209,4 @@ class KldManager(object):
         return dict(before=dict((k, before[k]) for k in differing), after=dict((k, after[k]) for k in differing))
 
     def partial_result(self):
-        if self.call is None:
-            return {'changed': False}
         return progress(self.call.plan())

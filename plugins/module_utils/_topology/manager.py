@@ -1,18 +1,18 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The topology module: every kind's guests through one engine call, one bulk host view."""
+"""The topology module: a host's guests of every kind declared to one engine call, and its result."""
 
 from __future__ import annotations
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import topology
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.kind import ChrootKind
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.kind import JailKind
-from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.kind import XenKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.manager import ChrootEnvKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.manager import JailKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.manager import KldKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.manager import XenDomuKind
 
-# The kinds a topology converges; each is one module's options under its key (jails, chroots, xen_domus).
-KINDS = (JailKind, ChrootKind, XenKind)
+# The kinds a topology converges, each under its key (kernel_modules, jails, chroots, xen_domus).
+KINDS = (KldKind, JailKind, ChrootEnvKind, XenDomuKind)
 
 
 def _group(results):
@@ -35,47 +35,67 @@ def _group(results):
     return plan
 
 
+def guest_result(outcome, with_facts, diff_mode):
+    """One guest as RV(guests) shows it: kind, name, what happened, its states, and (``with_facts``) the
+    keys its own module returns, from its kind's report."""
+    kind = outcome.kind
+    found = engine.result(outcome, False)
+    result = dict(kind=kind.key, name=outcome.name, changed=found['changed'],
+                  before=kind.shown_state(outcome.before.state) if outcome.before else None)
+    if outcome.pruned:
+        result['pruned'] = True
+    if outcome.error is not None:
+        result.update(failed=True, msg=found['msg'], done=found['done'])
+        if outcome.skipped:
+            result.update(skipped=True, before=None)
+        return result
+    result.update(after=kind.shown_state(outcome.current.state), actions=found['actions'])
+    if found.get('pending'):
+        result['pending'] = found['pending']
+    if with_facts or result['changed']:
+        result.update(kind.report(outcome, diff_mode))
+    return result
+
+
 class TopologyManager(object):
     def __init__(self, module, runner):
         self.module = module
-        self.runner = runner
-        self.view = HostView(runner, bulk=True)
-        self.kinds = [kind(module, runner, self.view) for kind in KINDS]
-        self.warnings = []
-        self.results = {}
+        self.kinds = [kind(runner) for kind in KINDS]
+        self.call = engine.Call(runner, check_mode=module.check_mode, isolate=True, bulk=True)
+        self.outcome = None
+
+    @property
+    def warnings(self):
+        return ['%s: %s' % (o.name, w) for o in self.call.outcomes for w in o.warnings]
 
     def run(self):
-        declaration = dict((kind.key, self.module.params[kind.key]) for kind in self.kinds)
-        results, order, undeclared = topology.converge(self.kinds, declaration, prune=self.module.params['prune'],
-                                                       defaults=self.module.params['defaults'])
-        self.results = results
-        facts_keys = set(kind.facts_key for kind in self.kinds)
-        diffs = []
-        for name, result in results.items():
-            for warning in result.pop('warnings', None) or []:
-                self.warnings.append('%s: %s' % (name, warning))
+        params = self.module.params
+        declaration = dict((kind.key, params[kind.key]) for kind in self.kinds)
+        topology.declare(self.call, self.kinds, declaration, params['defaults'])
+        # A kind is managed when its key is given (an empty list too); only managed kinds read the host,
+        # so a Linux dom0 is never asked for jls.
+        managed = [kind for kind in self.kinds if declaration.get(kind.key) is not None]
+        self.call.run(managed=managed, prune=params['prune'])
+        results, diffs = {}, []
+        for outcome in self.call.sequence:
+            # An unchanged guest without its facts: at thousands of guests, every guest's facts would make
+            # the result megabytes that the controller parses (jail_info reads them).
+            result = guest_result(outcome, params['facts'] == 'all', self.module._diff)
             diffs.extend(result.pop('diff', None) or [])
-            if self.module.params['facts'] == 'changed' and not result.get('changed') and not result.get('failed'):
-                # An unchanged guest is its name, kind and state: at thousands of guests, every guest's
-                # facts would make the result megabytes that the controller parses (jail_info reads them).
-                for key in facts_keys & set(result):
-                    del result[key]
-        outcome = dict(changed=any(r.get('changed') for r in results.values()), guests=results, order=order,
-                       undeclared=undeclared, plan=_group(results))
+            results[outcome.name] = result
+        outcome = dict(changed=self.call.changed, guests=results, order=self.call.order,
+                       undeclared=[name for unused, name in self.call.undeclared], plan=_group(results))
         if self.module._diff:
             outcome['diff'] = diffs
         failed = outcome['plan']['failed']
         if failed:
-            error = MultiplicityError('%d guest(s) failed: %s; the others were converged' % (len(failed), '; '.join(
-                '%s: %s' % (name, results[name]['msg']) for name in failed)))
             self.outcome = outcome
-            raise error
-        if self.warnings:
-            outcome['warnings'] = self.warnings
+            raise MultiplicityError('%d guest(s) failed: %s; the others were converged' % (len(failed), '; '.join(
+                '%s: %s' % (name, results[name]['msg']) for name in failed)))
+        outcome['warnings'] = self.warnings
         return outcome
 
     def partial_result(self):
-        outcome = getattr(self, 'outcome', None)
-        if outcome is None:
+        if self.outcome is None:
             return dict(changed=False)
-        return dict((k, v) for k, v in outcome.items() if k != 'diff')
+        return dict((k, v) for k, v in self.outcome.items() if k != 'diff')

@@ -18,15 +18,14 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
     MultiplicityError, ParameterError, WaitTimeout,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Call, Current, Desired, Kind, OneObject
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    LIVE, RESTART, Change, Option, progress,
-)
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Change, Option
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import RC_CONF
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen import config, runtime
+from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.info import read_config_dir
 
 COMPARED = ('type', 'memory', 'maxmem', 'vcpus', 'maxvcpus', 'kernel', 'ramdisk', 'cmdline', 'bootloader')
 
@@ -120,9 +119,10 @@ class XenDomuKind(Kind):
     and the domain's run state as xl reports it."""
 
     name = 'domain'
-
-    def __init__(self, runner):
-        self.runner = runner
+    key = 'xen_domus'
+    facts_key = 'domain'
+    argument_spec = xen_domu_argument_spec()['argument_spec']
+    module_kwargs = dict(mutually_exclusive=[('kernel', 'bootloader')])
 
     # -- desired (no I/O) -------------------------------------------------------------
     def desired(self, params):
@@ -132,7 +132,8 @@ class XenDomuKind(Kind):
         system, defaults = config.dom0_platform()
         config_dir = params['config_dir'] or defaults['config_dir']
         wanted = config.settings(params) if params['state'] != 'absent' else None
-        return Desired(name, params['state'], {}, restart_allowed=params['restart_on_change'], params=params,
+        return Desired(name, params['state'], {}, restart_allowed=params['restart_on_change'], purge=params['purge'],
+                       params=params,
                        netbsd=system == 'NetBSD', config_dir=config_dir,
                        config_file=params['config_file'] or os.path.join(config_dir, name + '.cfg'),
                        auto_dir=params['auto_dir'] or defaults['auto_dir'], wanted=wanted)
@@ -141,9 +142,13 @@ class XenDomuKind(Kind):
     def observe(self, view, wanted):
         found = {}
         for desired in wanted:
-            old_text, old_settings = self._read_file(desired)
-            domain = self._read_domain(view, desired)
-            missing = self._disks_to_create(view, desired) if desired.state != 'absent' else []
+            try:
+                old_text, old_settings = self._read_file(desired)
+                domain = self._read_domain(view, desired)
+                missing = self._disks_to_create(view, desired) if desired.state != 'absent' else []
+            except MultiplicityError as exc:
+                found[desired.name] = exc
+                continue
             autostart_now = self._autostart_now(desired)
             state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
             found[desired.name] = Current(state, leftovers=autostart_now, old_text=old_text,
@@ -157,10 +162,12 @@ class XenDomuKind(Kind):
                                       action='read the state of domain %s' % name)
 
     def _read_domain(self, view, desired):
-        name = desired.name
-        if view.bulk:
-            domain = view.cached('xl', lambda: runtime.read_all_domains(self.runner)).get(name)
-            return dict(domain) if domain else None
+        """The domain as xl reports it (with its live configuration), None when xl does not know it."""
+        domain = view.per_object('xl', desired.name, lambda: self._read_one_domain(desired.name),
+                                 lambda: runtime.read_all_domains(self.runner))
+        return dict(domain) if domain else None
+
+    def _read_one_domain(self, name):
         listed = self._list(name)
         if listed is None:
             return None
@@ -218,6 +225,13 @@ class XenDomuKind(Kind):
                 missing.append(disk)
         return missing
 
+    def on_host(self, view, wanted):
+        """Domains xl knows and guest files in the declared guests' config directories."""
+        names = set(view.cached('xl', lambda: runtime.read_all_domains(self.runner)))
+        for directory in sorted(set(d.extra['config_dir'] for d in wanted)):
+            names.update(read_config_dir(directory)[0])
+        return sorted(names)
+
     def needs_reread(self, plan):
         """The new domid and state after a start or stop; a file write changes nothing xl reports."""
         return any(a.verb in ('start', 'stop') for a in plan.actions)
@@ -227,7 +241,7 @@ class XenDomuKind(Kind):
         for outcome in outcomes:
             domain = self._read_domain(view, outcome.desired)
             state = 'running' if domain else ('absent' if outcome.desired.state == 'absent' else 'stopped')
-            found[outcome.name] = Current(state, **dict(outcome.current.extra, domain=domain))
+            found[outcome.name] = outcome.current.but(state=state, domain=domain)
         return found
 
     # -- compare -------------------------------------------------------------------------
@@ -263,16 +277,22 @@ class XenDomuKind(Kind):
         return changes
 
     @staticmethod
-    def pending_keys(outcome):
+    def pending_keys(plan, current):
         """The xl.cfg settings a running domain does not have yet (its restart was not allowed)."""
         keys = set()
-        for change in outcome.plan.pending:
+        for change in plan.pending:
             if change.name == 'config_file':
-                before, after = outcome.current.extra['old_settings'], xl_cfg.parse(change.after)
+                before, after = current.extra['old_settings'], xl_cfg.parse(change.after)
                 keys.update(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             else:
                 keys.add(change.name)
         return sorted(keys)
+
+    def complete(self, plan, desired, current):
+        keys = current.extra['pending_keys'] = self.pending_keys(plan, current)
+        if keys:
+            plan.warn('Domain %s keeps running with its old configuration until it is restarted: %s changed '
+                      '(set restart_on_change to restart it)' % (desired.name, ', '.join(keys)))
 
     # -- verbs -----------------------------------------------------------------------------
     def create(self, plan, desired, current, changes):
@@ -362,13 +382,13 @@ class XenDomuKind(Kind):
                                         'to destroy it' % (name, timeout))
             self.runner.run(['xl', 'destroy', name], action='destroy domain %s' % name)
 
-    def destroy(self, plan, desired, current, changes):
+    def destroy(self, plan, desired, current, changes, purge=False):
         config_file = desired.extra['config_file']
         if current.extra['autostart_now']:
             self._plan_autostart(plan, desired, False)
         if current.extra['old_text'] is not None:
             plan.add('remove', 'remove %s' % config_file, func=lambda: os.unlink(config_file))
-        if desired.extra['params']['purge']:
+        if purge:
             for vdev, target, fields in config.disks_of(current.extra['old_settings']):
                 if not target or fields.get('devtype') == 'cdrom' or fields.get('access') in ('ro', 'r'):
                     continue
@@ -378,69 +398,46 @@ class XenDomuKind(Kind):
                 elif os.path.isfile(target):
                     plan.add('purge', 'remove disk image %s' % target, func=lambda t=target: os.unlink(t))
 
+    # -- results -----------------------------------------------------------------------
+    def expected(self, outcome):
+        """Check mode: the domain in its expected state; a stop (or restart) leaves no domid."""
+        state, before = expected_state(outcome), outcome.before
+        stopping = any(a.verb == 'stop' for a in outcome.plan.actions)
+        domain = before.extra['domain']
+        domain = domain if state == 'running' and not stopping else None
+        return before.but(state=state, domain=domain)
 
-class XenDomuManager(OneObject):
-    """The xen_domu module (and a topology's Xen guests): one engine call, its result in the module's shape."""
-
-    def __init__(self, module, runner, view=None):
-        self.module = module
-        self.runner = runner
-        # Reads go through the host view: one xl list for every domain of a topology call.
-        self.view = view or HostView(runner)
-        self.kind = XenDomuKind(runner)
-        self.call = Call(self.kind, runner, check_mode=module.check_mode, view=self.view, isolate=False,
-                         reread=not self.view.bulk)
-        self.p = module.params
-        # Bad input fails here, before anything is read.
-        self.desired = self.kind.desired(self.p)
-        self.name = self.desired.name
-        self.config_dir = self.desired.extra['config_dir']
-        self.warnings = []
-
-    def run(self):
-        self.call.run([self.p])
-        outcome = self.call.outcomes[0]
-        plan, verbs = outcome.plan, [a.verb for a in outcome.plan.actions]
-        pending_keys = self.kind.pending_keys(outcome)
-        if pending_keys:
-            self.warnings.append('Domain %s keeps running with its old configuration until it is restarted: %s '
-                                 'changed (set restart_on_change to restart it)' % (self.name, ', '.join(pending_keys)))
-        result = dict(changed=plan.changed, plan=plan, pending_restart=bool(pending_keys),
-                      domain=self._facts(outcome, verbs, pending_keys))
-        if self.module._diff:
-            result['diff'] = self._diff(outcome, verbs)
-        if self.warnings:
-            result['warnings'] = self.warnings
-        return result
-
-    # -- results ---------------------------------------------------------------
-    def _facts(self, outcome, verbs, pending_keys):
-        desired, state_wanted = outcome.desired, outcome.desired.state
-        settings_ = self.kind.rendered(desired, outcome.before)[1]
-        domain = outcome.current.extra['domain']
-        if self.view.bulk and 'stop' in verbs:
-            domain = None       # many domains: the caller reads them all once at the end
-        autostart, autostart_now = self.p['autostart'], outcome.before.extra['autostart_now']
-        if self.module.check_mode:
-            predicted = {'absent': 'absent', 'stopped': 'stopped', 'started': 'running', 'restarted': 'running'}
-            state = predicted.get(state_wanted, 'running' if domain else 'stopped')
-            domid = domain['domid'] if domain and 'stop' not in verbs else None
+    def facts(self, outcome):
+        desired, current, wanted_state = outcome.desired, outcome.current, outcome.desired.state
+        settings_ = self.rendered(desired, outcome.before)[1]
+        domain = current.extra['domain']
+        if domain:
+            state = domain['state']
         else:
-            state = domain['state'] if domain else ('absent' if state_wanted == 'absent' else 'stopped')
-            domid = domain['domid'] if domain else None
-        facts = dict(name=self.name, domid=domid, state=state, config_file=desired.extra['config_file'],
-                     config=dict(settings_) if state_wanted != 'absent' else {},
+            state = 'running' if current.state == 'running' else ('absent' if wanted_state == 'absent' else 'stopped')
+        autostart, autostart_now = desired.extra['params']['autostart'], outcome.before.extra['autostart_now']
+        facts = dict(name=desired.name, domid=domain['domid'] if domain else None, state=state,
+                     config_file=desired.extra['config_file'],
+                     config=dict(settings_) if wanted_state != 'absent' else {},
                      autostart=bool(autostart if autostart is not None else autostart_now)
-                     if state_wanted != 'absent' else False,
-                     pending_changes=pending_keys,
-                     console=dict(command=['xl', 'console', self.name]))
+                     if wanted_state != 'absent' else False,
+                     pending_changes=outcome.before.extra.get('pending_keys', []),
+                     console=dict(command=['xl', 'console', desired.name]))
         if str(settings_.get('vnc', '0')) not in ('0', '') and settings_.get('type', settings_.get('builder')) == 'hvm':
             display = settings_.get('vncdisplay')
             facts['console']['vnc'] = '%s:%s' % (settings_.get('vnclisten', '127.0.0.1'),
                                                  5900 + int(display) if display is not None else 'auto')
         return facts
 
-    def _diff(self, outcome, verbs):
+    def report(self, outcome, diff_mode):
+        facts = self.facts(outcome)
+        found = dict(pending_restart=bool(facts['pending_changes']), domain=facts)
+        if diff_mode:
+            found['diff'] = self._diff(outcome)
+        return found
+
+    def _diff(self, outcome):
+        verbs = [a.verb for a in outcome.plan.actions]
         current_state = outcome.before.state
         after_state = current_state
         if 'destroy' in verbs:
@@ -454,10 +451,13 @@ class XenDomuManager(OneObject):
         config_file = outcome.desired.extra['config_file']
         return [
             dict(before=outcome.before.extra['old_text'] or '',
-                 after=self.kind.rendered(outcome.desired, outcome.before)[0] or '',
+                 after=self.rendered(outcome.desired, outcome.before)[0] or '',
                  before_header=config_file, after_header=config_file),
             dict(before=dict(state=current_state), after=dict(state=after_state)),
         ]
 
-    def partial_result(self):
-        return dict(progress(self.plan), domain=dict(name=self.name))
+
+class XenDomuManager(KindModule):
+    """The xen_domu module: one engine call, its result in the module's shape."""
+
+    kind_class = XenDomuKind

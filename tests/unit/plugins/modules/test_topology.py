@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import hostview
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import manager
 from ansible_collections.bsd.multiplicity.plugins.modules import topology
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
@@ -117,7 +117,7 @@ def test_defaults_are_merged_under_each_guest_with_its_name_expanded(monkeypatch
 
 
 @pytest.mark.parametrize('defaults, where, message', [
-    (dict(bhyve_vms={}), 'defaults.bhyve_vms', 'not a kind of guest (one of jails, chroots, xen_domus)'),
+    (dict(bhyve_vms={}), 'defaults.bhyve_vms', 'not a kind of guest (one of kernel_modules, jails, chroots, xen_domus)'),
     (dict(jails=[]), 'defaults.jails', 'must be a dictionary'),
     (dict(jails=dict(name='x')), 'defaults.jails.name', 'cannot have a default'),
     (dict(jails=dict(bogus=1)), 'jails[a]', 'bogus'),
@@ -183,8 +183,8 @@ def test_chroots_and_jails_in_one_call_across_kinds(monkeypatch):
     mounted = (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\ntmpfs\t%s/tmp\ttmpfs\trw\t0 0\n' % build,
                '')
     kind, result, ran = run(declared, [
-        jls(), uname, mount_p, (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', build + '/tmp'], 0, '', ''), mounted,
-        start('web'), jls(running('web', 4)),
+        jls(), uname, mount_p, (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', build + '/tmp'], 0, '', ''),
+        start('web'), jls(running('web', 4)), mounted,
     ], monkeypatch)
     assert kind == 'exit', result
     assert result['order'] == [build, 'web'] and result['plan']['change'] == [build]
@@ -203,23 +203,22 @@ def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
         jls(running('db', 1), running('web', 2)),
     ], monkeypatch)
     assert kind == 'exit', result
-    assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'autostart', 'start']
+    assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'start', 'autostart']
     kind, result, ran = run(declared, [
         jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start('web'),
         (['/sbin/sysrc', 'jail_enable=YES', 'jail_list+=db web'], 1, '', 'sysrc: /etc/rc.conf: Read-only file system\n'),
-        jls(running('db', 1), running('web', 2)),
     ], monkeypatch)
     assert kind == 'fail' and 'host-wide edit of this call failed' in result['guests']['web']['msg']
 
 
 def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     writes = []
-    original = hostview.edit_locked
+    original = engine.edit_locked
 
     def counting(path, edit, mode=None):
         writes.append(path)
         return original(path, edit, mode=mode)
-    monkeypatch.setattr(hostview, 'edit_locked', counting)
+    monkeypatch.setattr(engine, 'edit_locked', counting)
     declared = dict(jails=[jail('db', rctl=['memoryuse:deny=1g']), jail('web', rctl=['maxproc:deny=50'])])
     kind, result, ran = run(declared, [
         jls(), (['/sbin/rctl'], 0, '', ''),

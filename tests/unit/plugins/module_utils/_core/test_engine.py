@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Option
+from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager import guest_result
 
 
 class Result(object):
@@ -50,12 +50,16 @@ class BoxKind(engine.Kind):
     is listed in rc.conf's box_list while it exists."""
 
     name = 'box'
+    key = 'boxes'
+    argument_spec = dict(name=dict(type='str', required=True), colour=dict(type='str'), size=dict(type='str'),
+                         restart=dict(type='bool', default=False), purge=dict(type='bool', default=False),
+                         state=dict(type='str', default='started', choices=['started', 'stopped', 'absent']))
     OPTIONS = (Option('colour', LIVE), Option('size', RECREATE))
 
     def desired(self, params):
         return engine.Desired(params['name'], params.get('state', 'started'),
                               dict(colour=params.get('colour'), size=params.get('size')),
-                              restart_allowed=params.get('restart', False))
+                              restart_allowed=params.get('restart', False), purge=params.get('purge', False))
 
     def observe(self, view, wanted):
         found = {}
@@ -65,7 +69,7 @@ class BoxKind(engine.Kind):
             found[name] = engine.Current(state, dict(colour=colour, size=size))
         return found
 
-    def on_host(self, view):
+    def on_host(self, view, wanted):
         return [line.split()[0] for line in view.run(['list']).stdout.splitlines()]
 
     def create(self, plan, desired, current, changes):
@@ -82,13 +86,26 @@ class BoxKind(engine.Kind):
     def stop(self, plan, desired, current, changes):
         plan.add('stop', 'stop %s' % desired.name, argv=['stopbox', desired.name])
 
-    def destroy(self, plan, desired, current, changes):
+    def destroy(self, plan, desired, current, changes, purge=False):
         plan.add('destroy', 'destroy %s' % desired.name, argv=['rmbox', desired.name])
+        if purge:
+            plan.add('purge', 'shred the contents of %s' % desired.name, argv=['shred', desired.name])
         plan.edits.append(SysrcEdit('box_list', '-=', desired.name))
+
+    def facts(self, outcome):
+        return dict(name=outcome.name, state=outcome.current.state)
+
+
+def call_of(runner, requests, **kwargs):
+    call = engine.Call(runner, **kwargs)
+    kind = BoxKind(runner)
+    for params in requests:
+        call.declare(kind, params)
+    return call
 
 
 def converge(runner, requests, **kwargs):
-    return engine.Call(BoxKind(), runner, **kwargs).run(requests)
+    return call_of(runner, requests, **kwargs).run()
 
 
 def test_new_objects_are_created_and_their_list_edits_merged_into_one_sysrc():
@@ -131,15 +148,15 @@ def test_isolated_failure_is_reported_by_name_and_the_others_go_on():
     assert isinstance(first.error, CommandError) and second.error is None
     assert runner.ran == [['list'], ['mkbox', 'a'], ['mkbox', 'b'], ['startbox', 'b'], ['sysrc', 'box_list+=b'],
                           ['list']]
-    result = engine.result(call.kind, first, diff_mode=False)
+    result = engine.result(first, diff_mode=False)
     assert result['failed'] and result['done'] == [] and 'boom' in result['msg']
 
 
 def test_without_isolation_the_first_failure_is_raised_and_the_call_keeps_what_was_done():
     runner = Runner({}, fail={'b'})
-    call = engine.Call(BoxKind(), runner, isolate=False)
+    call = call_of(runner, [dict(name='a'), dict(name='b')], isolate=False)
     with pytest.raises(MultiplicityError):
-        call.run([dict(name='a'), dict(name='b')])
+        call.run()
     assert [a['argv'] for a in call.plan().describe()][:2] == [['mkbox', 'a'], ['startbox', 'a']]
     assert call.plan().done == 2
 
@@ -157,7 +174,10 @@ def test_absent_with_leftovers_is_destroyed_and_a_stopped_box_is_started():
             found.setdefault('gone', engine.Current('absent', leftovers=True))
             return found
     runner = Runner({'s': ('stopped', 'red')})
-    engine.Call(Leftover(), runner).run([dict(name='gone', state='absent'), dict(name='s', colour='red')])
+    call, kind = engine.Call(runner), Leftover(runner)
+    for params in (dict(name='gone', state='absent'), dict(name='s', colour='red')):
+        call.declare(kind, params)
+    call.run()
     assert runner.ran[1:] == [['rmbox', 'gone'], ['startbox', 's'], ['sysrc', 'box_list-=gone'], ['list']]
 
 
@@ -172,25 +192,14 @@ def test_sysrc_edits_merge_per_file(edits, commands):
     assert [argv for path, argv in merged_sysrc(edits)] == commands
 
 
-# A kind joins topology by its contract, an argument spec and a key: nothing else.
-class BoxTopologyKind(topology.EngineKind):
-    key = 'boxes'
-    contract = BoxKind
-    argument_spec = dict(name=dict(type='str', required=True), colour=dict(type='str'), size=dict(type='str'),
-                         restart=dict(type='bool', default=False),
-                         state=dict(type='str', default='started', choices=['started', 'stopped', 'absent']))
-
-
-class FakeModule(object):
-    def __init__(self, check_mode=False, diff=False):
-        self.check_mode = check_mode
-        self._diff = diff
-
-
-def topology_run(runner, declaration, check_mode=False, diff=False, prune=False):
-    module = FakeModule(check_mode, diff)
-    kinds = [BoxTopologyKind(module, runner, HostView(runner, bulk=True))]
-    return topology.converge(kinds, declaration, prune=prune)
+# A kind joins topology by its contract alone (its key and argument spec are part of it).
+def topology_run(runner, declaration, check_mode=False, diff=False, prune=False, kinds=None):
+    kinds = kinds or [BoxKind(runner)]
+    call = engine.Call(runner, check_mode=check_mode, bulk=True)
+    order = topology.declare(call, kinds, declaration)
+    call.run(managed=[k for k in kinds if declaration.get(k.key) is not None], prune=prune)
+    results = dict((o.name, guest_result(o, True, diff)) for o in call.sequence)
+    return results, order, [name for unused, name in call.undeclared]
 
 
 def test_a_contract_kind_in_a_topology_dependency_order_one_merged_edit_one_reread():
@@ -198,11 +207,11 @@ def test_a_contract_kind_in_a_topology_dependency_order_one_merged_edit_one_rere
     results, order, undeclared = topology_run(runner, dict(boxes=[
         dict(name='web', colour='red', depend=['db']), dict(name='db', colour='blue')]), diff=True)
     assert order == ['db', 'web'] and undeclared == ['old']
-    assert runner.ran == [['list'], ['mkbox', 'db'], ['startbox', 'db'], ['mkbox', 'web'], ['startbox', 'web'],
-                          ['sysrc', 'box_list+=db web'], ['list']]
+    assert runner.ran == [['list'], ['mkbox', 'db'], ['startbox', 'db'], ['mkbox', 'web'],
+                          ['startbox', 'web'], ['sysrc', 'box_list+=db web'], ['list']]
     assert results['web']['before'] == 'absent' and results['web']['after'] == 'running'
     assert results['web']['facts']['state'] == 'running'
-    assert results['db']['diff'][0]['after'] == {'colour': 'blue'}
+    assert results['db']['diff'][-1]['after'] == {'colour': 'blue'}
 
 
 def test_a_contract_kind_in_a_topology_check_mode_failure_isolation_and_prune():

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """``antsibull-docs ARGS...`` with temporary directory names that reStructuredText cannot misread.
 
 lint-collection-docs copies the collection into a temporary directory and writes that directory's
