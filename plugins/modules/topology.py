@@ -229,23 +229,21 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import run_manager
-from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager import TopologyManager
+from ansible_collections.bsd.multiplicity.plugins.module_utils._topology import manager
 
 
 def main():
     module = AnsibleModule(
+        # One option per kind of guest (kernel_modules, jails, chroots, xen_domus): its list of guests.
         argument_spec=dict(
-            kernel_modules=dict(type='list', elements='dict'),
-            jails=dict(type='list', elements='dict'),
-            chroots=dict(type='list', elements='dict'),
-            xen_domus=dict(type='list', elements='dict'),
+            dict((kind.key, dict(type='list', elements='dict')) for kind in manager.KINDS),
             defaults=dict(type='dict'),
             facts=dict(type='str', choices=['all', 'changed'], default='changed'),
             prune=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
-    run_manager(module, TopologyManager)
+    run_manager(module, manager.TopologyManager)
 
 
 if __name__ == '__main__':

@@ -126,8 +126,9 @@ class Kind(object):
         the differing options (``before``/``after``) with the files' diffs before them."""
         found = {self.facts_key: self.facts(outcome)}
         if diff_mode:
+            header = '%s %s' % (self.name, outcome.name)
             found['diff'] = list(outcome.plan.files) + [dict(
-                structured_diff(outcome.plan.changes), before_header=outcome.label, after_header=outcome.label)]
+                structured_diff(outcome.plan.changes), before_header=header, after_header=header)]
         return found
 
     @staticmethod

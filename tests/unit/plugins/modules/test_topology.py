@@ -238,3 +238,32 @@ def test_a_hostile_name_expanded_into_defaults_is_refused_naming_the_guest(monke
     kind, result, ran = run(dict(jails=[dict(name='../../etc')], defaults=defaults), [], monkeypatch)
     assert kind == 'fail' and result['msg'].startswith('jails[../../etc].name:') and ran == [], result
     assert 'nothing was changed' in result['msg']
+
+
+KERNEL = 'Id Refs Address                Size Name\n 1   38 0xffffffff80200000  1d345b0 kernel (/boot/kernel/kernel)\n' \
+         '\tContains modules:\n\t\t Id Name\n\t\t 18 if_lo\n'
+BRIDGE_KO = ' 3    1 0xffffffff82b20000    3c4f8 if_bridge.ko (/boot/kernel/if_bridge.ko)\n' \
+            '\tContains modules:\n\t\t Id Name\n\t\t520 if_bridge\n'
+
+
+def test_kernel_modules_are_a_kind_loaded_before_the_jails_that_depend_on_them(tmp_path, monkeypatch):
+    (tmp_path / 'kernel').mkdir()
+    (tmp_path / 'kernel' / 'if_bridge.ko').write_text('')
+    declared = dict(kernel_modules=[dict(name='if_bridge')], jails=[jail('web', depend=['if_bridge'])])
+    kldstat, kld_list = ['/sbin/kldstat', '-v'], ['/sbin/sysrc', '-n', 'kld_list']
+    kind, result, ran = run(declared, [
+        jls(), (kldstat, 0, KERNEL, ''), (kld_list, 0, '\n', ''),
+        (['/sbin/sysctl', '-n', 'kern.module_path'], 0, str(tmp_path / 'kernel') + '\n', ''),
+        (['/sbin/kldload', 'if_bridge'], 0, '', ''), start('web'),
+        (['/sbin/sysrc', 'kld_list+=if_bridge'], 0, '', ''),
+        (kldstat, 0, KERNEL + BRIDGE_KO, ''), (kld_list, 0, 'if_bridge\n', ''), jls(running('web', 3)),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert result['order'] == ['if_bridge', 'web'] and result['plan']['create'] == ['if_bridge', 'web']
+    module = result['guests']['if_bridge']
+    assert module['kind'] == 'kernel_modules' and (module['before'], module['after']) == ('absent', 'present')
+    assert module['kernel_module']['loaded'] and module['kernel_module']['in_kld_list']
+    assert 'depend' not in open(conf('web')).read()       # a kernel module is not a jail(8) dependency
+    kind, result, ran = run(declared, [jls(running('web', 3)), (kldstat, 0, KERNEL + BRIDGE_KO, ''),
+                                       (kld_list, 0, 'if_bridge\n', '')], monkeypatch)
+    assert kind == 'exit' and not result['changed'] and result['undeclared'] == []
