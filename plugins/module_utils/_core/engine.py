@@ -491,9 +491,10 @@ def expected_state(outcome):
     return 'stopped' if outcome.before.state == 'absent' and 'start' not in verbs else outcome.before.state
 
 
-def result(outcome, diff_mode):
-    """One object's outcome as data: changed, what was done or planned, its facts, warnings and diff
-    (``before``/``after`` of the differing options, the files' diffs beside)."""
+def result(outcome, diff_mode, facts=True):
+    """One object's outcome as data: changed, what was done or planned, its facts (unless ``facts`` is
+    false: reading them may cost a file per object), warnings and diff (``before``/``after`` of the
+    differing options, the files' diffs beside)."""
     plan, kind = outcome.plan, outcome.kind
     if outcome.error is not None:
         done = progress(plan) if plan is not None and not outcome.skipped else dict(changed=False, done=[])
@@ -501,9 +502,10 @@ def result(outcome, diff_mode):
         if outcome.skipped:
             found['skipped'] = True
         return found
-    found = dict(changed=plan.changed, actions=plan.describe() + edit_actions(plan),
-        facts=kind.facts(outcome), state=outcome.current.state,
-        warnings=outcome.warnings)
+    found = dict(changed=plan.changed, actions=plan.describe() + edit_actions(plan), state=outcome.current.state,
+                 warnings=outcome.warnings)
+    if facts:
+        found['facts'] = kind.facts(outcome)
     if plan.pending:
         found['pending'] = sorted(set(c.name for c in plan.pending))
     if diff_mode:

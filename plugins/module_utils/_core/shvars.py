@@ -78,40 +78,60 @@ def _assignments(text):
     return found
 
 
+class ShVars(object):
+    """One parse of an rc.conf-style text: its plain assignments (``vars``, the last of a name wins,
+    as in sh), and the text and variables an edit gives, without parsing again."""
+
+    def __init__(self, text):
+        self.text = text or ''
+        self._found = _assignments(self.text)
+        self.vars = dict((name, value) for unused, name, value in self._found)
+
+    def edited(self, values):
+        """(text, vars) after setting each ``name: value`` (None removes the variable).
+
+        The last assignment of a name is rewritten in place and earlier ones are dropped; new
+        variables are appended.  Every other line is kept.  Written values read back exactly
+        (:func:`quote`), so the new variables are the old ones with ``values`` applied.
+        """
+        lines = split_lines(self.text)
+        last = {}
+        for number, name, unused in self._found:
+            last.setdefault(name, []).append(number)
+        drop = set()
+        replace = {}
+        for name, value in values.items():
+            numbers = last.get(name, [])
+            if value is None:
+                drop.update(numbers)
+                continue
+            if numbers:
+                drop.update(numbers[:-1])
+                replace[numbers[-1]] = '%s=%s\n' % (name, quote(value))
+        out = []
+        for number, line in enumerate(lines):
+            if number in drop:
+                continue
+            out.append(replace.get(number, line))
+        if out and not out[-1].endswith('\n'):
+            out[-1] += '\n'
+        for name, value in values.items():
+            if value is not None and name not in last:
+                out.append('%s=%s\n' % (name, quote(value)))
+        new_vars = dict(self.vars)
+        for name, value in values.items():
+            if value is None:
+                new_vars.pop(name, None)
+            else:
+                new_vars[name] = value
+        return ''.join(out), new_vars
+
+
 def read_vars(text):
     """{name: value} of the plain assignments; the last one of a name wins, as in sh."""
-    return dict((name, value) for unused, name, value in _assignments(text or ''))
+    return ShVars(text).vars
 
 
 def set_vars(text, values):
-    """Set each ``name: value`` (None removes the variable); return the new text.
-
-    The last assignment of a name is rewritten in place and earlier ones are
-    dropped; new variables are appended.  Every other line is kept.
-    """
-    text = text or ''
-    lines = split_lines(text)
-    last = {}
-    for number, name, unused in _assignments(text):
-        last.setdefault(name, []).append(number)
-    drop = set()
-    replace = {}
-    for name, value in values.items():
-        numbers = last.get(name, [])
-        if value is None:
-            drop.update(numbers)
-            continue
-        if numbers:
-            drop.update(numbers[:-1])
-            replace[numbers[-1]] = '%s=%s\n' % (name, quote(value))
-    out = []
-    for number, line in enumerate(lines):
-        if number in drop:
-            continue
-        out.append(replace.get(number, line))
-    if out and not out[-1].endswith('\n'):
-        out[-1] += '\n'
-    for name, value in values.items():
-        if value is not None and name not in last:
-            out.append('%s=%s\n' % (name, quote(value)))
-    return ''.join(out)
+    """The text with each ``name: value`` set (None removes the variable): see :meth:`ShVars.edited`."""
+    return ShVars(text).edited(values)[0]

@@ -29,7 +29,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Change, Option
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
     jls_not_found, parse_ifconfig_addresses, parse_jls_json, parse_sysrc_e, read_all_jails,
@@ -408,11 +408,11 @@ class JailKind(Kind):
         rc_text = self._guest(d, path).read('etc/rc.conf') if (rc_path and d.jail_if) else None
         rc_new = rc_text
         rc_wanted = None
-        rc_vars = rc_new_vars = read_vars(rc_text or '')
+        rc = ShVars(rc_text)        # the jail's rc.conf, parsed once for the whole plan
+        rc_vars = rc_new_vars = rc.vars
         if d.jail_if and d.state != 'absent':
             rc_wanted = config.jail_rc_vars(d.p, d.jail_if, rc_vars)
-            rc_new = set_vars(rc_text or '', rc_wanted)
-            rc_new_vars = read_vars(rc_new)
+            rc_new, rc_new_vars = rc.edited(rc_wanted)
 
         autostart = d.p.get('autostart')
         rcvars = None

@@ -201,8 +201,8 @@ def test_topology_beside_jails_order_isolation_prune_check_diff_warnings(with_sh
     assert not guests['other'].get('failed') and guests['db']['skipped']
     assert result['warnings'] == ['pantry: red fades in the sun']
 
-    settled = dict(jails=declared['jails'][:1], shelves=[dict(name='pantry', colour='red'),
-                                                        dict(name='other', colour='red')])
+    settled = dict(jails=declared['jails'][:1],
+                   shelves=[dict(name='pantry', colour='red'), dict(name='other', colour='red')])
     kind, result, ran = run_module(topology.main, settled, [
         web_running(host), listed(('pantry', 'open', 'red', 'small'), ('other', 'open', 'none', 'small'))],
         monkeypatch, check_mode=True, diff=True)

@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import shvars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import quote, read_vars, set_vars
 
 RC = '''# hand comment
@@ -43,3 +44,14 @@ def test_quote_reads_back_in_sh(value):
                          check=True).stdout
     assert out == value
     assert read_vars('x=%s\n' % quote(value))['x'] == value
+
+
+@pytest.mark.parametrize('text, values', [
+    ('a="1"\nb=2\na=3\n# c=4\n', {'a': 'x y', 'c': None, 'd': 'new $HOME "q"'}),
+    ('x=1', {'x': None}),
+    ('', {'ifconfig_e0b': 'inet 10.0.0.1/24', 'defaultrouter': None}),
+])
+def test_one_parse_gives_the_edited_text_and_the_variables_it_reads_back_as(text, values):
+    edited_text, edited_vars = shvars.ShVars(text).edited(values)
+    assert edited_text == shvars.set_vars(text, values)
+    assert edited_vars == shvars.read_vars(edited_text)
