@@ -23,7 +23,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Change, Option, Plan
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options, Plan
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
@@ -148,6 +148,15 @@ def _fstab_edit(begin, end, body):
     return edit
 
 
+# Every option of a chroot, declared once: the parts it is made of, each applied in place.
+OPTIONS = Options(
+    Option('bootstrap', LIVE),      # the userland, made once (recorded in the marker)
+    Option('mounts', LIVE),         # the filesystems mounted inside it
+    Option('fstab', LIVE),          # its block of the host's fstab
+    Option('marker', LIVE),         # what the marker records
+)
+
+
 class ChrootEnvKind(Kind):
     """One chroot: a directory holding a userland (bootstrapped once, recorded in a marker file), the
     filesystems mounted inside it, and its block of the host's fstab."""
@@ -157,6 +166,7 @@ class ChrootEnvKind(Kind):
     name_option = 'path'
     facts_key = 'chroot'
     argument_spec = chroot_argument_spec()['argument_spec']
+    OPTIONS = OPTIONS
 
     # -- desired (no I/O but resolving the path) ---------------------------------------------
     def desired(self, params):
@@ -211,18 +221,14 @@ class ChrootEnvKind(Kind):
         except ValueError:
             raise MultiplicityError('The marker %s is not valid JSON; fix or remove it' % os.path.join(path, MARKER))
 
-    # -- compare: what the declaration needs done, by part ----------------------------------------
+    # -- compare: the chroot as found against the chroot as declared, by part ------------------------
     def compare(self, desired, current):
         if desired.state == 'absent':
             return []
-        work = self._work(desired, current)
-        found = []
-        for option, verbs in (('bootstrap', BOOTSTRAP_VERBS), ('mounts', ('mount', 'umount', 'mkdir')),
-                              ('fstab', ('fstab',)), ('marker', ('marker',))):
-            if any(a.verb in verbs for a in work.actions):
-                found.append(Change(Option(option, LIVE), current.extra['_before'][option],
-                                    current.extra['_after'][option]))
-        return found
+        self._work(desired, current)
+        before, after = current.extra['_before'], current.extra['_after']
+        changes = [OPTIONS.change(option.name, before[option.name], after[option.name]) for option in OPTIONS]
+        return [c for c in changes if c is not None]
 
     def _work(self, desired, current):
         """The actions a present chroot needs (made once per object, copied by create and update)."""
@@ -250,11 +256,24 @@ class ChrootEnvKind(Kind):
         current.warnings.extend(work.warnings)     # said whether or not anything changes
         current.extra.update(_work=work, desired_mounts=wanted_mounts, new_fstab=new_fstab,
                              _before=dict(bootstrap=(marker or {}).get('bootstrap'),
-                                          mounts=[m['node'] for m in current.extra['mounted']],
+                                          mounts=self._mounted_as(current, wanted_mounts, owned),
                                           fstab=fstab_text, marker=marker),
                              _after=dict(bootstrap=new_marker.get('bootstrap'), mounts=owned, fstab=new_fstab,
                                          marker=new_marker))
         return work
+
+    @staticmethod
+    def _mounted_as(current, wanted_mounts, owned):
+        """The managed mounts as found: the nodes mounted (those this module mounted or is to mount), a
+        declared node mounted otherwise than declared marked so, to compare with the declared nodes."""
+        platform, table = current.extra['platform'], current.extra['table']
+        owned_before = set((current.extra['marker'] or {}).get('mounts') or []) | set(owned)
+        found = [m['node'] for m in current.extra['mounted'] if m['node'] in owned_before]
+        for entry in wanted_mounts:
+            mounted_now = mnt.last_on(table, entry['node'])
+            if mounted_now is not None and not mnt.satisfied(entry, mounted_now, platform):
+                found = [n for n in found if n != entry['node']] + ['%s (not as declared)' % entry['node']]
+        return found
 
     # -- verbs -------------------------------------------------------------------------------------
     def create(self, plan, desired, current, changes):
@@ -429,9 +448,6 @@ class ChrootEnvKind(Kind):
                          func=lambda target=entry['target']: tree.makedirs(target))
             plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
         return wanted
-
-
-BOOTSTRAP_VERBS = ('clone', 'mkdir', 'extract', 'debootstrap', 'copy')
 
 
 def _populated(path):

@@ -49,6 +49,53 @@ class Option(object):
         return not after_items.issubset(before_items)
 
 
+class Options(object):
+    """A kind's option registry: each option declared once, with how it is compared and whether a change
+    applies live, at the next start or by recreating; that declaration classifies every change of it.
+
+    ``family(name) -> Option`` declares the options whose names are known only when the object is read
+    (a jail(8) parameter, an xl.cfg setting), by the rule that classifies them.
+    """
+
+    def __init__(self, *options, **kwargs):
+        self._options = list(options)
+        self._declared = dict((o.name, o) for o in options)
+        self._family = kwargs.pop('family', None)
+        if kwargs:
+            raise TypeError('unknown argument %s' % ', '.join(kwargs))
+        self._made = {}
+
+    def __iter__(self):
+        return iter(self._options)
+
+    def __getitem__(self, name):
+        if name in self._declared:
+            return self._declared[name]
+        if self._family is None:
+            raise KeyError('%s is not a declared option' % name)
+        if name not in self._made:
+            self._made[name] = self._family(name)
+        return self._made[name]
+
+    def with_family(self, family):
+        """The same declared options, with another rule for the ones named at run time."""
+        return Options(*self._options, family=family)
+
+    def change(self, name, before, after):
+        """The change of option ``name``, compared as declared; None when the values do not differ."""
+        option = self[name]
+        return Change(option, before, after) if option.differs(before, after) else None
+
+    def changed(self, name, before, after):
+        """A change of option ``name`` that the kind found by comparing what it read itself (the live
+        value of a running object, a file's layout)."""
+        return Change(self[name], before, after)
+
+    def not_picked_up(self, name):
+        """A setting written earlier that the running object has not picked up: it waits for a restart."""
+        return Change(Option(name, RESTART), 'running', 'configured')
+
+
 class Change(object):
     __slots__ = ('option', 'before', 'after')
 

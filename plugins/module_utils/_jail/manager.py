@@ -27,7 +27,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
     Current, Desired, FileEdit, Kind, expected_state,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Change, Option
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
@@ -173,6 +173,33 @@ def _autostart_vars(text):
                 names=frozenset(listed))
 
 
+def _parameter(name):
+    """A jail(8) parameter: changed in the running jail with ``jail -m`` when jail(8) allows it, else at
+    the next start."""
+    return Option(name, LIVE if config.is_live(name) else RESTART)
+
+
+def _vnet_parameter(name):
+    """A VNET jail's parameter: as any jail's, but its ip4/ip6 addresses (its own rc.conf's) apply at start."""
+    return Option(name, RESTART) if name.startswith('ip') else _parameter(name)
+
+
+# Every option of a jail, declared once: the jail(8) parameters of its block (by the rules above) and
+# what the module manages beside them.
+OPTIONS = Options(
+    Option('jail.conf', LIVE),              # the block's layout alone (its parameters unchanged)
+    Option('vnet.addresses', LIVE),         # ifconfig in the running jail, and its rc.conf
+    Option('vnet.gateway', RESTART),        # the jail's rc runs at its start
+    Option('vnet.gateway6', RESTART),
+    Option('rc.conf', LIVE),                # the jail's rc.conf rewritten, its settings unchanged
+    Option('root.properties', LIVE),        # zfs set
+    Option('autostart', LIVE),              # jail_enable and jail_list
+    Option('rctl', LIVE),                   # the kernel's rules (rctl -a/-r) and rctl.conf
+    Option('rctl.conf', LIVE),              # rctl.conf alone
+    family=_parameter)
+VNET_OPTIONS = OPTIONS.with_family(_vnet_parameter)
+
+
 class JailDesired(Desired):
     """One jail as declared, its options checked: the module's options (``p``), its root, its jail
     parameters for a new block (``desired_params``) and for an existing one (``explicit``), the jail's
@@ -209,6 +236,7 @@ class JailKind(Kind):
     key = 'jails'
     facts_key = 'jail'
     argument_spec = jail_argument_spec()['argument_spec']
+    OPTIONS = OPTIONS
 
     def desired(self, params):
         return JailDesired(params)
@@ -441,7 +469,7 @@ class JailKind(Kind):
                                 ctx['dataset'], ctx['rc_settings'], ctx['rctl'], ctx['live_addresses'],
                                 current.warnings)
         named = set(c.name for c in changes)
-        changes.extend(Change(Option(param, RESTART), 'running', 'configured') for param in ctx['recorded']
+        changes.extend(OPTIONS.not_picked_up(param) for param in ctx['recorded']
                        if param not in named and d.state != 'absent')
         return changes
 
@@ -533,23 +561,22 @@ class JailKind(Kind):
 
     def _changes(self, d, before, after, runtime, text_changed, rc_changed, rc_vars, rc_new_vars, root, dataset,
                  rc_settings, rctl_state, live_addresses, warnings):
-        changes = []
+        """The changes of the jail's declared options (:data:`OPTIONS`), from what was read."""
         if d.state == 'absent':
-            return changes
-        for param in sorted(set(before) | set(after)):
-            if param == 'name' or before.get(param) == after.get(param):
-                continue
-            kind = LIVE if config.is_live(param) and not (param.startswith('ip') and after.get('vnet')) else RESTART
-            changes.append(Change(Option(param, kind), before.get(param), after.get(param)))
+            return []
+        options = VNET_OPTIONS if after.get('vnet') else OPTIONS
+        changes = [options.change(param, before.get(param), after.get(param))
+                   for param in sorted(set(before) | set(after)) if param != 'name']
+        changes = [c for c in changes if c is not None]
         if text_changed and not changes:
-            changes.append(Change(Option('jail.conf', LIVE), 'formatting', 'canonical'))
+            changes.append(OPTIONS.changed('jail.conf', 'formatting', 'canonical'))
         if runtime:
             named = set(c.name for c in changes)
             for param, value in after.items():
                 if not config.is_live(param) or param in named or param not in runtime:
                     continue
                 if _kernel_value(param, value) != runtime[param]:
-                    changes.append(Change(Option(param, LIVE), runtime[param], value))
+                    changes.append(OPTIONS.changed(param, runtime[param], value))   # the kernel is behind
         old = new = None
         if rc_changed:
             old = config.rc_addresses(rc_vars, d.jail_if)
@@ -559,31 +586,28 @@ class JailKind(Kind):
             wanted = config.declared_addresses(d.p['vnet'])
             if not _same_addresses(live_addresses, wanted):
                 old, new = live_addresses, wanted
-        if old is not None and (old['inet'] + old['inet6']) != (new['inet'] + new['inet6']):
-            changes.append(Change(Option('vnet.addresses', LIVE), old['inet'] + old['inet6'],
-                                  new['inet'] + new['inet6']))
+        if old is not None:
+            changes.append(OPTIONS.change('vnet.addresses', old['inet'] + old['inet6'], new['inet'] + new['inet6']))
         if rc_changed:
             # The default routes apply when the jail's rc runs (at its next start), not in place.
             for key, option in (('defaultrouter', 'vnet.gateway'), ('ipv6_defaultrouter', 'vnet.gateway6')):
-                if rc_vars.get(key) != rc_new_vars.get(key):
-                    changes.append(Change(Option(option, RESTART), rc_vars.get(key), rc_new_vars.get(key)))
-            if not any(c.name.startswith('vnet.') for c in changes):
-                changes.append(Change(Option('rc.conf', LIVE), 'as found', 'rewritten'))
+                changes.append(OPTIONS.change(option, rc_vars.get(key), rc_new_vars.get(key)))
+            if not any(c is not None and c.name.startswith('vnet.') for c in changes):
+                changes.append(OPTIONS.changed('rc.conf', 'as found', 'rewritten'))
         if root and dataset is not None:
             props = rootfs.property_changes(root, dataset)
             if props:
-                changes.append(Change(Option('root.properties', LIVE),
-                                      dict((k, dataset.get(k)) for k in props), props))
+                changes.append(OPTIONS.changed('root.properties', dict((k, dataset.get(k)) for k in props), props))
             if root['type'] == rootfs.ZFS_CLONE and dataset.get('origin') not in (root['template'], None):
                 warnings.append('Dataset %s is a clone of %s, not of %s; it is kept as it is (data is never '
                                 'replaced).' % (root['dataset'], dataset.get('origin'), root['template']))
         if rc_settings:
-            changes.append(Change(Option('autostart', LIVE), rc_settings['before'], rc_settings['after']))
+            changes.append(OPTIONS.changed('autostart', rc_settings['before'], rc_settings['after']))
         if rctl_state and (rctl_state['remove'] or rctl_state['add']):
-            changes.append(Change(Option('rctl', LIVE), sorted(rctl_state['live']), sorted(rctl_state['desired'])))
+            changes.append(OPTIONS.changed('rctl', sorted(rctl_state['live']), sorted(rctl_state['desired'])))
         elif self._rctl_changes(rctl_state):
-            changes.append(Change(Option('rctl.conf', LIVE), rctl_state['conf'], rctl_state['desired']))
-        return changes
+            changes.append(OPTIONS.changed('rctl.conf', rctl_state['conf'], rctl_state['desired']))
+        return [c for c in changes if c is not None]
 
     def _autostart_settings(self, d, rcvars, autostart, warnings):
         """The sysrc assignment for jail_enable/jail_list, or None when they are as wanted."""

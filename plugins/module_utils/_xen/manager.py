@@ -20,7 +20,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Change, Option
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import RC_CONF
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
@@ -114,6 +114,15 @@ def drift(live, wanted):
     return changed
 
 
+# Every option of a domain, declared once: each xl.cfg setting (applied when xl next creates the
+# domain) and what the module manages beside the file.
+OPTIONS = Options(
+    Option('config_file', LIVE),    # the guest file's marker or layout alone (what xl reads unchanged)
+    Option('disks', LIVE),          # disk images and zvols created
+    Option('autostart', LIVE),      # the xendomains link (or rc.conf list on NetBSD)
+    family=lambda setting: Option(setting, RESTART))
+
+
 class XenDomuKind(Kind):
     """One domU: its xl.cfg file (xl's own grammar), the disks it declares with a size, autostart,
     and the domain's run state as xl reports it."""
@@ -123,6 +132,7 @@ class XenDomuKind(Kind):
     facts_key = 'domain'
     argument_spec = xen_domu_argument_spec()['argument_spec']
     module_kwargs = dict(mutually_exclusive=[('kernel', 'bootloader')])
+    OPTIONS = OPTIONS
 
     # -- desired (no I/O) -------------------------------------------------------------
     def desired(self, params):
@@ -260,36 +270,30 @@ class XenDomuKind(Kind):
         new_text, new_settings = self.rendered(desired, current)
         changes = []
         if new_text is not None and new_text != old_text:
-            # Only a change of what xl reads needs a restart; the marker or layout alone does not.
-            kind = RESTART if dict(old_settings) != dict(new_settings) else LIVE
-            changes.append(Change(Option('config_file', kind), old_text, new_text))
+            # A setting xl reads applies when the domain is next created; the marker or layout alone now.
+            changes = [OPTIONS.change(key, old_settings.get(key), new_settings.get(key))
+                       for key in sorted(set(old_settings) | set(new_settings))]
+            changes = [c for c in changes if c is not None] or [OPTIONS.changed('config_file', old_text, new_text)]
         domain = current.extra['domain']
         drifted = drift(domain['live'], new_settings) if domain and domain.get('live') and new_text else []
-        changes.extend(Change(Option(key, RESTART), 'running', 'configured') for key in drifted
-                       if key != 'config_file')
+        named = set(c.name for c in changes)
+        changes.extend(OPTIONS.not_picked_up(key) for key in drifted if key not in named)
         if desired.state != 'absent':
             missing = current.extra['disks_missing']
             if missing:
-                changes.append(Change(Option('disks', LIVE), [], [d['target'] for d in missing]))
+                changes.append(OPTIONS.changed('disks', [], [d['target'] for d in missing]))
             autostart = desired.extra['params']['autostart']
             if autostart is not None and autostart != current.extra['autostart_now']:
-                changes.append(Change(Option('autostart', LIVE), current.extra['autostart_now'], autostart))
+                changes.append(OPTIONS.changed('autostart', current.extra['autostart_now'], autostart))
         return changes
 
     @staticmethod
-    def pending_keys(plan, current):
+    def pending_keys(plan):
         """The xl.cfg settings a running domain does not have yet (its restart was not allowed)."""
-        keys = set()
-        for change in plan.pending:
-            if change.name == 'config_file':
-                before, after = current.extra['old_settings'], xl_cfg.parse(change.after)
-                keys.update(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            else:
-                keys.add(change.name)
-        return sorted(keys)
+        return sorted(set(c.name for c in plan.pending))
 
     def complete(self, plan, desired, current):
-        keys = current.extra['pending_keys'] = self.pending_keys(plan, current)
+        keys = current.extra['pending_keys'] = self.pending_keys(plan)
         if keys:
             plan.warn('Domain %s keeps running with its old configuration until it is restarted: %s changed '
                       '(set restart_on_change to restart it)' % (desired.name, ', '.join(keys)))
