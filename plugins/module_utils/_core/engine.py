@@ -236,7 +236,7 @@ def plan_object(kind, view, desired, current):
             verbs = ['destroy']
     else:
         verbs, pending = plan_lifecycle(current.state, desired.state, changes, desired.restart_allowed)
-        if current.state != 'absent' and current.incomplete and 'update' not in verbs and 'create' not in verbs:
+        if current.state != 'absent' and current.incomplete and not set(verbs) & set(('update', 'create', 'recreate')):
             verbs = ['update'] + verbs
     plan = Plan(changes)
     plan.pending = pending

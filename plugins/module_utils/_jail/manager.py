@@ -27,7 +27,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
     Current, Desired, FileEdit, Kind, expected_state,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
@@ -175,7 +175,10 @@ def _autostart_vars(text):
 
 def _parameter(name):
     """A jail(8) parameter: changed in the running jail with ``jail -m`` when jail(8) allows it, else at
-    the next start."""
+    the next start; a new ``path`` is another root, so the jail is made again there (its old root is
+    left as it is, never purged)."""
+    if name == 'path':
+        return Option(name, RECREATE)
     return Option(name, LIVE if config.is_live(name) else RESTART)
 
 
@@ -496,6 +499,12 @@ class JailKind(Kind):
 
     def destroy(self, plan, desired, current, changes, purge=False):
         self._plan_destroy(desired, plan, current.extra, self._running(plan, current), purge)
+
+    def recreate(self, plan, desired, current, changes):
+        """The jail made again on its new root, between its stop and its start: its block rewritten and the
+        new root made as for a new jail.  Nothing of the old one is removed: its root stays where it is
+        (a recreate never purges) and its autostart entry and rctl rules are kept as they are."""
+        self._plan_create(desired, plan, current.extra, self._running(plan, current))
 
     def complete(self, plan, desired, current):
         verbs = set(a.verb for a in plan.actions)

@@ -464,3 +464,28 @@ def test_a_gateway_only_change_is_reported_as_the_gateway(monkeypatch):
     assert 'vnet.gateway' in result['jail']['pending_restart']
     structured = result['diff'][-1]
     assert 'vnet.addresses' not in structured['after'] and structured['after']['vnet.gateway'] == '10.0.0.254'
+
+
+def test_a_new_path_recreates_the_jail_and_never_purges_the_old_root(monkeypatch):
+    """path is RECREATE: the jail is stopped and made again on the new root; purge: true is declared,
+    and the old root stays with its data."""
+    write_conf('web {\n    path = %s;\n    host.hostname = web.test;\n}\n' % HOST['path'])
+    new_root = os.path.join(str(HOST['root']), 'jails', 'web2')
+    os.makedirs(new_root)
+    params = dict(name='web', path=new_root, hostname='web.test', purge=True, state='started')
+    kind, result = run(jail, params, [c(JLS_WEB, jls(running()))], monkeypatch, check_mode=True)
+    assert kind == 'exit' and result['jail']['pending_restart'] == ['path'], result
+    assert [a['verb'] for a in result['actions']] == ['config', 'pending']     # without a restart: recorded
+    kind, result = run(jail, dict(params, restart_on_change=True), [c(JLS_WEB, jls(running()))], monkeypatch,
+                       check_mode=True)
+    assert [a['verb'] for a in result['actions']] == ['stop', 'config', 'start']     # no purge
+    kind, result = run(jail, dict(params, restart_on_change=True), [
+        c(JLS_WEB, jls(running())),
+        c(['jail', '-f', HOST['conf'], '-r', 'web'], (0, '', '')),
+        c(['jail', '-f', HOST['conf'], '-c', 'web'], (0, '', '')),
+        c(JLS_WEB, jls(running(jid='8', path=new_root))),
+    ], monkeypatch)
+    assert kind == 'exit', result
+    assert result['jail']['path'] == new_root and result['jail']['jid'] == 8
+    assert 'path = %s;' % new_root in open(HOST['conf']).read()
+    assert os.path.isfile(os.path.join(HOST['path'], 'etc', 'rc.conf'))      # the old root, untouched
