@@ -432,8 +432,8 @@ class JailKind(Kind):
         if root and root.get('dataset'):
             dataset = view.per_object(
                 'datasets', root['dataset'],
-                lambda: rootfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys()),
-                lambda: rootfs.read_datasets(self.runner, properties))
+                lambda: zfs.read_dataset(self.runner, root['dataset'], (root.get('properties') or {}).keys()),
+                lambda: zfs.read_datasets(self.runner, properties))
 
         rc_path = os.path.join(path, 'etc', 'rc.conf') if path else None
         rc_text = self._guest(d, path).read('etc/rc.conf') if (rc_path and d.jail_if) else None

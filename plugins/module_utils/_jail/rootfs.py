@@ -17,9 +17,6 @@ import stat
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import GuestTree, remove_tree
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
-    parse_zfs_get, zfs_value_equal,
-)
 
 DIRECTORY, ZFS_CLONE, RELEASE, THIN = 'directory', 'zfs_clone', 'release', 'thin'
 # A thin jail mounts its base read-only at /basejail and links the base's
@@ -143,33 +140,9 @@ def make_thin(runner, base, path):
                    action='copy the writable parts of %s/usr' % base)
 
 
-def read_dataset(runner, dataset, properties):
-    """{property: value} of the dataset (with origin and mountpoint), or None if it does not exist."""
-    names = ['mountpoint', 'origin'] + sorted(properties)
-    result = runner.run_lookup(['zfs', 'get', '-H', '-p', '-o', 'property,value', ','.join(names), dataset],
-                               missing=lambda failed: 'does not exist' in failed.stderr,
-                               action='read dataset %s' % dataset)
-    return None if result is None else parse_zfs_get(result.stdout)
-
-
-def read_datasets(runner, properties):
-    """{dataset: {property: value}} of every filesystem on the host, from one ``zfs get``."""
-    names = ['mountpoint', 'origin'] + sorted(set(properties) - set(('mountpoint', 'origin')))
-    result = runner.run(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', '-t', 'filesystem', ','.join(names)],
-                        action='read the datasets')
-    found = {}
-    for line in result.stdout.split('\n'):
-        fields = line.split('\t')
-        if len(fields) == 3:
-            found.setdefault(fields[0], {})[fields[1]] = fields[2]
-    return found
-
-
 def property_changes(root, current):
-    """{property: value} to set with ``zfs set`` on an existing dataset."""
-    wanted = root.get('properties') or {}
-    return dict((k, str(v)) for k, v in sorted(wanted.items())
-                if not zfs_value_equal(k, v, (current or {}).get(k, '')))
+    """{property: value} to set with ``zfs set`` on an existing root dataset."""
+    return zfs.property_changes(root.get('properties'), current)
 
 
 def populated(path):

@@ -14,9 +14,7 @@ import json
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParseError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import size_bytes
 
-SIZE_PROPERTIES = frozenset(('quota', 'refquota', 'reservation', 'refreservation', 'volsize', 'recordsize'))
 
 
 def _addresses(value):
@@ -119,31 +117,6 @@ def read_all_jails(runner):
 def jls_not_found(result):
     """True when jls -j failed because the jail does not exist (exit 1, 'not found')."""
     return result.rc == 1 and 'not found' in (result.stderr or '') + (result.stdout or '')
-
-
-def parse_zfs_get(text):
-    """{property: value} from ``zfs get -H -p -o property,value ...``."""
-    props = {}
-    for line in (text or '').split('\n'):
-        if not line.strip():
-            continue
-        fields = line.split('\t')
-        if len(fields) < 2:
-            raise ParseError('zfs get output', 'expected "property<TAB>value"', text)
-        props[fields[0]] = fields[1]
-    return props
-
-
-def zfs_value_equal(prop, wanted, current):
-    """Compare a requested property with zfs get -p output (sizes in bytes, none = 0)."""
-    wanted, current = str(wanted).strip(), str(current).strip()
-    if wanted == current:
-        return True
-    if prop in SIZE_PROPERTIES:
-        if wanted.lower() in ('none', '0') and current in ('0', 'none', '-'):
-            return True
-        return size_bytes(wanted) is not None and size_bytes(wanted) == size_bytes(current)
-    return wanted.lower() == current.lower()
 
 
 def parse_sysrc_e(text):

@@ -40,14 +40,7 @@ def test_verbose_names_and_single_object():
     assert jail['ip4.addr'] == ['1.2.3.4'] and jail['dying'] is False and jail['x'] is None
 
 
-def test_not_found_and_zfs_helpers():
+def test_not_found_and_sysrc_helpers():
     assert runtime.jls_not_found(CommandResult([], 1, '', 'jls: jail "x" not found\n'))
     assert not runtime.jls_not_found(CommandResult([], 2, '', 'jls: jail "x" not found\n'))
-    assert runtime.parse_zfs_get('quota\t0\norigin\t-\n\n') == {'quota': '0', 'origin': '-'}
-    with pytest.raises(ParseError):
-        runtime.parse_zfs_get('garbage\n')
-    assert runtime.zfs_value_equal('quota', '1G', '1073741824')
-    assert runtime.zfs_value_equal('quota', 'none', '0')
-    assert not runtime.zfs_value_equal('quota', '2G', '1073741824')
-    assert runtime.zfs_value_equal('compression', 'LZ4', 'lz4')
     assert runtime.parse_sysrc_e('jail_enable="YES"\njail_list=""\n') == {'jail_enable': 'YES', 'jail_list': ''}
