@@ -21,7 +21,6 @@ NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 VDEV_RE = re.compile(r'[a-z]{2,4}[a-z0-9]*\Z')        # xvda, hda, sdb, xvdaa, d0p1 is not used by xl
 MAC_RE = re.compile(r'[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\Z')
 SPEC_VALUE_RE = re.compile(r'[^,=\s]+\Z')           # a key=value in a disk or vif spec
-ZVOL_PREFIX = '/dev/zvol/'
 MARKER = '# bsd.multiplicity.xen_domu manages:'
 
 # Where xl and the rc scripts look, per dom0 OS (config directory, autostart).

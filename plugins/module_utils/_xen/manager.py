@@ -13,7 +13,7 @@ import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     MultiplicityError, ParameterError, WaitTimeout,
 )
@@ -219,19 +219,11 @@ class XenDomuKind(Kind):
 
     @staticmethod
     def _disks_to_create(view, desired):
+        """The declared disks with a size that are not there yet (a file's directory must exist)."""
         missing = []
         for index, disk in enumerate(desired.extra['params'].get('disks') or []):
-            if disk.get('size') is None:
-                continue
-            target = disk['target']
-            if target.startswith(config.ZVOL_PREFIX):
-                exists = os.path.exists(target) or zfs.exists(view, target[len(config.ZVOL_PREFIX):])
-            else:
-                exists = os.path.exists(target)
-            if not exists:
-                if not target.startswith(config.ZVOL_PREFIX) and not os.path.isdir(os.path.dirname(target)):
-                    raise ParameterError('disks[%d].target' % index, 'directory %s does not exist'
-                                         % os.path.dirname(target))
+            if disk.get('size') is not None and not disks.exists(view, disk['target']):
+                disks.check_makeable(disk['target'], 'disks[%d].target' % index)
                 missing.append(disk)
         return missing
 
@@ -322,19 +314,7 @@ class XenDomuKind(Kind):
 
     @staticmethod
     def _plan_disk(plan, disk):
-        target, size = disk['target'], require_size(disk['size'], 'disks.size')
-        if target.startswith(config.ZVOL_PREFIX):
-            plan.add('create', 'create sparse zvol for %s' % target,
-                     argv=zfs.create_argv(target[len(config.ZVOL_PREFIX):], volume_size=size, sparse=True))
-            return
-
-        def create_file():
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.ftruncate(fd, size)      # sparse: no blocks are written
-            finally:
-                os.close(fd)
-        plan.add('create', 'create sparse disk image %s (%d bytes)' % (target, size), func=create_file)
+        disks.plan_create(plan, disk['target'], require_size(disk['size'], 'disks.size'))
 
     @staticmethod
     def _plan_autostart(plan, desired, enable):
@@ -396,11 +376,7 @@ class XenDomuKind(Kind):
             for vdev, target, fields in config.disks_of(current.extra['old_settings']):
                 if not target or fields.get('devtype') == 'cdrom' or fields.get('access') in ('ro', 'r'):
                     continue
-                if target.startswith(config.ZVOL_PREFIX) and os.path.exists(target):
-                    plan.add('purge', 'destroy zvol of %s' % vdev,
-                             argv=zfs.destroy_argv(target[len(config.ZVOL_PREFIX):]))
-                elif os.path.isfile(target):
-                    plan.add('purge', 'remove disk image %s' % target, func=lambda t=target: os.unlink(t))
+                disks.plan_purge(plan, target, vdev)
 
     # -- results -----------------------------------------------------------------------
     def expected(self, outcome):

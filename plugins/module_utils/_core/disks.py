@@ -1,0 +1,62 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The disks guests boot from (Xen domUs, bhyve VMs): a zvol (``/dev/zvol/POOL/NAME``) or a file.
+
+Made on request with a size, sparse (a zvol with ``-s``, a file by ``ftruncate``), never shrunk,
+never overwritten (a file is opened with O_EXCL); removed only when the caller purges.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+
+ZVOL_PREFIX = '/dev/zvol/'
+
+
+def zvol_of(target):
+    """The dataset of a zvol's device path, or None for a file."""
+    return target[len(ZVOL_PREFIX):] if target.startswith(ZVOL_PREFIX) else None
+
+
+def exists(view, target):
+    """Whether the disk is there: the file or device node, or for a zvol its dataset (its device node may
+    not be made yet, or hidden by volmode)."""
+    dataset = zvol_of(target)
+    return os.path.exists(target) or (dataset is not None and zfs.exists(view, dataset))
+
+
+def check_makeable(target, parameter):
+    """Refuse, naming ``parameter``, a disk file whose directory does not exist (a zvol's parents are made)."""
+    if zvol_of(target) is None and not os.path.isdir(os.path.dirname(target)):
+        raise ParameterError(parameter, 'directory %s does not exist' % os.path.dirname(target))
+
+
+def plan_create(plan, target, size, properties=()):
+    """Add to ``plan`` the making of a sparse disk of ``size`` bytes (zvol ``properties`` as pairs,
+    ``volmode=dev`` for a VM's)."""
+    dataset = zvol_of(target)
+    if dataset is not None:
+        plan.add('create', 'create sparse zvol for %s' % target,
+                 argv=zfs.create_argv(dataset, properties, volume_size=size, sparse=True))
+        return
+
+    def create_file():
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(fd, size)      # sparse: no blocks are written
+        finally:
+            os.close(fd)
+    plan.add('create', 'create sparse disk image %s (%d bytes)' % (target, size), func=create_file)
+
+
+def plan_purge(plan, target, label):
+    """Add to ``plan`` the removal of a disk that is there: its zvol destroyed, or its file removed (never a
+    device or a directory)."""
+    dataset = zvol_of(target)
+    if dataset is not None and os.path.exists(target):
+        plan.add('purge', 'destroy zvol of %s' % label, argv=zfs.destroy_argv(dataset))
+    elif dataset is None and os.path.isfile(target) and not os.path.islink(target):
+        plan.add('purge', 'remove disk image %s' % target, func=lambda: os.unlink(target))

@@ -1,0 +1,58 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Guest disks: zvols and sparse files, made once, never overwritten, removed only when purged."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute
+
+
+class View(object):
+    """zfs list answers for the datasets it holds."""
+
+    def __init__(self, datasets=()):
+        self.datasets = set(datasets)
+
+    def lookup(self, argv, missing, action=None):
+        return object() if argv[-1] in self.datasets else None
+
+
+def test_a_zvol_is_there_by_its_dataset_and_made_sparse_with_its_properties():
+    assert disks.zvol_of('/dev/zvol/zroot/vm/disk0') == 'zroot/vm/disk0' and disks.zvol_of('/vm/d.img') is None
+    assert disks.exists(View(['zroot/vm/disk0']), '/dev/zvol/zroot/vm/disk0')
+    assert not disks.exists(View(), '/dev/zvol/zroot/vm/disk1')
+    plan = Plan()
+    disks.plan_create(plan, '/dev/zvol/zroot/vm/disk1', 1 << 30, [('volmode', 'dev')])
+    assert plan.actions[0].argv == ['zfs', 'create', '-p', '-o', 'volmode=dev', '-s', '-V', str(1 << 30),
+                                    'zroot/vm/disk1']
+
+
+def test_a_file_is_made_sparse_once_and_never_overwritten(tmp_path):
+    target = str(tmp_path / 'd.img')
+    plan = Plan()
+    disks.plan_create(plan, target, 1 << 20)
+    execute(plan, None, False)
+    assert os.path.getsize(target) == 1 << 20 and os.stat(target).st_blocks == 0
+    with pytest.raises(MultiplicityError) as failed:
+        execute(plan, None, False)      # O_EXCL: an existing image is never written over
+    assert 'File exists' in str(failed.value)
+    with pytest.raises(ParameterError) as refused:
+        disks.check_makeable(str(tmp_path / 'nowhere' / 'd.img'), 'disks[0].target')
+    assert 'disks[0].target' in str(refused.value)
+
+
+def test_purge_removes_files_and_zvols_but_not_what_a_link_points_at(tmp_path):
+    image, other = tmp_path / 'd.img', tmp_path / 'other.img'
+    image.write_text('')
+    other.write_text('')
+    os.symlink(str(other), str(tmp_path / 'link.img'))
+    plan = Plan()
+    for target in (str(image), str(tmp_path / 'link.img'), str(tmp_path / 'absent.img')):
+        disks.plan_purge(plan, target, 'xvda')
+    assert [a.description for a in plan.actions] == ['remove disk image %s' % image]
+    execute(plan, None, False)
+    assert not image.exists() and other.exists()
