@@ -11,7 +11,6 @@ a root dataset), ``sysrc -e`` (only when autostart is managed) and ``rctl``
 from __future__ import annotations
 
 import glob
-import json
 import os
 import stat
 
@@ -20,13 +19,14 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
     CommandError, MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, atomic_write, edit_locked, read_text,
+    GuestTree, edit_locked, read_text,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import (
     Current, Desired, FileEdit, Kind, expected_state,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
@@ -36,7 +36,6 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
-PENDING_DIR = '/var/run'
 # The line written above a block this module created.  It names its jail, so it goes away with
 # that block and never makes a neighbouring hand-written block look like the module's.
 MARKER = '# Managed by bsd.multiplicity.jail: %s'
@@ -201,6 +200,11 @@ OPTIONS = Options(
     Option('rctl.conf', LIVE),              # rctl.conf alone
     family=_parameter)
 VNET_OPTIONS = OPTIONS.with_family(_vnet_parameter)
+
+
+def _pending(d):
+    """The jail's record of restarts owed (its jid names the running instance)."""
+    return PendingRestart('jail', d.name, id_key='jid')
 
 
 class JailDesired(Desired):
@@ -463,7 +467,7 @@ class JailKind(Kind):
             dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
             rc_vars=rc_vars, rc_new_vars=rc_new_vars, rc_settings=rc_settings, rctl=rctl_state, runtime=runtime,
             before=before, after=after, live_addresses=live_addresses,
-            recorded=self._recorded_pending(d, runtime))
+            recorded=_pending(d).recorded((runtime or {}).get('jid')))
 
     def compare(self, desired, current):
         d, ctx = desired, current.extra
@@ -508,8 +512,8 @@ class JailKind(Kind):
 
     def complete(self, plan, desired, current):
         verbs = set(a.verb for a in plan.actions)
-        self._plan_pending_record(desired, plan, current.extra['runtime'], current.extra['recorded'],
-                                  'stop' in verbs or 'start' in verbs)
+        _pending(desired).plan(plan, (current.extra['runtime'] or {}).get('jid'), current.extra['recorded'],
+                               'stop' in verbs or 'start' in verbs)
         if plan.pending:
             plan.warn('Jail %s keeps running with its old settings until it is restarted: %s changed '
                       '(set restart_on_change to restart it)' % (desired.name, ', '.join(
@@ -833,38 +837,6 @@ class JailKind(Kind):
                     if address not in old[family]:
                         plan.add('address', 'add %s to %s in jail %s' % (address, d.jail_if, d.name),
                                  argv=['ifconfig', '-j', d.name, d.jail_if, family, address, 'alias'])
-
-    # ------------------------------------------------------------ pending restarts
-    def _pending_file(self, d):
-        return os.path.join(PENDING_DIR, 'bsd-multiplicity-jail.%s.pending' % d.name)
-
-    def _recorded_pending(self, d, runtime):
-        """Parameters written earlier that this run of the jail (same jid) has not picked up yet."""
-        if not runtime:
-            return []
-        try:
-            data = json.loads(read_text(self._pending_file(d)) or '{}')
-        except ValueError:
-            return []
-        return list(data.get('params') or []) if data.get('jid') == runtime.get('jid') else []
-
-    def _plan_pending_record(self, d, plan, runtime, recorded, restarting):
-        """Remember restart-only changes across runs, so a later restart_on_change still restarts.
-
-        The record names the jid it applies to: a jail started again by anyone
-        else has a new jid, and the record no longer counts.
-        """
-        target = self._pending_file(d)
-        if restarting or not runtime:
-            if restarting and os.path.exists(target):
-                plan.add('pending', 'forget the restart pending for jail %s' % d.name,
-                         func=lambda: os.path.exists(target) and os.unlink(target))
-            return
-        params = sorted(set(c.name for c in plan.pending))
-        if params and params != sorted(recorded):
-            text = json.dumps(dict(jid=runtime['jid'], params=params)) + '\n'
-            plan.add('pending', 'record that jail %s must be restarted for %s' % (d.name, ', '.join(params)),
-                     func=lambda: atomic_write(target, text, mode=0o600))
 
     # ------------------------------------------------------------ results
     def _facts(self, d, ctx, runtime, running, pending):

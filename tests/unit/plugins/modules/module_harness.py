@@ -63,13 +63,14 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
 def jail_files_in(tmp_path, monkeypatch):
     """Point the jail modules' host files (jail.conf, jail.conf.d, rctl.conf, pending records) into
     ``tmp_path``; returns the etc directory."""
-    from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, manager, rctl
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import pending
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl
     etc = tmp_path / 'etc'
     (etc / 'jail.conf.d').mkdir(parents=True)
     monkeypatch.setattr(config, 'CONF_D', str(etc / 'jail.conf.d'))
     monkeypatch.setattr(config, 'SHARED_CONF', str(etc / 'jail.conf'))
     monkeypatch.setattr(config, 'config_candidates', lambda name: [
         str(etc / ('jail.%s.conf' % name)), str(etc / 'jail.conf.d' / ('%s.conf' % name)), str(etc / 'jail.conf')])
-    monkeypatch.setattr(manager, 'PENDING_DIR', str(tmp_path))
+    monkeypatch.setattr(pending, 'PENDING_DIR', str(tmp_path))
     monkeypatch.setattr(rctl, 'RCTL_CONF', str(etc / 'rctl.conf'))
     return etc
