@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
-from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import encode, replace_block
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.module_utils import xen_oracle

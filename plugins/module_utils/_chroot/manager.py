@@ -14,14 +14,14 @@ import os
 import stat
 import sys
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, block_markers, edit_locked, read_text, remove_tree, replace_block,
+    GuestTree, read_text, remove_tree,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, FileEdit, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options, Plan
 
@@ -141,13 +141,6 @@ def os_release(path):
     return None
 
 
-def _fstab_edit(begin, end, body):
-    """The edit of an fstab text that puts ``body`` in this chroot's block (None: no block)."""
-    def edit(text):
-        return replace_block(text or '', begin, end, body) if (text or body) else text
-    return edit
-
-
 # Every option of a chroot, declared once: the parts it is made of, each applied in place.
 OPTIONS = Options(
     Option('bootstrap', LIVE),      # the userland, made once (recorded in the marker)
@@ -243,11 +236,10 @@ class ChrootEnvKind(Kind):
         new_marker = dict(new_marker, mounts=owned)
         fstab_text = new_fstab = current.extra['fstab_text']
         if params['persist']:
-            begin, end = _fstab_markers(desired.name)
-            body = ''.join(mnt.fstab_line(e, platform) + '\n' for e in wanted_mounts) or None
-            new_fstab = _fstab_edit(begin, end, body)(fstab_text)
+            edit = _fstab_block(desired.name, [mnt.fstab_line(e, platform) for e in wanted_mounts])
+            new_fstab = edit(fstab_text)
             if new_fstab != fstab_text:
-                _plan_fstab(work, desired.name, params['fstab'], _fstab_edit(begin, end, body))
+                _plan_fstab(work, desired.name, params['fstab'], edit)
                 work.file_diff(params['fstab'], fstab_text, new_fstab)
         if new_marker != marker:
             tree, text = desired.extra['tree'], json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
@@ -279,6 +271,7 @@ class ChrootEnvKind(Kind):
     def create(self, plan, desired, current, changes):
         work = self._work(desired, current)
         plan.actions.extend(work.actions)
+        plan.edits.extend(work.edits)
         plan.files.extend(work.files)
 
     update = create
@@ -298,10 +291,10 @@ class ChrootEnvKind(Kind):
         fstab_text = current.extra['fstab_text']
         current.extra['new_fstab'] = fstab_text
         if fstab_text is not None:
-            begin, end = _fstab_markers(path)
-            current.extra['new_fstab'] = _fstab_edit(begin, end, None)(fstab_text)
+            edit = _fstab_block(path, [])
+            current.extra['new_fstab'] = edit(fstab_text)
             if current.extra['new_fstab'] != fstab_text:
-                _plan_fstab(plan, path, params['fstab'], _fstab_edit(begin, end, None))
+                _plan_fstab(plan, path, params['fstab'], edit)
                 plan.file_diff(params['fstab'], fstab_text, current.extra['new_fstab'])
         marker, marker_path = current.extra['marker'], os.path.join(path, MARKER)
         if marker is not None:
@@ -469,14 +462,15 @@ def _mount_point_exists(tree, entry):
     return True
 
 
-def _fstab_markers(path):
-    return block_markers('bsd.multiplicity.chroot_env %s' % path)
+def _fstab_block(path, lines):
+    """The edit that gives the chroot's block of the fstab these lines (none: no block)."""
+    return mnt.fstab_edit('bsd.multiplicity.chroot_env %s' % path, lines)
 
 
 def _plan_fstab(plan, path, fstab_path, edit):
-    # Applied to the file as it is at that moment, under the lock: other chroots have blocks there too.
-    plan.add('fstab', 'write the mounts of %s to %s' % (path, fstab_path),
-             func=lambda: edit_locked(fstab_path, edit, mode=0o644))
+    # One locked rewrite of the fstab for every chroot of the call, from the file as it is then: other
+    # chroots (and other runs) have blocks there too.
+    plan.edits.append(FileEdit(fstab_path, edit, 'write the mounts of %s to %s' % (path, fstab_path), verb='fstab'))
 
 
 class ChrootManager(KindModule):

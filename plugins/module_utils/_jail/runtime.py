@@ -16,7 +16,6 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars
 
 
-
 def _addresses(value):
     if value is None or value == '' or value == '-':
         return []

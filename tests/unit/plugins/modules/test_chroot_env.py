@@ -93,7 +93,7 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
 def test_check_mode_verifies_archives_and_changes_nothing(host, monkeypatch):
     kind, result, ran = run_module(chroot_env.main, params(host), [UNAME, mount_p()], monkeypatch, check_mode=True)
     assert result['changed'] and [a['verb'] for a in result['actions']] == [
-        'mkdir', 'extract', 'mkdir', 'mount', 'mkdir', 'mount', 'fstab', 'marker']
+        'mkdir', 'extract', 'mkdir', 'mount', 'mkdir', 'mount', 'marker', 'fstab']
     assert not os.path.exists(host['path']) and 'bsd.multiplicity' not in open(host['fstab']).read()
     bad = params(host, bootstrap=dict(method='archives', archives=[host['archive']],
                                       checksums={'base.txz': '0' * 64}))

@@ -1,8 +1,9 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The filesystems a chroot needs, on FreeBSD (mount -t, nullfs, devfs) and on Linux (bind mounts).
+"""The filesystems a guest's root needs (a chroot, a Linux userland, a jail's), on FreeBSD (mount -t,
+nullfs, devfs) and on Linux (bind mounts), and an owner's block of an fstab.
 
-One declared entry (``type``, ``target`` inside the chroot, ``source``,
+One declared entry (``type``, ``target`` inside the root, ``source``,
 ``read_only``, ``options``, ``ruleset``) becomes the platform's mount command,
 its fstab line and the test for "already mounted as declared".
 """
@@ -13,6 +14,7 @@ import os
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import block_markers, replace_block
 
 FREEBSD, LINUX = 'FreeBSD', 'Linux'
 # Declared type -> the platform's filesystem type (None: not available there).
@@ -162,3 +164,14 @@ def below(table, root):
 def last_on(table, node):
     found = [m for m in table if m['node'] == node]
     return found[-1] if found else None
+
+
+def fstab_edit(owner, lines):
+    """The edit (text -> text) that makes ``owner``'s block of an fstab hold ``lines`` (none: no block at
+    all); every other line of the file is kept."""
+    begin, end = block_markers(owner)
+    body = ''.join(line + '\n' for line in lines) or None
+
+    def edit(text):
+        return replace_block(text or '', begin, end, body) if (text or body) else text
+    return edit

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot import mounts as mnt
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
 DECLARED = [
@@ -83,3 +83,14 @@ def test_mount_tables_and_satisfaction():
     assert mnt.satisfied(proc, mnt.last_on(linux, '/c/proc'), mnt.LINUX)
     assert mnt.satisfied(bind, dict(mnt.last_on(linux, '/c/my srv')), mnt.LINUX)
     assert not mnt.satisfied(dict(proc, type='sysfs'), mnt.last_on(linux, '/c/proc'), mnt.LINUX)
+
+
+def test_an_owners_fstab_block_is_set_replaced_and_removed_alone():
+    other = '# mine\n/dev/ada0p2\t/\tufs\trw\t1\t1\n'
+    edit = mnt.fstab_edit('bsd.multiplicity.chroot_env /c', ['tmpfs /c/tmp tmpfs rw 0 0'])
+    text = edit(other)
+    assert text.startswith(other) and 'tmpfs /c/tmp tmpfs rw 0 0\n' in text and edit(text) == text
+    replaced = mnt.fstab_edit('bsd.multiplicity.chroot_env /c', ['devfs /c/dev devfs rw 0 0'])(text)
+    assert 'tmpfs' not in replaced and 'devfs /c/dev' in replaced and replaced.startswith(other)
+    assert mnt.fstab_edit('bsd.multiplicity.chroot_env /c', [])(replaced) == other
+    assert mnt.fstab_edit('bsd.multiplicity.chroot_env /c', [])(None) is None      # no file, nothing to write
