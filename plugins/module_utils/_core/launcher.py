@@ -1,0 +1,91 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Long-running processes a guest is made of (a bhyve VM's supervisor), run under daemon(8).
+
+daemon(8) detaches the program, writes the child's pid to ``-p`` and its own to ``-P`` with
+pidfile(3), which keeps each file locked while its process lives (so a stale file from a crashed
+run is told apart: ``pgrep -L -F`` fails when the file is not locked), and forwards SIGTERM to the
+child.  The program is an absolute path and every argument one argv element: nothing goes through
+a shell.  Names are checked by the grammar of a pidfile name, so none can leave the run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+
+RUN_DIR = '/var/run'
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
+
+
+def _not_running(result):
+    """pgrep -L -F: exit 1 when no process holds the pidfile's lock (the process is gone)."""
+    return result.rc == 1
+
+
+class Supervised(object):
+    """One supervised process: ``name`` (of its pidfiles and title), the program's ``argv``, where its
+    output goes (``output``, a host file, appended) and whether daemon(8) restarts it when it exits
+    (``restart_delay`` seconds, None: not restarted)."""
+
+    def __init__(self, kind, name, argv, output=None, restart_delay=None, run_dir=None):
+        for what, value in (('name', name), ('kind', kind)):
+            if not isinstance(value, str) or not NAME_RE.match(value):
+                raise ParameterError(what, '%r cannot name a pidfile (letters, digits, ".", "_", "-")' % (value,))
+        if not argv or not str(argv[0]).startswith('/'):
+            raise ParameterError('argv', 'the program must be an absolute path, not %r' % (argv[:1],))
+        if any('\x00' in str(a) for a in argv):
+            raise ParameterError('argv', 'an argument holds a NUL byte')
+        if output is not None and not str(output).startswith('/'):
+            raise ParameterError('output', 'must be an absolute path, not %r' % (output,))
+        if restart_delay is not None and (not isinstance(restart_delay, int) or restart_delay < 1):
+            raise ParameterError('restart_delay', 'must be a whole number of seconds, 1 or more')
+        self.kind = kind
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.output = output
+        self.restart_delay = restart_delay
+        base = os.path.join(run_dir or RUN_DIR, 'bsd-multiplicity-%s.%s' % (kind, name))
+        self.pidfile = base + '.pid'                    # the program's
+        self.supervisor_pidfile = base + '.daemon.pid'  # daemon(8)'s own
+
+    @property
+    def title(self):
+        return '%s %s' % (self.kind, self.name)
+
+    def start_argv(self):
+        """daemon(8) running the program detached, its pidfiles locked while it lives."""
+        argv = ['daemon', '-c', '-t', self.title, '-p', self.pidfile, '-P', self.supervisor_pidfile]
+        if self.restart_delay is not None:
+            argv += ['-r', '-R', str(self.restart_delay)]
+        argv += ['-o', self.output] if self.output else ['-f']
+        return argv + self.argv
+
+    def stop_argv(self, signal='TERM'):
+        """A signal to daemon(8), which passes it to the program (SIGTERM: bhyve's ACPI power button)
+        and exits when the program does (it does not restart a program it was told to stop)."""
+        return ['pkill', '-%s' % signal, '-L', '-F', self.supervisor_pidfile]
+
+    def running(self, view):
+        """Whether the supervisor runs: its pidfile is there and locked (one pgrep, none without a file)."""
+        if not os.path.isfile(self.supervisor_pidfile):
+            return False
+        return view.lookup(['pgrep', '-L', '-F', self.supervisor_pidfile], missing=_not_running,
+                           action='look for the supervisor of %s' % self.title) is not None
+
+    def pid(self):
+        """The program's pid as its pidfile says (None without one): what identifies its run."""
+        try:
+            with open(self.pidfile, 'r', encoding='ascii') as handle:
+                text = handle.read().strip()
+        except (OSError, ValueError):
+            return None
+        return int(text) if text.isdigit() else None
+
+    def plan_start(self, plan):
+        plan.add('start', 'start %s under daemon(8)' % self.title, argv=self.start_argv())
+
+    def plan_stop(self, plan):
+        plan.add('stop', 'stop %s (SIGTERM through daemon(8))' % self.title, argv=self.stop_argv())
