@@ -23,6 +23,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, FileEdit, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import Directory, Path, Snapshot
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options, Plan
 
 MARKER = '.bsd-multiplicity-chroot.json'
@@ -271,16 +272,11 @@ class ChrootEnvKind(Kind):
     def create(self, plan, desired, current, changes):
         work = self._work(desired, current)
         plan.actions.extend(work.actions)
+        plan.prerequisites.extend(work.prerequisites)
         plan.edits.extend(work.edits)
         plan.files.extend(work.files)
 
     update = create
-
-    def check(self, view, plan, desired, current):
-        if any(a.verb == 'clone' for a in plan.actions):
-            template = desired.extra['request']['template']
-            if not zfs.exists(view, template, snapshot=True):
-                raise MultiplicityError('bootstrap.template snapshot %s does not exist; nothing was changed' % template)
 
     def destroy(self, plan, desired, current, changes, purge=False):
         params, path = desired.extra['params'], desired.name
@@ -359,16 +355,14 @@ class ChrootEnvKind(Kind):
             return dict(marker)
         method = request['method']
         if method == 'none':
-            if not os.path.isdir(path):
-                # Check mode fails too: it predicts the real run, which cannot make the userland.
-                raise MultiplicityError('%s does not exist (bootstrap.method=none adopts an existing directory); '
-                                        'nothing was changed' % path)
+            plan.require(Directory(path, 'path', hint=' (bootstrap.method=none adopts an existing directory)'))
             return dict(bootstrap=dict(request=request))
         if _populated(path):
             raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing files '
                                     '(use bootstrap.method=none to adopt them)' % (path, MARKER))
         record = dict(request=request)
         if method == 'zfs_clone':
+            plan.require(Snapshot(request['template'], 'bootstrap.template'))
             plan.add('clone', 'clone %s to %s mounted at %s' % (request['template'], request['dataset'], path),
                      argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', path)]))
             return dict(bootstrap=record)
@@ -389,8 +383,7 @@ class ChrootEnvKind(Kind):
             plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], path, argv[0]), argv=argv)
         elif method == 'copy':
             source = request['source']
-            if not os.path.isdir(source):
-                raise MultiplicityError('bootstrap.source %s is not a directory' % source)
+            plan.require(Directory(source, 'bootstrap.source'))
             # "source/." copies the contents, with BSD and GNU cp alike.
             plan.add('copy', 'copy %s into %s' % (source, path), argv=['cp', '-Rp', os.path.join(source, '.'), path])
         return dict(bootstrap=record)
@@ -433,8 +426,8 @@ class ChrootEnvKind(Kind):
                 continue
             if mounted_now is not None:
                 plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
-            if entry['type'] in ('bind', 'nullfs') and not os.path.exists(entry['source']):
-                raise MultiplicityError('Mount source %s does not exist; nothing was changed' % entry['source'])
+            if entry['type'] in ('bind', 'nullfs'):
+                plan.require(Path(entry['source'], 'mounts.source'))
             node = entry['node']
             if not _mount_point_exists(tree, entry):
                 plan.add('mkdir', 'create mount point %s' % node,

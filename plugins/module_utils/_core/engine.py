@@ -20,6 +20,7 @@ are this call.  No ``AnsibleModule`` comes in: the engine gets parameters, a run
 
 from __future__ import annotations
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import prerequisites
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
@@ -114,7 +115,8 @@ class Kind(object):
         """After the verbs: bookkeeping actions that depend on the whole plan (what stays pending)."""
 
     def check(self, view, plan, desired, current):
-        """Raise, naming what is missing, when the plan would fail for want of something (reads via ``view``)."""
+        """Raise when the plan is unsafe or cannot work for a reason that is not a missing prerequisite
+        (those the verbs declare with ``plan.require`` and the engine checks first)."""
 
     def facts(self, outcome):
         """What the result says of the object after the run (``outcome.current``: as re-read, or as
@@ -246,6 +248,7 @@ def plan_object(kind, view, desired, current):
         else:
             getattr(kind, verb)(plan, desired, current, changes)
     kind.complete(plan, desired, current)
+    prerequisites.check(view, plan, '%s %s' % (kind.name[:1].upper() + kind.name[1:], desired.name))
     kind.check(view, plan, desired, current)
     return plan
 

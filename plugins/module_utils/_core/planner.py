@@ -148,6 +148,7 @@ class Plan(object):
         self.edits = []
         self.files = []        # diffs of files: {before_header, after_header, before, after}
         self.warnings = []     # what the module passes to module.warn()
+        self.prerequisites = []    # what the actions need and nothing makes (prerequisites.Prerequisite)
         self.done = 0          # actions carried out so far (a failure leaves the host partly changed)
 
     @property
@@ -161,6 +162,10 @@ class Plan(object):
 
     def describe(self):
         return [a.to_dict() for a in self.actions]
+
+    def require(self, prerequisite):
+        """An action of this plan needs ``prerequisite``: checked before the first change (check mode too)."""
+        self.prerequisites.append(prerequisite)
 
     def warn(self, message):
         if message not in self.warnings:

@@ -27,6 +27,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
+    Bridge, Directory, File, Snapshot,
+)
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
@@ -323,31 +326,6 @@ class JailKind(Kind):
                                         action='read the addresses of %s in jail %s' % (d.jail_if, d.name))
         return parse_ifconfig_addresses(result.stdout if result else '')
 
-    def _check_prerequisites(self, view, d, plan, ctx):
-        """Fail, naming what is missing, when an action would need something this module does not make."""
-        verbs = set(a.verb for a in plan.actions)
-        vnet = d.p.get('vnet') or {}
-        if 'start' in verbs and vnet.get('bridge'):
-            bridge = vnet['bridge']
-            found = view.lookup(['ifconfig', bridge], missing=lambda failed: 'does not exist' in failed.stderr,
-                                action='look for bridge %s' % bridge)
-            if found is None:
-                raise MultiplicityError('Jail %s: vnet.bridge %s does not exist; create it first (the jail_host '
-                                        'role does); nothing was changed' % (d.name, bridge))
-        root = ctx['root']
-        if 'create_dataset' in verbs and root['type'] == rootfs.ZFS_CLONE:
-            template = root['template']
-            if not zfs.exists(view, template, snapshot=True):
-                raise MultiplicityError('Jail %s: root.template snapshot %s does not exist; nothing was changed'
-                                        % (d.name, template))
-        if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']):
-            self._check_mount_points(d, ctx)
-        if 'extract' in verbs:
-            for archive in root['archives']:
-                if archive.startswith('/') and not os.path.isfile(archive):
-                    raise MultiplicityError('Jail %s: root.archives: %s does not exist; nothing was changed'
-                                            % (d.name, archive))
-
     def _check_mount_points(self, d, ctx):
         """jail(8) mounts devfs and the fstab lines at paths inside the jail's root, following symlinks
         there: a guest that turned /mnt into a link to /etc would get host data mounted over.  Refuse
@@ -521,7 +499,9 @@ class JailKind(Kind):
 
     def check(self, view, plan, desired, current):
         # What the real run would fail on fails now, in check mode too, before the first change.
-        self._check_prerequisites(view, desired, plan, current.extra)
+        ctx = current.extra
+        if any(a.verb == 'start' for a in plan.actions) and ctx['path'] and os.path.isdir(ctx['path']):
+            self._check_mount_points(desired, ctx)
 
     def on_host(self, view, wanted):
         """Running jails and jails configured in the files rc.d/jail reads for them."""
@@ -690,23 +670,24 @@ class JailKind(Kind):
             what = ('clone %s from %s' % (root['dataset'], root['template']) if root['type'] == rootfs.ZFS_CLONE
                     else 'create dataset %s' % root['dataset'])
             plan.add('create_dataset', '%s mounted at %s' % (what, path), argv=rootfs.dataset_argv(root, path))
+            if root['type'] == rootfs.ZFS_CLONE:
+                plan.require(Snapshot(root['template'], 'root.template'))
         elif root.get('dataset'):
             props = rootfs.property_changes(root, ctx['dataset'])
             if props:
                 plan.add('set_properties', 'set %s on %s' % (', '.join(sorted(props)), root['dataset']),
                          argv=zfs.set_argv(root['dataset'], sorted(props.items())))
-        if root['type'] == rootfs.DIRECTORY and not os.path.isdir(path):
-            # Check mode fails too: it predicts the real run, which cannot make this directory.
-            raise MultiplicityError('Jail %s: path %s does not exist (root.type=directory uses an existing '
-                                    'directory); nothing was changed' % (d.name, path))
+        if root['type'] == rootfs.DIRECTORY:
+            plan.require(Directory(path, 'path', hint=' (root.type=directory uses an existing directory)'))
         populate = None
         if root['type'] == rootfs.THIN and not rootfs.thin_ready(path):
-            if not os.path.isdir(root['base']):
-                raise MultiplicityError('Jail %s: root.base %s does not exist; nothing was changed'
-                                        % (d.name, root['base']))
+            plan.require(Directory(root['base'], 'root.base'))
             populate = ('thin_root', 'lay out a thin root in %s on the read-only base %s' % (path, root['base']),
                         lambda: rootfs.make_thin(self.runner, root['base'], path))
         elif root['type'] == rootfs.RELEASE and not rootfs.populated(path):
+            for archive in root['archives']:
+                if archive.startswith('/'):
+                    plan.require(File(archive, 'root.archives'))
             populate = ('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in root['archives']),
                                                            path),
                         lambda: plan.warnings.extend(release.extract(self.runner, root['archives'], path,
@@ -727,6 +708,9 @@ class JailKind(Kind):
 
     def _plan_start(self, d, plan, ctx, running):
         plan.add('start', 'start jail %s' % d.name, argv=self._conf_argv(d, ctx, '-c'))
+        bridge = (d.p.get('vnet') or {}).get('bridge')
+        if bridge:
+            plan.require(Bridge(bridge, 'vnet.bridge', hint='; create it first (the jail_host role does)'))
         return True
 
     def _plan_create(self, d, plan, ctx, running):

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import KernelModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, progress
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.parse import (
@@ -110,18 +110,9 @@ class KldKind(Kind):
                 entry=entry, how=how, listed=listed, kld_list=kld_list, boot_value=boot_value)
         return found
 
-    def check(self, view, plan, desired, current):
-        """kldload's "No such file" predicted before any change (check mode too)."""
-        if not any(a.verb == 'load' for a in plan.actions):
-            return
-        path = view.run(['sysctl', '-n', 'kern.module_path'], action='read kern.module_path').stdout.strip()
-        directories = [d for d in path.split(';') if d]
-        if not any(os.path.exists(os.path.join(d, desired.name + '.ko')) for d in directories):
-            raise MultiplicityError("Cannot load kernel module '%s': no %s.ko in kern.module_path (%s)"
-                                    % (desired.name, desired.name, path))
-
     def create(self, plan, desired, current, changes):
         plan.add('load', "load kernel module '%s'" % desired.name, argv=['kldload', desired.name])
+        plan.require(KernelModule(desired.name, 'name'))       # kldload's "No such file", predicted
         self.update(plan, desired, current, changes)
 
     def update(self, plan, desired, current, changes):

@@ -83,7 +83,7 @@ def test_create_vnet_jail_from_template_then_idempotent(monkeypatch):
         c(JLS_WEB, NOT_FOUND),
         c(ZFS_GET, NO_DATASET),
         c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="NO"\njail_list=""\n', '')),
-        BRIDGE0, SNAPSHOT,
+        SNAPSHOT, BRIDGE0,
         c(['zfs', 'clone', '-p', '-o', 'mountpoint=' + HOST['path'], '-o', 'quota=1G', 'zroot/t@base', 'zroot/j/web'],
           (0, '', '')),
         c(conf_argv, (0, 'web: created\n', '')),
@@ -344,13 +344,13 @@ def test_config_is_edited_from_the_file_at_apply_time(monkeypatch):
     """Another run adds a jail to the shared file between this run's read and its write: both stay."""
     shared = HOST['etc'] / 'jail.conf'
     shared.write_text('web {\n    path = /j/web;\n}\n')
-    real_run = manager.JailKind._check_prerequisites
+    real_check = manager.JailKind.check
 
-    def other_run_writes(self, view, desired, plan, ctx):
+    def other_run_writes(self, view, plan, desired, current):
         with open(str(shared), 'a') as handle:
             handle.write('db {\n    path = /j/db;\n}\n')
-        return real_run(self, view, desired, plan, ctx)
-    monkeypatch.setattr(manager.JailKind, '_check_prerequisites', other_run_writes)
+        return real_check(self, view, plan, desired, current)
+    monkeypatch.setattr(manager.JailKind, 'check', other_run_writes)
     kind, result = run(jail, dict(name='web', state='present', hostname='w'), [c(JLS_WEB, NOT_FOUND)], monkeypatch)
     assert kind == 'exit', result
     assert shared.read_text() == 'web {\n    path = /j/web;\n    host.hostname = w;\n}\ndb {\n    path = /j/db;\n}\n'
