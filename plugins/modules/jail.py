@@ -72,6 +72,9 @@ options:
   path:
     description:
       - The jail's root directory (C(path) parameter). Required unless the jail is already configured or O(state=absent).
+      - A new path of an existing jail is another root - the jail is made again there (its new root created as
+        O(root) says) when it is restarted (see O(restart_on_change)); its old root is left as it is, never purged,
+        also with O(purge=true).
     type: path
   hostname:
     description: C(host.hostname) of the jail. Can be changed in a running jail.
