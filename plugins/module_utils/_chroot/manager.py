@@ -456,8 +456,9 @@ def _mount_point_exists(tree, entry):
 
 
 def _fstab_block(path, lines):
-    """The edit that gives the chroot's block of the fstab these lines (none: no block)."""
-    return mnt.fstab_edit('bsd.multiplicity.chroot_env %s' % path, lines)
+    """The edit that gives the chroot's block of the fstab these lines (none: no block); earlier
+    versions named its block after the module."""
+    return mnt.fstab_edit('chroot %s' % path, lines, adopt=['bsd.multiplicity.chroot_env %s' % path])
 
 
 def _plan_fstab(plan, path, fstab_path, edit):

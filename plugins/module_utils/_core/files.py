@@ -168,12 +168,6 @@ def atomic_write(path, content, mode=None, backup=False):
     return backup_path
 
 
-def block_markers(owner, comment='#'):
-    """The begin and end lines that delimit the block ``owner`` manages."""
-    return ('%s BEGIN %s (managed by bsd.multiplicity)' % (comment, owner),
-            '%s END %s (managed by bsd.multiplicity)' % (comment, owner))
-
-
 def split_lines(text):
     """Lines with their endings, split on \\n only.
 

@@ -14,7 +14,8 @@ import os
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import block_markers, replace_block
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import find_block, replace_block
 
 FREEBSD, LINUX = 'FreeBSD', 'Linux'
 # Declared type -> the platform's filesystem type (None: not available there).
@@ -166,12 +167,25 @@ def last_on(table, node):
     return found[-1] if found else None
 
 
-def fstab_edit(owner, lines):
+def fstab_edit(owner, lines, adopt=()):
     """The edit (text -> text) that makes ``owner``'s block of an fstab hold ``lines`` (none: no block at
-    all); every other line of the file is kept."""
-    begin, end = block_markers(owner)
+    all); every other line of the file is kept.  A block of an earlier owner name (``adopt``) is the
+    owner's: kept as it is while it holds these lines, else replaced where it is."""
+    begin, end = ownership.block_markers(owner)
     body = ''.join(line + '\n' for line in lines) or None
 
     def edit(text):
-        return replace_block(text or '', begin, end, body) if (text or body) else text
+        if not (text or body):
+            return text
+        for earlier in adopt:
+            old_begin, old_end = ownership.block_markers(earlier)
+            span = find_block(text or '', old_begin, old_end)
+            if span is None:
+                continue
+            inner = text[span[0]:span[1]].split('\n', 1)[1].rsplit(old_end, 1)[0]
+            if inner == (body or '') and body is not None:
+                return text             # an upgrade rewrites nothing
+            replaced = replace_block('', begin, end, body) if body is not None else ''
+            return text[:span[0]] + replaced + text[span[1]:]
+        return replace_block(text or '', begin, end, body)
     return edit

@@ -14,7 +14,7 @@ import glob
 import os
 import stat
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership, zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
@@ -39,10 +39,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime imp
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import JailConfError, parse
 
-# The line written above a block this module created.  It names its jail, so it goes away with
-# that block and never makes a neighbouring hand-written block look like the module's.
-MARKER = '# Managed by bsd.multiplicity.jail: %s'
-LEGACY_MARKER = '# Managed by bsd.multiplicity.jail: this block is rewritten on every run.'
+# The line written above a block this module created (_core/ownership.py).  It names its jail, so it
+# goes away with that block and never makes a neighbouring hand-written block look like the module's.
+MARKER = ownership.marker('jail %s')
 
 
 def jail_argument_spec():
@@ -372,7 +371,7 @@ class JailKind(Kind):
         if text[line_start:start].strip() or line_start == 0:
             return text
         previous = text.rfind('\n', 0, line_start - 1) + 1
-        if text[previous:line_start - 1].strip() in (MARKER % d.name, LEGACY_MARKER):
+        if ownership.marks(text[previous:line_start - 1], 'jail %s' % d.name):      # earlier versions' too
             return text[:previous] + text[line_start:]
         return text
 

@@ -14,6 +14,7 @@ import platform
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
@@ -21,7 +22,6 @@ NAME_RE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z')
 VDEV_RE = re.compile(r'[a-z]{2,4}[a-z0-9]*\Z')        # xvda, hda, sdb, xvdaa, d0p1 is not used by xl
 MAC_RE = re.compile(r'[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\Z')
 SPEC_VALUE_RE = re.compile(r'[^,=\s]+\Z')           # a key=value in a disk or vif spec
-MARKER = '# bsd.multiplicity.xen_domu manages:'
 
 # Where xl and the rc scripts look, per dom0 OS (config directory, autostart).
 PLATFORMS = {
@@ -187,21 +187,35 @@ _OPTION_OF = {'disk': 'disks', 'vif': 'vifs', 'vnclisten': 'vnc.listen', 'vncpas
               'vncdisplay': 'vnc.display'}
 
 
+def _is_marker(line):
+    """Whether a line is a guest file's marker (_core/ownership.py, or an earlier version's)."""
+    found = ownership.read(line)
+    return found is not None and found[0].split(' ', 1)[0] == 'domain'
+
+
+def _marker_of(text):
+    """The guest file's marker line, or None."""
+    return next((line for line in text.split('\n') if _is_marker(line)), None)
+
+
 def marker_keys(text):
     """The keys a previous run wrote, from the marker comment."""
-    for line in text.split('\n'):
-        if line.startswith(MARKER):
-            return line[len(MARKER):].split()
-    return []
+    line = _marker_of(text)
+    detail = (ownership.read(line)[1] or '') if line is not None else ''
+    return detail[len('settings:'):].split() if detail.startswith('settings:') else []
 
 
 def render_file(text, wanted):
     """The new file: ``wanted`` set in place, keys this module wrote earlier and no longer
-    declares removed, the marker comment updated; every other line kept."""
-    previous = marker_keys(text)
-    marker = '%s %s' % (MARKER, ' '.join(wanted))
+    declares removed, the marker comment updated; every other line kept.  A marker that already
+    lists these keys is kept as it is (an earlier version's too, so an upgrade rewrites nothing)."""
+    found, previous = _marker_of(text), marker_keys(text)
+    if found is not None and previous == list(wanted):
+        marker = found
+    else:
+        marker = ownership.marker('domain %s' % wanted.get('name', ''), 'settings: ' + ' '.join(wanted))
     # Split on \n only: xl's lexer ends lines there and nowhere else.
-    body = '\n'.join(line for line in text.split('\n') if not line.startswith(MARKER))
+    body = '\n'.join(line for line in text.split('\n') if not _is_marker(line))
     if body.endswith('\n'):
         body = body[:-1]
     if text.endswith('\n') and body:

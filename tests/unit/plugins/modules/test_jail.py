@@ -489,3 +489,14 @@ def test_a_new_path_recreates_the_jail_and_never_purges_the_old_root(monkeypatch
     assert result['jail']['path'] == new_root and result['jail']['jid'] == 8
     assert 'path = %s;' % new_root in open(HOST['conf']).read()
     assert os.path.isfile(os.path.join(HOST['path'], 'etc', 'rc.conf'))      # the old root, untouched
+
+
+def test_a_block_marked_by_an_earlier_version_is_adopted_and_removed_with_its_marker(monkeypatch):
+    with open(HOST['conf'], 'w') as handle:
+        handle.write('# Managed by bsd.multiplicity.jail: web\nweb {\n    path = %s;\n}\n' % HOST['path'])
+    kind, result = run(jail, dict(name='web', state='present'), [c(JLS_WEB, NOT_FOUND)], monkeypatch)
+    assert kind == 'exit' and not result['changed']         # adopted as it is: no second marker
+    kind, result = run(jail, dict(name='web', state='absent'), [
+        c(JLS_WEB, NOT_FOUND), c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list=""\n', ''))],
+        monkeypatch)
+    assert kind == 'exit' and result['changed'] and not os.path.exists(HOST['conf'])

@@ -66,7 +66,7 @@ def test_create_start_then_idempotent(dom0, monkeypatch):
     ], monkeypatch, diff=True)
     assert kind == 'exit' and result['changed'], result
     text = open(dom0['cfg']).read()
-    assert text.splitlines()[0] == ('# bsd.multiplicity.xen_domu manages: name type memory vcpus kernel cmdline '
+    assert text.splitlines()[0] == ('# Managed by bsd.multiplicity: domain web; settings: name type memory vcpus kernel cmdline '
                                     'disk vif')
     image = os.path.join(dom0['images'], 'web.img')
     assert xl_cfg.parse(text) == {
@@ -155,7 +155,7 @@ def test_hand_written_file_is_edited_in_place(dom0, monkeypatch):
     declared = dict(name='web', memory=256, config_dir=dom0['dir'], config=dict(on_crash='restart'), state='present')
     kind, result, ran = run_module(xen_domu.main, declared, [xl_list('web')], monkeypatch)
     text = open(dom0['cfg']).read()
-    assert text == ('# bsd.multiplicity.xen_domu manages: name memory on_crash\n# my guest, by hand\nname = "web"\n'
+    assert text == ('# Managed by bsd.multiplicity: domain web; settings: name memory on_crash\n# my guest, by hand\nname = "web"\n'
                     'memory = 256   # small\non_crash = "restart"\nextra = "console=hvc0"\nvcpus = 1; serial = "pty"\n')
     # Dropping on_crash from the declaration removes it (the module wrote it); the rest stays.
     run_module(xen_domu.main, dict(name='web', memory=256, config_dir=dom0['dir'], state='present'),

@@ -7,13 +7,14 @@ import stat
 
 import pytest
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, atomic_write, block_markers, edit_locked, mounts_below, read_text, remove_tree, replace_block,
+    GuestTree, atomic_write, edit_locked, mounts_below, read_text, remove_tree, replace_block,
     split_lines,
 )
 
-BEGIN, END = block_markers('jail web')
+BEGIN, END = ownership.block_markers('jail web')
 
 
 def test_atomic_write_keeps_mode_and_leaves_no_temp(tmp_path):
@@ -103,7 +104,7 @@ def test_read_text_keeps_bytes_that_are_not_utf8_and_refuses_fifos(tmp_path):
 def test_split_lines_breaks_only_at_newline():
     text = 'a\x1cb\u2028c\x85d\fe\r\nf\ng'
     assert split_lines(text) == ['a\x1cb\u2028c\x85d\fe\r\n', 'f\n', 'g']
-    begin, end = block_markers('x')
+    begin, end = ownership.block_markers('x')
     block = replace_block('k="\u2028"\n', begin, end, 'v\x85w\n')
     assert replace_block(block, begin, end, None) == 'k="\u2028"\n'
 

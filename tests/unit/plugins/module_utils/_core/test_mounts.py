@@ -87,10 +87,21 @@ def test_mount_tables_and_satisfaction():
 
 def test_an_owners_fstab_block_is_set_replaced_and_removed_alone():
     other = '# mine\n/dev/ada0p2\t/\tufs\trw\t1\t1\n'
-    edit = mnt.fstab_edit('bsd.multiplicity.chroot_env /c', ['tmpfs /c/tmp tmpfs rw 0 0'])
+    edit = mnt.fstab_edit('chroot /c', ['tmpfs /c/tmp tmpfs rw 0 0'])
     text = edit(other)
     assert text.startswith(other) and 'tmpfs /c/tmp tmpfs rw 0 0\n' in text and edit(text) == text
-    replaced = mnt.fstab_edit('bsd.multiplicity.chroot_env /c', ['devfs /c/dev devfs rw 0 0'])(text)
+    replaced = mnt.fstab_edit('chroot /c', ['devfs /c/dev devfs rw 0 0'])(text)
     assert 'tmpfs' not in replaced and 'devfs /c/dev' in replaced and replaced.startswith(other)
-    assert mnt.fstab_edit('bsd.multiplicity.chroot_env /c', [])(replaced) == other
-    assert mnt.fstab_edit('bsd.multiplicity.chroot_env /c', [])(None) is None      # no file, nothing to write
+    assert mnt.fstab_edit('chroot /c', [])(replaced) == other
+    assert mnt.fstab_edit('chroot /c', [])(None) is None      # no file, nothing to write
+
+
+def test_an_earlier_owners_block_is_adopted_kept_while_it_holds_and_replaced_in_place():
+    old = '# a\n# BEGIN bsd.multiplicity.chroot_env /c (managed by bsd.multiplicity)\n' \
+          'tmpfs /c/tmp tmpfs rw 0 0\n# END bsd.multiplicity.chroot_env /c (managed by bsd.multiplicity)\n# z\n'
+    adopt = ['bsd.multiplicity.chroot_env /c']
+    assert mnt.fstab_edit('chroot /c', ['tmpfs /c/tmp tmpfs rw 0 0'], adopt=adopt)(old) == old
+    new = mnt.fstab_edit('chroot /c', ['devfs /c/dev devfs rw 0 0'], adopt=adopt)(old)
+    assert new == ('# a\n# BEGIN chroot /c (managed by bsd.multiplicity)\ndevfs /c/dev devfs rw 0 0\n'
+                   '# END chroot /c (managed by bsd.multiplicity)\n# z\n')
+    assert mnt.fstab_edit('chroot /c', [], adopt=adopt)(old) == '# a\n# z\n'

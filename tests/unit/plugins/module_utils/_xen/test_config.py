@@ -59,8 +59,17 @@ def test_disk_target_with_commas_stays_one_target():
 
 def test_marker_lists_managed_keys_and_is_kept_first():
     text = config.render_file('# mine\nname = "web"\n', {'name': 'web', 'memory': 1})
-    assert text.splitlines()[:2] == ['# bsd.multiplicity.xen_domu manages: name memory', '# mine']
+    assert text.splitlines()[:2] == ['# Managed by bsd.multiplicity: domain web; settings: name memory', '# mine']
     assert config.marker_keys(text) == ['name', 'memory']
+
+
+def test_an_earlier_versions_marker_is_adopted_kept_while_it_holds_and_never_doubled():
+    old = '# bsd.multiplicity.xen_domu manages: name memory\n# mine\nname = "web"\nmemory = 1\n'
+    assert config.marker_keys(old) == ['name', 'memory']
+    assert config.render_file(old, {'name': 'web', 'memory': 1}) == old          # an upgrade rewrites nothing
+    grown = config.render_file(old, {'name': 'web', 'memory': 2, 'vcpus': 1})
+    assert grown.splitlines()[0] == '# Managed by bsd.multiplicity: domain web; settings: name memory vcpus'
+    assert 'xen_domu manages' not in grown and grown.count('Managed by') == 1
 
 
 def test_a_value_xl_cannot_read_back_is_refused_naming_the_option():
