@@ -429,11 +429,18 @@ class XenDomuKind(Kind):
         elif 'create' in verbs:
             after_state = 'stopped'
         config_file = outcome.desired.extra['config_file']
+        before, after = dict(state=current_state), dict(state=after_state)
+        if current_state != 'absent':
+            # The settings that differ, by name (a new domain's are all in the file's diff above); a
+            # running domain's drift from its file is in pending_changes.
+            for change in outcome.plan.changes:
+                if change.name != 'config_file' and (change.before, change.after) != ('running', 'configured'):
+                    before[change.name], after[change.name] = change.before, change.after
         return [
             dict(before=outcome.before.extra['old_text'] or '',
                  after=self.rendered(outcome.desired, outcome.before)[0] or '',
                  before_header=config_file, after_header=config_file),
-            dict(before=dict(state=current_state), after=dict(state=after_state)),
+            dict(before=before, after=after),
         ]
 
 

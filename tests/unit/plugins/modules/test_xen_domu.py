@@ -153,9 +153,13 @@ def test_hand_written_file_is_edited_in_place(dom0, monkeypatch):
     with open(dom0['cfg'], 'w') as handle:
         handle.write(hand)
     declared = dict(name='web', memory=256, config_dir=dom0['dir'], config=dict(on_crash='restart'), state='present')
-    kind, result, ran = run_module(xen_domu.main, declared, [xl_list('web')], monkeypatch)
+    kind, result, ran = run_module(xen_domu.main, declared, [xl_list('web')], monkeypatch, diff=True)
+    # The structured diff names the settings that differ, beside the file's diff.
+    assert result['diff'][1]['before'] == {'state': 'stopped', 'memory': '128', 'on_crash': 'preserve'}
+    assert result['diff'][1]['after'] == {'state': 'stopped', 'memory': '256', 'on_crash': 'restart'}
     text = open(dom0['cfg']).read()
-    assert text == ('# Managed by bsd.multiplicity: domain web; settings: name memory on_crash\n# my guest, by hand\nname = "web"\n'
+    assert text == ('# Managed by bsd.multiplicity: domain web; settings: name memory on_crash\n'
+                    '# my guest, by hand\nname = "web"\n'
                     'memory = 256   # small\non_crash = "restart"\nextra = "console=hvc0"\nvcpus = 1; serial = "pty"\n')
     # Dropping on_crash from the declaration removes it (the module wrote it); the rest stays.
     run_module(xen_domu.main, dict(name='web', memory=256, config_dir=dom0['dir'], state='present'),
