@@ -17,18 +17,17 @@ and the connection that ran it stays up.
 import glob
 import json
 import os
-import subprocess
 import sys
 import time
 
-from fbsd import bhyve, kld, md, mount, rcconf
+from fbsd import bhyve, kld, md, mount, rcconf, service
+from fbsd.console import Console, yes
 from fbsd.core import Command, getopt, locked_state
 
 BOOT_LOG = '/var/log/fbsdsim/boot.log'
 LOADER_FILES = ('/boot/loader.conf', '/boot/loader.conf.local')
 # Tunables of loader.conf the simulated kernel honours (others are ignored, as unknown kenv is).
 TUNABLES = {'kern.racct.enable': 0}
-PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
 
 
 def kernel_state(hostname, release, kernel, boottime):
@@ -78,31 +77,8 @@ def loader_settings():
     return settings
 
 
-def yes(value):
-    return (value or '').strip().lower() in ('yes', 'true', 'on', '1')
-
-
-class Console(object):
-    """What rc prints during boot, kept in the boot log."""
-
-    def __init__(self):
-        self.lines = []
-
-    def say(self, text):
-        self.lines.append(text)
-
-    def run(self, *argv, show=True):
-        """Run a (simulated) command as rc.d would; its output goes to the console."""
-        result = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                universal_newlines=True, check=False, env={'PATH': PATH, 'LANG': 'C'})
-        if show and result.stdout.strip():
-            self.lines.extend(result.stdout.rstrip('\n').split('\n'))
-        return result.returncode, result.stdout
-
-
 def stop_jails(console):
     """rc.shutdown runs rc.d/jail stop when jail_enable is set; other jails just vanish with the kernel."""
-    from fbsd import service   # imported here: service uses this module's Console
     rc = rcconf.rc_settings()
     if yes(rc.get('jail_enable')):
         service.rc_jail(console, 'stop', [], rc)
@@ -178,7 +154,6 @@ def run_rc(console):
     for name in sorted((k for k in rc if k.startswith('mdconfig_md') and k[11:].isdigit()), key=lambda k: int(k[11:])):
         console.run('mdconfig', '-a', *(rc[name].split() + ['-u', name[11:]]))
     console.run('service', 'devfs', 'start')
-    from fbsd import service
     service.rc_netif(console, 'start', [], rc)
     if yes(rc.get('rctl_enable')) and os.path.exists(rc.get('rctl_rules') or '/etc/rctl.conf'):
         with open(rc.get('rctl_rules') or '/etc/rctl.conf') as handle:

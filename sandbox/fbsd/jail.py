@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from fbsd import jailconf, mount, net, rcconf, store
+from fbsd.prison import find_jail, running_names
 from fbsd.core import Command, Exit, commit, getopt, locked_state, released
 
 # Kernel parameters (security.jail.param) and their types; 'ro' ones cannot be set.
@@ -146,19 +147,6 @@ def kernel_address(entry):
 def jail_matches(jail, key):
     """jls -j / jexec / sysrc -j: a purely numeric key is a jid, anything else a name."""
     return key == str(jail['jid']) or (not key.isdigit() and key == jail['name'])
-
-
-def find_jail(state, key):
-    jails = state['jails']
-    if key.isdigit():
-        return jails[key] if key in jails else None
-    found = store.where(jails, 'name', key)
-    return found[0][1] if found else None
-
-
-def running_names(state):
-    jails = state.get('jails', {})
-    return set(store.field_of(jails, key, 'name') for key in jails)
 
 
 def new_jail(state, params):

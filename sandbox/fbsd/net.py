@@ -9,6 +9,7 @@ import ipaddress
 import re
 
 from fbsd import store
+from fbsd.prison import find_jail
 from fbsd.core import Command, getopt, locked_state
 
 IFF = (('UP', 0x1), ('BROADCAST', 0x2), ('LOOPBACK', 0x8), ('RUNNING', 0x40), ('PROMISC', 0x100),
@@ -218,7 +219,6 @@ def apply(cmd, state, name, words, jail_view):
 
 
 def move_vnet(state, name, jail_key, into):
-    from fbsd.jail import find_jail  # here: jail imports this module
     jail = find_jail(state, jail_key)
     if jail is None:
         raise IfError('jail "%s" not found' % jail_key)
@@ -296,7 +296,6 @@ def ifconfig_main(prog, args):
     with locked_state() as state:
         ifaces = interfaces(state)
         if 'j' in opts:
-            from fbsd.jail import find_jail  # here: jail imports this module
             jail = find_jail(state, opts['j'])
             if jail is None:
                 cmd.errx(1, 'jail "%s" not found' % opts['j'])

@@ -14,7 +14,7 @@ import os
 import re
 
 from fbsd import rcconf
-from fbsd.boot import Console, yes
+from fbsd.console import Console, yes
 from fbsd.core import Command, getopt, locked_state
 
 USAGE = ['usage: service [-j <jail name or id>] -e', '       service [-j <jail name or id>] -R',

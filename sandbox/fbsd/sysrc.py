@@ -4,7 +4,7 @@ import os
 
 from fbsd import rcconf
 from fbsd.core import Command, getopt, locked_state
-from fbsd.jail import find_jail
+from fbsd.prison import find_jail
 
 RC_DEFAULTS = '/etc/defaults/rc.conf'
 USAGE = ['Usage: sysrc [OPTIONS] {name[[+|-]=value] ...}',

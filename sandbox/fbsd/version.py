@@ -1,7 +1,7 @@
 """uname(1) and freebsd-version(1) for the simulated release."""
 
 from fbsd.core import Command, getopt, locked_state
-from fbsd.jail import find_jail
+from fbsd.prison import find_jail
 
 
 def uname(prog, args):

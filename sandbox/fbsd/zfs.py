@@ -14,6 +14,7 @@ import sys
 import time
 
 from fbsd import store
+from fbsd.prison import find_jail
 from fbsd.core import Command, Exit, commit, getopt, locked_state
 
 STORE = '/var/db/fbsdsim/zfs'
@@ -709,7 +710,6 @@ def receive(state, options, operands, stream):
 
 
 def jail_dataset(state, options, operands, attach):
-    from fbsd.jail import find_jail  # here: jail imports mount and net, not zfs
     if len(operands) != 2:
         raise ZfsError('missing argument')
     jail = find_jail(state, operands[0])
