@@ -76,8 +76,8 @@ class Kind(object):
 
     Names: ``name`` in messages (``jail``), ``key`` its list in a topology (``jails``), ``name_option``
     the option that names an object (a chroot is named by its ``path``), ``facts_key`` the key of its
-    facts in its module's result.  ``argument_spec`` is its module's options (``module_kwargs`` the
-    rest of what AnsibleModule takes), ``OPTIONS`` its option registry (:class:`planner.Option`: how
+    facts in its module's result.  ``argument_spec`` is its module's options (``module_kwargs`` its
+    rules between options: ``mutually_exclusive``, ``required_if``...), ``OPTIONS`` its option registry (:class:`planner.Option`: how
     each option is compared and whether a change applies live, at the next start or by recreating).
 
     A kind writes ``desired``, ``observe``, the verbs its objects need and ``facts``; it may override
@@ -515,10 +515,3 @@ def result(outcome, diff_mode, facts=True):
         found['diff'] = structured_diff(plan.changes)
         found['files'] = list(plan.files)
     return found
-
-
-def failure_report(outcome):
-    """What an object whose converge failed had already done, for its module's failure."""
-    if outcome is None:
-        return dict(changed=False)
-    return progress(outcome.plan if not outcome.skipped else None)

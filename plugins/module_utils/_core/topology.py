@@ -89,7 +89,8 @@ def declare(call, kinds, declaration, defaults=None):
     seen = {}
     depends = {}
     for kind in kinds:
-        validator = ArgumentSpecValidator(kind.argument_spec)     # built once: thousands of guests use it
+        # Built once (thousands of guests use it), with the rules between options its module applies.
+        validator = ArgumentSpecValidator(kind.argument_spec, **kind.module_kwargs)
         for unused, label, raw in [g for g in guests if g[0] is kind]:
             wanted = raw.pop('depend', None) or []
             if not isinstance(wanted, list) or not all(isinstance(d, str) for d in wanted):

@@ -43,3 +43,10 @@ def test_domus_in_one_call_read_once_and_report_the_undeclared(tmp_path, monkeyp
         xl_list(row('db', 5)), (['/sbin/xl', 'list', '-l'], 0, long, '')], monkeypatch)
     assert 'domain' not in result['guests']['db'] and result['guests']['db']['after'] == 'running', result
     assert os.path.exists(str(tmp_path / 'old.cfg'))
+
+
+def test_a_guests_options_are_checked_with_its_modules_rules_between_them(tmp_path, monkeypatch):
+    declared = dict(xen_domus=[domu(tmp_path, 'web', bootloader='pygrub')])     # kernel and bootloader
+    kind, result, ran = run_module(topology.main, declared, [], monkeypatch)
+    assert kind == 'fail' and 'xen_domus[web]' in result['msg'] and 'mutually exclusive' in result['msg']
+    assert ran == []
