@@ -303,6 +303,10 @@ class ChrootEnvKind(Kind):
             else:
                 plan.add('purge', 'remove %s' % path, func=lambda: remove_tree(path))
 
+    def provides(self, desired):
+        """A present chroot is a directory (a jail of the same call may be rooted there)."""
+        return [('Directory', desired.name), ('Path', desired.name)]
+
     def reread(self, view, outcomes):
         """One fresh mount table for every changed chroot: what is mounted in each now."""
         table = self.mount_table(view, outcomes[0].current.extra['platform'], fresh=True)

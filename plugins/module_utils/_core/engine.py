@@ -151,6 +151,11 @@ class Kind(object):
         """{name: Current} after the changes, for the outcomes that need it; default: observe again."""
         return self.observe(view, [o.desired for o in outcomes])
 
+    def provides(self, desired):
+        """What a present object makes that other objects' actions may need: prerequisite keys
+        (``('Directory', path)``), so that an object of the same call that depends on it can plan on it."""
+        return []
+
     def on_host(self, view, wanted):
         """Names of the objects of this kind on the host (a topology reports those not in ``wanted``,
         the declared objects of the kind, and prunes them); default: none (never pruned)."""
@@ -228,9 +233,9 @@ class Outcome(object):
         return found + (self.plan.warnings if self.plan is not None else [])
 
 
-def plan_object(kind, view, desired, current):
-    """The plan of one object: its changes, the lifecycle verbs and what they add; pure but for
-    ``kind.check``'s prerequisite reads."""
+def plan_object(kind, view, desired, current, provided=None):
+    """The plan of one object: its changes, the lifecycle verbs and what they add; pure but for the
+    reads that check its prerequisites (``provided``: what other objects of the call make)."""
     changes = kind.compare(desired, current)
     if desired.state == 'absent':
         verbs, pending = plan_lifecycle(current.state, 'absent', [])
@@ -248,7 +253,8 @@ def plan_object(kind, view, desired, current):
         else:
             getattr(kind, verb)(plan, desired, current, changes)
     kind.complete(plan, desired, current)
-    prerequisites.check(view, plan, '%s %s' % (kind.name[:1].upper() + kind.name[1:], desired.name))
+    prerequisites.check(view, plan, '%s %s' % (kind.name[:1].upper() + kind.name[1:], desired.name),
+                        provided, desired.depends)
     kind.check(view, plan, desired, current)
     return plan
 
@@ -354,10 +360,14 @@ class Call(object):
                     self._failed(outcome, current)
                     continue
                 outcome.before = outcome.current = current
+        provided = {}       # what the call's objects make, for the prerequisites of those that depend on them
+        for outcome in self.outcomes:
+            if outcome.desired.state != 'absent':
+                provided.update((key, outcome.name) for key in outcome.kind.provides(outcome.desired))
         for outcome in self.outcomes:
             if outcome.error is None:
                 try:
-                    outcome.plan = plan_object(outcome.kind, view, outcome.desired, outcome.current)
+                    outcome.plan = plan_object(outcome.kind, view, outcome.desired, outcome.current, provided)
                 except MultiplicityError as exc:
                     self._failed(outcome, exc)
         self.sequence = self._in_order()

@@ -18,7 +18,11 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 
 
 class Prerequisite(object):
-    """``value`` (from option ``option``) must exist; ``hint`` says what to do about it when it does not."""
+    """``value`` (from option ``option``) must exist; ``hint`` says what to do about it when it does not.
+
+    Another object of the same call may make it (``Kind.provides``): then it is met when the object
+    that needs it depends on the one that makes it (which is then converged first).
+    """
 
     noun = ''
 
@@ -27,12 +31,19 @@ class Prerequisite(object):
         self.option = option
         self.hint = hint
 
+    @property
+    def key(self):
+        """What it is, as ``Kind.provides`` names what an object makes: (its class's name, the value)."""
+        return type(self).__name__, self.value
+
     def met(self, view):
         raise NotImplementedError
 
-    def message(self, who):
+    def message(self, who, maker=None):
         noun = (self.noun + ' ') if self.noun else ''
-        return '%s: %s %s%s does not exist%s; nothing was changed' % (who, self.option, noun, self.value, self.hint)
+        made = ' (%s of this call makes it: add it to depend)' % maker if maker else ''
+        return '%s: %s %s%s does not exist%s%s; nothing was changed' % (who, self.option, noun, self.value,
+                                                                       self.hint, made)
 
 
 class Bridge(Prerequisite):
@@ -77,13 +88,19 @@ class KernelModule(Prerequisite):
         directories = [d for d in self.path.split(';') if d]
         return any(os.path.exists(os.path.join(d, self.value + '.ko')) for d in directories)
 
-    def message(self, who):
+    def message(self, who, maker=None):
         return "Cannot load kernel module '%s': no %s.ko in kern.module_path (%s)" % (
             self.value, self.value, self.path)
 
 
-def check(view, plan, who):
-    """Raise, naming ``who`` and the first missing prerequisite of ``plan``, before anything is changed."""
+def check(view, plan, who, provided=None, depends=()):
+    """Raise, naming ``who`` and the first missing prerequisite of ``plan``, before anything is changed.
+
+    ``provided`` maps a prerequisite's key to the object of the call that makes it; one of those that
+    ``who`` depends on meets it."""
     for prerequisite in plan.prerequisites:
+        maker = (provided or {}).get(prerequisite.key)
+        if maker is not None and maker in depends:
+            continue
         if not prerequisite.met(view):
-            raise MultiplicityError(prerequisite.message(who))
+            raise MultiplicityError(prerequisite.message(who, maker))

@@ -267,3 +267,22 @@ def test_kernel_modules_are_a_kind_loaded_before_the_jails_that_depend_on_them(t
     kind, result, ran = run(declared, [jls(running('web', 3)), (kldstat, 0, KERNEL + BRIDGE_KO, ''),
                                        (kld_list, 0, 'if_bridge\n', '')], monkeypatch)
     assert kind == 'exit' and not result['changed'] and result['undeclared'] == []
+
+
+def test_a_jail_rooted_in_a_chroot_of_the_same_call_plans_on_it_when_it_depends_on_it(tmp_path, monkeypatch):
+    """Everything is planned before the first change: the jail's root directory does not exist yet,
+    and the chroot that makes it meets the jail's prerequisite because the jail depends on it."""
+    source = tmp_path / 'userland'
+    (source / 'bin').mkdir(parents=True)
+    root = str(tmp_path / 'newroot')
+    chroot = dict(path=root, bootstrap=dict(method='copy', source=str(source)), fstab=str(HOST['etc'] / 'fstab'))
+    uname = (['/sbin/uname', '-s'], 0, 'FreeBSD\n', '')
+    mount_p = (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\n', '')
+    declared = dict(chroots=[chroot], jails=[dict(name='web', path=root, depend=[root])])
+    kind, result, ran = run(declared, [jls(), uname, mount_p], monkeypatch, check_mode=True)
+    assert kind == 'exit', result
+    assert result['order'] == [root, 'web'] and result['plan']['create'] == [root, 'web']
+    kind, result, ran = run(dict(declared, jails=[dict(name='web', path=root)]), [jls(), uname, mount_p], monkeypatch,
+                            check_mode=True)
+    assert kind == 'fail' and result['guests']['web']['failed']
+    assert '%s of this call makes it: add it to depend' % root in result['guests']['web']['msg']

@@ -49,3 +49,14 @@ def test_the_first_missing_one_fails_naming_the_object_option_and_value():
         pre.check(View(present=['zroot/t@base']), plan, 'Jail web')
     assert str(failed.value) == 'Jail web: vnet.bridge bridge9 does not exist; create it first; nothing was changed'
     pre.check(View(present=['zroot/t@base', 'bridge9']), plan, 'Jail web')     # all there: nothing raised
+
+
+def test_one_made_by_an_object_the_call_converges_first_is_met():
+    plan = Plan()
+    plan.require(pre.Directory('/nonexistent/newroot', 'path'))
+    provided = {('Directory', '/nonexistent/newroot'): '/nonexistent/newroot'}
+    pre.check(View(), plan, 'Jail web', provided, depends=['/nonexistent/newroot'])
+    with pytest.raises(MultiplicityError) as failed:
+        pre.check(View(), plan, 'Jail web', provided, depends=[])
+    assert 'path /nonexistent/newroot does not exist (/nonexistent/newroot of this call makes it: add it to ' \
+           'depend); nothing was changed' in str(failed.value)
