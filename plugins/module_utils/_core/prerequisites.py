@@ -42,8 +42,8 @@ class Prerequisite(object):
     def message(self, who, maker=None):
         noun = (self.noun + ' ') if self.noun else ''
         made = ' (%s of this call makes it: add it to depend)' % maker if maker else ''
-        return '%s: %s %s%s does not exist%s%s; nothing was changed' % (who, self.option, noun, self.value,
-                                                                       self.hint, made)
+        return '%s: %s %s%s does not exist%s%s; nothing was changed' % (
+            who, self.option, noun, self.value, self.hint, made)
 
 
 class Bridge(Prerequisite):
