@@ -233,7 +233,7 @@ class ChrootEnvKind(Kind):
         marker = current.extra['marker']
         wanted_mounts = mnt.normalize(params['mounts'], platform, desired.extra['real'])
         new_marker = self._plan_bootstrap(work, desired, marker)
-        owned = self._plan_mounts(work, desired, current, wanted_mounts)
+        owned, mounted_as = self._plan_mounts(work, desired, current, wanted_mounts)
         new_marker = dict(new_marker, mounts=owned)
         fstab_text = new_fstab = current.extra['fstab_text']
         if params['persist']:
@@ -249,24 +249,11 @@ class ChrootEnvKind(Kind):
         current.warnings.extend(work.warnings)     # said whether or not anything changes
         current.extra.update(_work=work, desired_mounts=wanted_mounts, new_fstab=new_fstab,
                              _before=dict(bootstrap=(marker or {}).get('bootstrap'),
-                                          mounts=self._mounted_as(current, wanted_mounts, owned),
+                                          mounts=mounted_as,
                                           fstab=fstab_text, marker=marker),
                              _after=dict(bootstrap=new_marker.get('bootstrap'), mounts=owned, fstab=new_fstab,
                                          marker=new_marker))
         return work
-
-    @staticmethod
-    def _mounted_as(current, wanted_mounts, owned):
-        """The managed mounts as found: the nodes mounted (those this module mounted or is to mount), a
-        declared node mounted otherwise than declared marked so, to compare with the declared nodes."""
-        platform, table = current.extra['platform'], current.extra['table']
-        owned_before = set((current.extra['marker'] or {}).get('mounts') or []) | set(owned)
-        found = [m['node'] for m in current.extra['mounted'] if m['node'] in owned_before]
-        for entry in wanted_mounts:
-            mounted_now = mnt.last_on(table, entry['node'])
-            if mounted_now is not None and not mnt.satisfied(entry, mounted_now, platform):
-                found = [n for n in found if n != entry['node']] + ['%s (not as declared)' % entry['node']]
-        return found
 
     # -- verbs -------------------------------------------------------------------------------------
     def create(self, plan, desired, current, changes):
@@ -412,10 +399,13 @@ class ChrootEnvKind(Kind):
     # -- mounts ------------------------------------------------------------------------------------
     def _plan_mounts(self, plan, desired, current, wanted_mounts):
         """Mount what is missing (in declared order), unmount what this module mounted and no longer
-        declares (in reverse); returns the nodes the chroot owns afterwards."""
+        declares (in reverse).  Returns the nodes the chroot owns afterwards, and its managed mounts as
+        found (those it mounted or is to mount; a declared node mounted otherwise than declared marked
+        so), to compare the two."""
         platform, table, tree = current.extra['platform'], current.extra['table'], desired.extra['tree']
         owned_before = list((current.extra['marker'] or {}).get('mounts') or [])
         wanted = [e['node'] for e in wanted_mounts]
+        found = [m['node'] for m in current.extra['mounted'] if m['node'] in wanted or m['node'] in owned_before]
         for node in reversed([m['node'] for m in current.extra['mounted']]):
             if node in wanted:
                 continue
@@ -430,6 +420,7 @@ class ChrootEnvKind(Kind):
                 continue
             if mounted_now is not None:
                 plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
+                found = [n for n in found if n != entry['node']] + ['%s (not as declared)' % entry['node']]
             if entry['type'] in ('bind', 'nullfs'):
                 plan.require(Path(entry['source'], 'mounts.source'))
             node = entry['node']
@@ -437,7 +428,7 @@ class ChrootEnvKind(Kind):
                 plan.add('mkdir', 'create mount point %s' % node,
                          func=lambda target=entry['target']: tree.makedirs(target))
             plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
-        return wanted
+        return wanted, found
 
 
 def _populated(path):

@@ -208,10 +208,9 @@ class FileEdit(object):
 class Outcome(object):
     """One object's way through a call: its kind, desired and current state, plan and result."""
 
-    def __init__(self, kind, desired, label=None):
+    def __init__(self, kind, desired):
         self.kind = kind
         self.desired = desired
-        self.label = label or '%s %s' % (kind.name, desired.name)
         self.before = None      # as found
         self.current = None     # as found, then as re-read after the changes (or as expected, in check mode)
         self.plan = None
@@ -222,10 +221,6 @@ class Outcome(object):
     @property
     def name(self):
         return self.desired.name
-
-    @property
-    def failed(self):
-        return self.error is not None
 
     @property
     def warnings(self):
@@ -316,12 +311,12 @@ class Call(object):
     def changed(self):
         return self.edits.changed or any(o.plan is not None and o.plan.changed and not o.skipped for o in self.outcomes)
 
-    def declare(self, kind, params, label=None, depends=None):
+    def declare(self, kind, params, depends=None):
         """One object of ``kind`` from its parameters (its ``desired``); ParameterError for bad input."""
         desired = kind.desired(params)
         if depends is not None:
             desired.depends = list(depends)
-        outcome = Outcome(kind, desired, label)
+        outcome = Outcome(kind, desired)
         self.outcomes.append(outcome)
         return outcome
 
@@ -373,10 +368,10 @@ class Call(object):
         self.sequence = self._in_order()
         self._apply(self.sequence)
         self._apply_edits()
-        reread = [] if self.check_mode else self._reread()
+        reread = set() if self.check_mode else set(id(o) for o in self._reread())
         for outcome in self.outcomes:
             # What the kind did not read again is as its plan left it (in check mode: would leave it).
-            if outcome.plan is not None and outcome.error is None and outcome not in reread:
+            if outcome.plan is not None and outcome.error is None and id(outcome) not in reread:
                 outcome.current = outcome.kind.expected(outcome)
         return self
 
@@ -504,24 +499,20 @@ def expected_state(outcome):
     return 'stopped' if outcome.before.state == 'absent' and 'start' not in verbs else outcome.before.state
 
 
-def result(outcome, diff_mode, facts=True):
-    """One object's outcome as data: changed, what was done or planned, its facts (unless ``facts`` is
-    false: reading them may cost a file per object), warnings and diff (``before``/``after`` of the
-    differing options, the files' diffs beside)."""
-    plan, kind = outcome.plan, outcome.kind
+def result(outcome, facts=True):
+    """One object's outcome as data: changed, what was done or planned, what waits for a restart and
+    its facts (unless ``facts`` is false: reading them may cost a file per object); for a failure, the
+    message and what was done.  Its module's own keys and diff are its kind's ``report``."""
+    plan = outcome.plan
     if outcome.error is not None:
         done = progress(plan) if plan is not None and not outcome.skipped else dict(changed=False, done=[])
-        found = dict(done, failed=True, msg=str(outcome.error), warnings=outcome.warnings)
+        found = dict(done, failed=True, msg=str(outcome.error))
         if outcome.skipped:
             found['skipped'] = True
         return found
-    found = dict(changed=plan.changed, actions=plan.describe() + edit_actions(plan), state=outcome.current.state,
-                 warnings=outcome.warnings)
+    found = dict(changed=plan.changed, actions=plan.describe() + edit_actions(plan))
     if facts:
-        found['facts'] = kind.facts(outcome)
+        found['facts'] = outcome.kind.facts(outcome)
     if plan.pending:
-        found['pending'] = sorted(set(c.name for c in plan.pending))
-    if diff_mode:
-        found['diff'] = structured_diff(plan.changes)
-        found['files'] = list(plan.files)
+        found['pending'] = plan.pending_names
     return found

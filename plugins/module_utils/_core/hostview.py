@@ -38,10 +38,6 @@ class HostView(object):
             self._cache[key] = read()
         return self._cache[key]
 
-    def forget(self, key):
-        """Drop one cached read (after a change, when the call needs the new state)."""
-        self._cache.pop(key, None)
-
     def per_object(self, key, name, one, every=None):
         """The record of one object: from ``every()`` ({name: record}, read once for all objects of a
         call of many) or from ``one()`` (a call of one object reads only its own).  Without ``every``, a

@@ -50,7 +50,7 @@ class PendingRestart(object):
                 plan.add('pending', 'forget the restart pending for %s %s' % (self.kind, self.name),
                          func=lambda: os.path.exists(target) and os.unlink(target))
             return
-        settings = sorted(set(c.name for c in plan.pending))
+        settings = plan.pending_names
         if settings and settings != sorted(recorded):
             # "params" is what earlier versions wrote and read back.
             text = json.dumps({self.id_key: instance, 'params': settings}) + '\n'

@@ -1,12 +1,11 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""State model and planner shared by every guest module.
+"""The planner's pieces, shared by the engine and every kind: options and their registry, changes,
+the lifecycle table, and a plan (actions, typed host-wide edits, prerequisites, file diffs, warnings).
 
-A manager reads the current state into a dict, builds the desired state from
-the module parameters, and hands both to :func:`compare` with its option
-registry.  The resulting changes drive :func:`plan_lifecycle` (power state
-transitions) and the manager's own list of :class:`Action`.  ``changed`` is
-always ``bool(plan.actions)``; check mode only skips :func:`execute`.
+A kind's registry (:class:`Options`) classifies each change (live, restart, recreate);
+:func:`plan_lifecycle` turns the changes into the verbs the engine calls.  ``changed`` is always
+``bool(plan.actions or plan.edits)``; check mode only skips :func:`execute`.
 """
 
 from __future__ import annotations
@@ -154,6 +153,11 @@ class Plan(object):
     @property
     def changed(self):
         return bool(self.actions or self.edits)
+
+    @property
+    def pending_names(self):
+        """The options whose changes wait for a restart, sorted, each once."""
+        return sorted(set(c.name for c in self.pending))
 
     def add(self, verb, description, argv=None, func=None, lock=None):
         action = Action(verb, description, argv=argv, func=func, lock=lock)

@@ -101,7 +101,7 @@ def declare(call, kinds, declaration, defaults=None):
             if checked.error_messages:
                 raise TopologyError(label, '; '.join(checked.error_messages))
             try:
-                outcome = call.declare(kind, checked.validated_parameters, label=label, depends=wanted)
+                outcome = call.declare(kind, checked.validated_parameters, depends=wanted)
             except ParameterError as exc:
                 raise TopologyError('%s.%s' % (label, exc.parameter), str(exc).split(': ', 1)[-1])
             if outcome.name in seen:

@@ -494,7 +494,7 @@ class JailKind(Kind):
         if plan.pending:
             plan.warn('Jail %s keeps running with its old settings until it is restarted: %s changed '
                       '(set restart_on_change to restart it)' % (desired.name, ', '.join(
-                          sorted(set(c.name for c in plan.pending)))))
+                          plan.pending_names)))
 
     def check(self, view, plan, desired, current):
         # What the real run would fail on fails now, in check mode too, before the first change.
@@ -536,7 +536,7 @@ class JailKind(Kind):
 
     def facts(self, outcome):
         d, ctx, current = outcome.desired, outcome.current.extra, outcome.current
-        return self._facts(d, ctx, ctx['runtime'], current.state == 'running', outcome.plan.pending)
+        return self._facts(d, ctx, ctx['runtime'], current.state == 'running', outcome.plan.pending_names)
 
     def report(self, outcome, diff_mode):
         found = dict(jail=self.facts(outcome))
@@ -832,7 +832,7 @@ class JailKind(Kind):
                      parameters=params,
                      ip4=(runtime or {}).get('ip4.addr', []), ip6=(runtime or {}).get('ip6.addr', []),
                      userland_version=self._userland_version(ctx['root'], path),
-                     pending_restart=sorted(set(c.name for c in pending)),
+                     pending_restart=pending,
                      rctl=ctx['rctl']['desired'] if ctx['rctl'] and d.state != 'absent' else None)
         if ctx['root'] and ctx['root'].get('dataset'):
             facts['dataset'] = ctx['root']['dataset']

@@ -39,7 +39,7 @@ def guest_result(outcome, with_facts, diff_mode):
     """One guest as RV(guests) shows it: kind, name, what happened, its states, and (``with_facts``) the
     keys its own module returns, from its kind's report."""
     kind = outcome.kind
-    found = engine.result(outcome, False, facts=False)
+    found = engine.result(outcome, facts=False)
     result = dict(kind=kind.key, name=outcome.name, changed=found['changed'],
                   before=kind.shown_state(outcome.before.state) if outcome.before else None)
     if outcome.pruned:

@@ -279,13 +279,9 @@ class XenDomuKind(Kind):
                 changes.append(OPTIONS.changed('autostart', current.extra['autostart_now'], autostart))
         return changes
 
-    @staticmethod
-    def pending_keys(plan):
-        """The xl.cfg settings a running domain does not have yet (its restart was not allowed)."""
-        return sorted(set(c.name for c in plan.pending))
-
     def complete(self, plan, desired, current):
-        keys = current.extra['pending_keys'] = self.pending_keys(plan)
+        # The xl.cfg settings a running domain does not have yet (its restart was not allowed).
+        keys = current.extra['pending_keys'] = plan.pending_names
         if keys:
             plan.warn('Domain %s keeps running with its old configuration until it is restarted: %s changed '
                       '(set restart_on_change to restart it)' % (desired.name, ', '.join(keys)))

@@ -148,7 +148,7 @@ def test_isolated_failure_is_reported_by_name_and_the_others_go_on():
     assert isinstance(first.error, CommandError) and second.error is None
     assert runner.ran == [['list'], ['mkbox', 'a'], ['mkbox', 'b'], ['startbox', 'b'], ['sysrc', 'box_list+=b'],
                           ['list']]
-    result = engine.result(first, diff_mode=False)
+    result = engine.result(first)
     assert result['failed'] and result['done'] == [] and 'boom' in result['msg']
 
 
