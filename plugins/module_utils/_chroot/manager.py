@@ -301,9 +301,10 @@ class ChrootEnvKind(Kind):
                     for o in outcomes)
 
     def expected(self, outcome):
-        """Check mode: the declared mounts in place (none once absent)."""
+        """Where not read again (check mode; unchanged): in its expected state, the declared mounts in
+        place (none once absent)."""
         mounts = [] if outcome.desired.state == 'absent' else outcome.before.extra.get('desired_mounts', [])
-        return outcome.before.but(mounted=[dict(node=e['node']) for e in mounts])
+        return outcome.before.but(state=expected_state(outcome), mounted=[dict(node=e['node']) for e in mounts])
 
     def facts(self, outcome):
         desired, current, path = outcome.desired, outcome.current, outcome.desired.name

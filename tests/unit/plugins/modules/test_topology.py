@@ -282,6 +282,7 @@ def test_a_jail_rooted_in_a_chroot_of_the_same_call_plans_on_it_when_it_depends_
     kind, result, ran = run(declared, [jls(), uname, mount_p], monkeypatch, check_mode=True)
     assert kind == 'exit', result
     assert result['order'] == [root, 'web'] and result['plan']['create'] == [root, 'web']
+    assert (result['guests'][root]['before'], result['guests'][root]['after']) == ('absent', 'present')
     kind, result, ran = run(dict(declared, jails=[dict(name='web', path=root)]), [jls(), uname, mount_p], monkeypatch,
                             check_mode=True)
     assert kind == 'fail' and result['guests']['web']['failed']
