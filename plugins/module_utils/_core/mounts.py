@@ -182,10 +182,12 @@ def fstab_edit(owner, lines, adopt=()):
             span = find_block(text or '', old_begin, old_end)
             if span is None:
                 continue
-            inner = text[span[0]:span[1]].split('\n', 1)[1].rsplit(old_end, 1)[0]
-            if inner == (body or '') and body is not None:
-                return text             # an upgrade rewrites nothing
-            replaced = replace_block('', begin, end, body) if body is not None else ''
-            return text[:span[0]] + replaced + text[span[1]:]
+            if body is not None and replace_block(text, old_begin, old_end, body) == text:
+                return text             # it holds these lines: an upgrade rewrites nothing
+            # Renamed where it is, then edited as the owner's own block.
+            block = text[span[0]:span[1]].replace(old_begin, begin, 1)
+            head, unused, tail = block.rpartition(old_end)
+            text = text[:span[0]] + head + end + tail + text[span[1]:]
+            break
         return replace_block(text or '', begin, end, body)
     return edit

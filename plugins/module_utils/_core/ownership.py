@@ -26,11 +26,12 @@ import re
 PREFIX = '# Managed by bsd.multiplicity: '
 BLOCK = '# %s %s (managed by bsd.multiplicity)'
 
-# Earlier versions' single-line markers: (pattern, kind, group of the name or None, group of the detail).
+# Earlier versions' single-line markers: (pattern, kind, group of the name or None, how the detail in
+# group 1 is read, or None).
 LEGACY = (
     (re.compile(r'# Managed by bsd\.multiplicity\.jail: this block is rewritten on every run\.\Z'), 'jail', None, None),
     (re.compile(r'# Managed by bsd\.multiplicity\.jail: (\S+)\Z'), 'jail', 1, None),
-    (re.compile(r'# bsd\.multiplicity\.xen_domu manages:(.*)\Z'), 'domain', None, 1),
+    (re.compile(r'# bsd\.multiplicity\.xen_domu manages:(.*)\Z'), 'domain', None, 'settings: %s'),
 )
 
 
@@ -46,14 +47,11 @@ def read(line):
     if line.startswith(PREFIX):
         owner, unused, detail = line[len(PREFIX):].partition('; ')
         return owner, detail or None
-    for pattern, kind, name_group, detail_group in LEGACY:
+    for pattern, kind, name_group, detail in LEGACY:
         match = pattern.match(line)
         if match:
             name = match.group(name_group) if name_group else None
-            detail = match.group(detail_group).strip() if detail_group else None
-            if kind == 'domain' and detail is not None:
-                detail = 'settings: ' + detail
-            return ('%s %s' % (kind, name) if name else kind), detail
+            return ('%s %s' % (kind, name) if name else kind), (detail % match.group(1).strip() if detail else None)
     return None
 
 

@@ -214,10 +214,10 @@ class JailDesired(Desired):
     parameters for a new block (``desired_params``) and for an existing one (``explicit``), the jail's
     side of its epair and its rctl rules in the kernel's spelling."""
 
-    def __init__(self, params, depends=()):
+    def __init__(self, params):
         name = config.validate_name(params['name'])
         super().__init__(name, params['state'], {}, restart_allowed=bool(params.get('restart_on_change')),
-                         purge=bool(params.get('purge')), depends=depends)
+                         purge=bool(params.get('purge')))
         self.p = params
         self.root = None
         if params.get('root') is not None or (params.get('path') and self.state != 'absent'):
@@ -529,7 +529,8 @@ class JailKind(Kind):
         return found
 
     def expected(self, outcome):
-        """Check mode: the jail in its expected state, with its jid when it keeps running."""
+        """Where not read again (check mode; no start, stop or live change): in its expected state, with
+        its jid when it keeps running."""
         state = expected_state(outcome)
         runtime = outcome.before.extra['runtime'] if state == 'running' else None
         return outcome.before.but(state=state, runtime=runtime)
@@ -539,7 +540,7 @@ class JailKind(Kind):
         return self._facts(d, ctx, ctx['runtime'], current.state == 'running', outcome.plan.pending_names)
 
     def report(self, outcome, diff_mode):
-        found = dict(jail=self.facts(outcome))
+        found = {self.facts_key: self.facts(outcome)}
         if diff_mode:
             d, ctx = outcome.desired, outcome.before.extra
             found['diff'] = self._diff(d, ctx, outcome.plan.changes, ctx['runtime'],

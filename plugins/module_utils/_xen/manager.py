@@ -376,7 +376,8 @@ class XenDomuKind(Kind):
 
     # -- results -----------------------------------------------------------------------
     def expected(self, outcome):
-        """Check mode: the domain in its expected state; a stop (or restart) leaves no domid."""
+        """Where not read again (check mode; no start or stop): in its expected state; a stop (or
+        restart) leaves no domid."""
         state, before = expected_state(outcome), outcome.before
         stopping = any(a.verb == 'stop' for a in outcome.plan.actions)
         domain = before.extra['domain']
