@@ -281,7 +281,7 @@ class XenDomuKind(Kind):
 
     def complete(self, plan, desired, current):
         # The xl.cfg settings a running domain does not have yet (its restart was not allowed).
-        keys = current.extra['pending_keys'] = plan.pending_names
+        keys = plan.pending_names
         if keys:
             plan.warn('Domain %s keeps running with its old configuration until it is restarted: %s changed '
                       '(set restart_on_change to restart it)' % (desired.name, ', '.join(keys)))
@@ -398,7 +398,7 @@ class XenDomuKind(Kind):
                      config=dict(settings_) if wanted_state != 'absent' else {},
                      autostart=bool(autostart if autostart is not None else autostart_now)
                      if wanted_state != 'absent' else False,
-                     pending_changes=outcome.before.extra.get('pending_keys', []),
+                     pending_changes=outcome.plan.pending_names,
                      console=dict(command=['xl', 'console', desired.name]))
         if str(settings_.get('vnc', '0')) not in ('0', '') and settings_.get('type', settings_.get('builder')) == 'hvm':
             display = settings_.get('vncdisplay')
@@ -414,17 +414,7 @@ class XenDomuKind(Kind):
         return found
 
     def _diff(self, outcome):
-        verbs = [a.verb for a in outcome.plan.actions]
-        current_state = outcome.before.state
-        after_state = current_state
-        if 'destroy' in verbs:
-            after_state = 'absent'
-        elif 'start' in verbs:
-            after_state = 'running'
-        elif 'stop' in verbs:
-            after_state = 'stopped'
-        elif 'create' in verbs:
-            after_state = 'stopped'
+        current_state, after_state = outcome.before.state, expected_state(outcome)
         config_file = outcome.desired.extra['config_file']
         before, after = dict(state=current_state), dict(state=after_state)
         if current_state != 'absent':
