@@ -157,6 +157,7 @@ class ChrootEnvKind(Kind):
 
     name = 'chroot'
     key = 'chroots'
+    run_state = False       # there (present) or not
     name_option = 'path'
     facts_key = 'chroot'
     argument_spec = chroot_argument_spec()['argument_spec']
@@ -314,11 +315,6 @@ class ChrootEnvKind(Kind):
                     mounts=[m['node'] for m in current.extra['mounted']],
                     bootstrap=(marker or current.extra['marker'] or {}).get('bootstrap'),
                     os_release=os_release(path) if exists else None)
-
-    @staticmethod
-    def shown_state(state):
-        """A chroot is there (present) or not: it has no run state of its own."""
-        return 'present' if state == 'stopped' else state
 
     def report(self, outcome, diff_mode):
         facts = self.facts(outcome)

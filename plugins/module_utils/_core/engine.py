@@ -95,6 +95,8 @@ class Kind(object):
     argument_spec = {}
     module_kwargs = {}
     OPTIONS = ()
+    # False for objects that are there or not (a kernel module, a chroot): "stopped" is shown "present".
+    run_state = True
 
     def __init__(self, runner):
         self.runner = runner
@@ -133,10 +135,10 @@ class Kind(object):
                 structured_diff(outcome.plan.changes), before_header=header, after_header=header)]
         return found
 
-    @staticmethod
-    def shown_state(state):
-        """The state as the kind's results name it (``absent``, ``stopped``, ``running`` by default)."""
-        return state
+    def shown_state(self, state):
+        """The state as the kind's results name it (``absent``, ``stopped``, ``running``; ``present``
+        for a kind without a run state)."""
+        return 'present' if state == 'stopped' and not self.run_state else state
 
     def expected(self, outcome):
         """The object as its plan leaves it, where it was not read again (and as check mode predicts

@@ -69,6 +69,7 @@ class KldKind(Kind):
 
     name = 'kernel module'
     key = 'kernel_modules'
+    run_state = False       # loaded (present) or not
     facts_key = 'kernel_module'
     argument_spec = kld_argument_spec(names=False)['argument_spec']
     OPTIONS = OPTIONS
@@ -126,11 +127,6 @@ class KldKind(Kind):
             plan.edits.append(SysrcEdit(variable, '=', 'YES', path=path))
         elif wanted['loader_conf'] is False and current.settings['loader_conf']:
             plan.edits.append(SysrcEdit(variable, 'remove', path=path))
-
-    @staticmethod
-    def shown_state(state):
-        """A module is loaded (present) or not (absent): it has no run state of its own."""
-        return 'present' if state == 'stopped' else state
 
     def destroy(self, plan, desired, current, changes, purge=False):
         entry, how = current.extra['entry'], current.extra['how']
