@@ -218,8 +218,9 @@ class _Scanner(object):
                 result.append(('str', out, start, self.pos, line))
 
 
-def _parse_blocks(text, path, reader, depth=0):
-    """jailparse.y: the top-level blocks ('*' for global statements), in file order."""
+def _parse_blocks(text, path, reader, depth=0, includes=None):
+    """jailparse.y: the top-level blocks ('*' for global statements), in file order; the file's own
+    ``.include`` patterns are added to ``includes``."""
     tokens = _Scanner(text, path).tokens()
     blocks = []
     index = 0
@@ -272,6 +273,8 @@ def _parse_blocks(text, path, reader, depth=0):
         statement = _Statement(name.variables[0][0] if is_var else name.text, is_var, append, values,
                                head[2], end, head[4])
         if statement.name == '.include' and current is None and not is_var:
+            if includes is not None:
+                includes.extend(value.text for value in values)
             for value in values:
                 blocks.extend(_include(value.text, path, reader, depth, len(blocks)))
             continue
@@ -323,11 +326,17 @@ class JailConf(object):
         self.text = text
         self.path = path
         self._reader = reader
-        self._blocks = _parse_blocks(text, path, reader)
+        self.includes = []      # the file's own .include patterns
+        self._blocks = _parse_blocks(text, path, reader, includes=self.includes)
 
     @property
     def jails(self):
         return [b.name for b in self._blocks if '*' not in b.name]
+
+    def holds_only(self, name):
+        """Whether the file configures this one jail and nothing else: no other block, no parameter
+        outside its block, no .include (jail(8) given the file for every jail in it does this jail alone)."""
+        return not self.includes and [b.name for b in self._blocks] == [name]
 
     def _own_blocks(self, name):
         return [b for b in self._blocks if b.name == name and b.path == self.path and b.end is not None]
@@ -573,3 +582,18 @@ def render_block(name, params, comment=None):
     lines.extend('    ' + render_param(key, value) for key, value in params.items())
     lines.append('}')
     return '\n'.join(lines) + '\n'
+
+
+def include_lines(paths):
+    """``.include "PATH";`` lines for ``paths``, each read back by the parser as that one file, or
+    JailConfError: jail(8) takes an .include as a glob and expands no variables in it."""
+    for path in paths:
+        if not os.path.isabs(path) or any(c in path for c in '*?[$"\\') or _ESCAPED.search(path):
+            raise JailConfError('%r cannot be named in an .include (jail(8) takes it as a glob or a variable, '
+                                'or it needs quoting)' % path)
+    text = ''.join('.include "%s";\n' % path for path in paths)
+    read = []
+    parse(text, None, reader=lambda path: read.append(path) or '')
+    if read != list(paths):
+        raise JailConfError('the .include lines of %s do not read back as written' % ', '.join(paths))
+    return text

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from fbsd import jailconf, mount, net, rcconf, store
-from fbsd.prison import find_jail, running_names
+from fbsd.prison import find_jail
 from fbsd.core import Command, Exit, commit, getopt, locked_state, released
 
 # Kernel parameters (security.jail.param) and their types; 'ro' ones cannot be set.
@@ -232,7 +232,11 @@ def jail_main(prog, args):
     if not actions or ('R' in actions and actions & set('cm')):
         cmd.bad_option()
     quiet = bool(flags & {'q', 'i'})
-    if operands and '=' in operands[0]:
+    removing = actions == {'r'}
+    # jail.c main(): a removal takes any number of jails; otherwise more than one operand, or one with
+    # '=', is a jail given by its parameters (so "jail -f FILE -c a b" reads "a" and "b" as parameters).
+    if (removing and any('=' in o for o in operands)) or (
+            not removing and (len(operands) > 1 or (operands and '=' in operands[0]))):
         return command_line_mode(cmd, actions, flags, operands, quiet)
     if 'R' in actions:
         with locked_state() as state:
@@ -491,27 +495,39 @@ def conf_params(cmd, conf):
     return params
 
 
-def dependency_order(cmd, selected, by_name, running=()):
-    """Jails to act on, each after the jails it depends on (the depend parameter).
-
-    jail.8: a jail's dependencies "must already exist"; one that is not in this
-    configuration is accepted when it is already running (one file per jail).
-    """
-    order, visiting = [], set()
-
-    def visit(conf):
-        if conf.name in (c.name for c in order):
-            return
-        if conf.name in visiting:
-            cmd.errx(1, '%s: dependency loop' % conf.name)
-        visiting.add(conf.name)
+def dependency_setup(cmd, confs, by_name):
+    """state.c dep_setup: every configured jail's ``depend`` names a jail of this configuration, or that
+    jail is failed with a warning (a running jail defined elsewhere does not count: the configuration
+    must define it, usually by including its file); loops fail the jails in them."""
+    failed = set()
+    for conf in confs:
         for wanted in conf.value('depend') or []:
             if wanted not in by_name:
-                if wanted in running:
-                    continue
-                cmd.errx(1, '%s: depends on undefined jail "%s"' % (conf.name, wanted))
-            visit(by_name[wanted])
-        visiting.discard(conf.name)
+                cmd.warnx('%s: depends on undefined jail "%s"' % (conf.name, wanted))
+                failed.add(conf.name)
+    return failed
+
+
+def dependency_order(cmd, selected, by_name, failed):
+    """Jails to act on, each after the jails it depends on (the depend parameter, state.c's queues);
+    the jails of a dependency loop are warned about and added to ``failed``."""
+    order, done, visiting = [], set(), []
+
+    def visit(conf):
+        if conf.name in done:
+            return
+        if conf.name in visiting:
+            for name in visiting[visiting.index(conf.name):]:
+                if name not in failed:
+                    cmd.warnx('%s: dependency loop' % name)
+                    failed.add(name)
+            return
+        visiting.append(conf.name)
+        for wanted in conf.value('depend') or []:
+            if wanted in by_name:
+                visit(by_name[wanted])
+        visiting.pop()
+        done.add(conf.name)
         order.append(conf)
 
     for conf in selected:
@@ -522,7 +538,7 @@ def dependency_order(cmd, selected, by_name, running=()):
 def running_dependents(cmd, state, confs, by_name, operands):
     """Running jails that depend, directly or not, on the ones named: they stop first."""
     doomed = set(operands)
-    ordered = dependency_order(cmd, confs, by_name, running_names(state))
+    ordered = dependency_order(cmd, confs, by_name, set())
     changed = True
     while changed:
         changed = False
@@ -534,7 +550,27 @@ def running_dependents(cmd, state, confs, by_name, operands):
             if c.name in doomed and c.name not in operands and find_jail(state, c.name)]
 
 
+def select_jails(cmd, confs, target):
+    """state.c start_state for -c/-m: every jail ('*', or no operand), those a wildcard matches, or the one
+    named.  True for the first two (JF_WILD: a jail that already runs is passed over silently)."""
+    if target == '*':
+        return confs, True
+    if '*' in target:
+        return [c for c in confs if jailconf.wild_match(c.name, target)], True
+    matches = [c for c in confs if target in (c.name, (c.value('name') or [None])[-1])]
+    if not matches:
+        cmd.errx(1, '"%s" not found' % target)
+    return matches[:1], False
+
+
 def config_mode(cmd, cfname, actions, flags, operands, quiet):
+    """jail.c's main loop over the jails of a configuration.
+
+    Each jail is done on its own: one that fails is reported by its name and the loop goes on; a jail
+    depending on a failed one is "skipped"; jail(8) exits 1 when any failed.  ``-p`` bounds how many
+    jails run their commands at once: the simulator runs one jail's commands at a time, in dependency
+    order, which is what ``-p1`` does.
+    """
     removing_only = actions == {'r'}
     confs = load_config(cmd, cfname, required=not removing_only)
     by_name = dict((c.name, c) for c in confs)
@@ -548,36 +584,44 @@ def config_mode(cmd, cfname, actions, flags, operands, quiet):
             dependents = running_dependents(cmd, state, confs, by_name, operands)
             return remove_jails(cmd, state, dependents + [o for o in operands if o not in dependents],
                                 configured, False, quiet)
-        if not operands or operands == ['*']:
-            selected = confs
-        else:
-            selected = []
-            for key in operands:
-                matches = [c for c in confs if key in (c.name, (c.value('name') or [None])[-1])
-                           or ('*' in key and jailconf.wild_match(c.name, key))]
-                if not matches:
-                    cmd.errx(1, '"%s" not found' % key)
-                selected.extend(matches)
+        failed = dependency_setup(cmd, confs, by_name)
+        selected, wild = select_jails(cmd, confs, operands[0] if operands else '*')
         status = 0
-        running = running_names(state)
-        for conf in dependency_order(cmd, selected, by_name, running):
-            params = conf_params(cmd, conf)
-            running = find_jail(state, conf.name)
+        for conf in dependency_order(cmd, selected, by_name, failed):
             dependency_only = conf not in selected
-            if running is not None and 'r' in actions:
-                remove_one(cmd, state, running, split_pseudo(params), False, quiet)
-                running = None
-            if running is None and ('c' in actions or 'r' in actions):
-                create_one(cmd, state, params, quiet, 'i' in flags)
-            elif running is None:
-                cmd.warnx('"%s" not found' % conf.name)
+            if conf.name in failed:
                 status = 1
-            elif 'm' in actions:
-                modify_one(cmd, running, params, quiet)
-            elif not dependency_only:
-                cmd.warnx('%s: already exists' % conf.name)
+                continue
+            blocked = [d for d in conf.value('depend') or [] if d in failed]
+            if blocked:
+                if not dependency_only:
+                    cmd.warnx('%s: skipped' % conf.name)
+                failed.add(conf.name)
+                status = 1
+                continue
+            try:
+                do_configured(cmd, state, conf, actions, flags, quiet, wild or dependency_only)
+            except Exit:
+                failed.add(conf.name)
                 status = 1
         return status
+
+
+def do_configured(cmd, state, conf, actions, flags, quiet, quiet_if_running):
+    """One configured jail: created, modified or restarted; Exit (its message printed) when it fails."""
+    params = conf_params(cmd, conf)
+    running = find_jail(state, conf.name)
+    if running is not None and 'r' in actions:
+        remove_one(cmd, state, running, split_pseudo(params), False, quiet)
+        running = None
+    if running is None and ('c' in actions or 'r' in actions):
+        create_one(cmd, state, params, quiet, 'i' in flags)
+    elif running is None:
+        cmd.errx(1, '"%s" not found' % conf.name)
+    elif 'm' in actions:
+        modify_one(cmd, running, params, quiet)
+    elif not quiet_if_running:
+        cmd.errx(1, '"%s" already exists' % conf.name)     # jail.c jail_quoted_warnx
 
 
 def exhibit(cmd, cfname, separator):

@@ -144,10 +144,43 @@ def test_vnet_jail_started_with_etc_rc_gets_its_rc_conf_addresses(fresh):
     assert '\tinet 192.0.2.5 netmask 0xffffff00' in out and '\tinet 192.0.2.6 netmask 0xffffff00' in out
 
 
-def test_depend_on_a_running_jail_outside_the_file(fresh):
-    fresh.sh('mkdir -p /j/a /j/b && jail -c name=a path=/j/a persist')
+def test_depend_names_a_jail_of_the_configuration(fresh):
+    """state.c dep_setup: a running jail that the configuration does not define is still undefined."""
+    fresh.sh('mkdir -p /j/a /j/b && echo "a { path = /j/a; persist; }" > /etc/jail.a.conf')
+    fresh.sh('jail -f /etc/jail.a.conf -c a')
     fresh.sh('echo "b { path = /j/b; persist; depend = a; }" > /etc/jail.b.conf')
-    assert fresh.run('jail', '-f', '/etc/jail.b.conf', '-c', 'b')[0] == 0
-    fresh.sh('echo "c { path = /j/b; persist; depend = nosuch; }" > /etc/jail.c.conf')
-    rc, out, err = fresh.run('jail', '-f', '/etc/jail.c.conf', '-c', 'c')
-    assert rc == 1 and 'depends on undefined jail "nosuch"' in err
+    assert fresh.run('jail', '-f', '/etc/jail.b.conf', '-c', 'b') == \
+        (1, '', 'jail: b: depends on undefined jail "a"\n')
+    # Included, it is defined: already running, it is passed over and b starts.
+    stdin = '.include "/etc/jail.a.conf";\n.include "/etc/jail.b.conf";\n'
+    assert fresh.run('jail', '-f', '-', '-c', 'b', stdin=stdin) == (0, 'b: created\n', '')
+
+
+def test_one_run_for_every_jail_of_a_file_goes_on_past_a_failure(fresh):
+    """jail -f FILE -c with no jail named: each jail on its own, a failure reported by its name, the
+    jails depending on it skipped, the others created; exit 1."""
+    fresh.sh('mkdir -p /j/a /j/c /j/d')
+    fresh.write('/etc/many.conf', 'a { path = /j/a; persist; }\n'
+                'b { path = /j/missing; persist; }\n'
+                'c { path = /j/c; persist; depend = b; }\n'
+                'd { path = /j/d; persist; }\n')
+    rc, out, err = fresh.run('jail', '-f', '/etc/many.conf', '-p', '1', '-c')
+    assert rc == 1
+    assert out == 'a: created\nd: created\n'
+    assert err == 'jail: b: path /j/missing: No such file or directory\njail: c: skipped\n'
+    assert fresh.run('jls', 'name') == (0, 'a\nd\n', '')
+    # Again: the running ones are passed over (a wildcard start), b fails again.
+    fresh.sh('mkdir -p /j/missing')
+    assert fresh.run('jail', '-f', '/etc/many.conf', '-c') == (0, 'b: created\nc: created\n', '')
+    # Named, a running jail is an error; more than one name is read as parameters (jail.c).
+    assert fresh.run('jail', '-f', '/etc/many.conf', '-c', 'a') == (1, '', 'jail: "a" already exists\n')
+    assert fresh.run('jail', '-f', '/etc/many.conf', '-c', 'a', 'd') == (1, '', 'jail: unknown parameter: a\n')
+
+
+def test_a_dependency_loop_fails_its_jails(fresh):
+    fresh.sh('mkdir -p /j/a /j/b /j/c')
+    fresh.write('/etc/loop.conf', 'a { path = /j/a; persist; depend = b; }\nb { path = /j/b; persist; depend = a; }\n'
+                'c { path = /j/c; persist; }\n')
+    rc, out, err = fresh.run('jail', '-f', '/etc/loop.conf', '-c')
+    assert (rc, out) == (1, 'c: created\n')
+    assert 'dependency loop' in err

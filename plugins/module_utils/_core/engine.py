@@ -26,7 +26,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    Plan, compare, execute, plan_lifecycle, progress, structured_diff,
+    Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
 )
 
 # Desired states that take an object down: applied first, dependants before what they depend on.
@@ -191,6 +191,17 @@ class Kind(object):
         self.destroy(plan, desired, current, changes, purge=False)
         self.create(plan, desired, current, changes)
 
+    def batch(self, key, members):
+        """The one action that does the ``key`` actions (:attr:`planner.Action.batch`) of several objects:
+        ``members`` are (outcome, action) in the order applied.  Only kinds whose verbs add batched
+        actions write it."""
+        raise NotImplementedError
+
+    def batch_failures(self, key, members, error):
+        """{name: MultiplicityError} of the members that the batch action, failed with ``error``, did not
+        do, each with its own reason (read from the host: the others were done)."""
+        return dict((outcome.name, error) for outcome, action in members)
+
 
 class FileEdit(object):
     """A host-wide edit of a shared file (rctl.conf, fstab): ``edit(text) -> text`` applied, with every
@@ -219,6 +230,8 @@ class Outcome(object):
         self.error = None
         self.skipped = False    # not converged: something it depends on failed
         self.pruned = False     # undeclared, removed by a topology's prune
+        self.next_action = 0    # the plan's next action to run (or to pass, in check mode)
+        self.batch_alone = False    # its batched action runs as planned: no other object shares it
 
     @property
     def name(self):
@@ -308,6 +321,7 @@ class Call(object):
         self.undeclared = []    # (kind, name) of objects on the host that no declaration names
         self.order = []         # the declared names, dependencies first
         self.sequence = []      # the outcomes in the order they were applied (would be, in check mode)
+        self.shared = set()     # (kind, batch key) of the batched actions several objects plan
 
     @property
     def changed(self):
@@ -388,22 +402,93 @@ class Call(object):
 
     def _apply(self, ordered):
         failed = set(o.name for o in self.outcomes if o.error is not None)
+        waiting = []        # outcomes stopped at a batched action, until their batch runs
+        # Batched actions that more than one object plans (not counting the dependants of a failure):
+        # those wait for each other; one alone runs in turn.
+        doomed = set(failed)
         for outcome in ordered:
-            blocked = [d for d in outcome.desired.depends if d in failed]
-            if blocked:
-                failed.add(outcome.name)
-                outcome.skipped = True
-                outcome.error = MultiplicityError('not converged: it depends on %s, which failed' % ', '.join(blocked))
-                continue
-            if outcome.error is not None:
-                continue
+            if doomed & set(outcome.desired.depends):
+                doomed.add(outcome.name)
+        planned = [(o.kind, a.batch) for o in ordered if o.plan is not None and o.name not in doomed
+                   for a in o.plan.actions if a.batch is not None]
+        self.shared = set(key for key in planned if planned.count(key) > 1)
+        queue = list(ordered)
+        while queue:
+            # One pass over what is left: an object that depends on one waiting for its batch (or on one
+            # held back for that) waits for the next pass, so that independent objects share a batch.
+            held, later = set(o.name for o in waiting), []
+            for outcome in queue:
+                if held & set(outcome.desired.depends):
+                    held.add(outcome.name)
+                    later.append(outcome)
+                    continue
+                blocked = [d for d in outcome.desired.depends if d in failed]
+                if blocked:
+                    failed.add(outcome.name)
+                    outcome.skipped = True
+                    outcome.error = MultiplicityError('not converged: it depends on %s, which failed'
+                                                      % ', '.join(blocked))
+                    continue
+                if outcome.error is None:
+                    self._advance(outcome, waiting, failed)
+                if outcome in waiting:
+                    held.add(outcome.name)
+            while waiting:
+                self._run_batches(waiting, failed)
+            queue = later
+
+    def _advance(self, outcome, waiting, failed):
+        """Run the object's actions from where it stands up to its next batched one (then it waits)."""
+        actions = outcome.plan.actions
+        while outcome.next_action < len(actions):
+            action = actions[outcome.next_action]
+            if (outcome.kind, action.batch) in self.shared and not outcome.batch_alone:
+                waiting.append(outcome)
+                return
+            outcome.batch_alone = False
             if not self.check_mode:
                 try:
-                    execute(outcome.plan, self.runner, False)
+                    run_action(action, self.runner)
                 except MultiplicityError as exc:
+                    failed.add(outcome.name)
                     self._failed(outcome, exc)
-            if outcome.error is not None:
-                failed.add(outcome.name)
+                    return
+                outcome.plan.done += 1
+            outcome.next_action += 1
+
+    def _run_batches(self, waiting, failed):
+        """The waiting objects' batched actions: one action per kind and batch key (the kind's
+        ``batch``), each failed member reported on its own outcome; then the rest of their plans."""
+        members, groups = list(waiting), {}
+        del waiting[:]
+        for outcome in members:
+            action = outcome.plan.actions[outcome.next_action]
+            groups.setdefault((outcome.kind, action.batch), []).append((outcome, action))
+        for (kind, key), group in groups.items():
+            if len(group) == 1:
+                group[0][0].batch_alone = True      # its own action, as planned
+                continue
+            merged = kind.batch(key, group)
+            for outcome, action in group:
+                # What ran, in the object's actions too (in check mode: what would run).
+                action.argv, action.data = merged.argv, merged.data
+            errors = {}
+            if not self.check_mode:
+                try:
+                    run_action(merged, self.runner)
+                except MultiplicityError as exc:
+                    errors = kind.batch_failures(key, group, exc)
+            for outcome, action in group:
+                if outcome.name in errors:
+                    failed.add(outcome.name)
+                    self._failed(outcome, errors[outcome.name])
+                    continue
+                if not self.check_mode:
+                    outcome.plan.done += 1
+                outcome.next_action += 1
+        for outcome in members:
+            if outcome.error is None:
+                self._advance(outcome, waiting, failed)
 
     def _apply_edits(self):
         """Every host-wide edit of the objects that did not fail, merged: one sysrc per file and

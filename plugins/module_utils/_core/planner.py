@@ -116,11 +116,13 @@ class Change(object):
 
 
 class Action(object):
-    """One step of a plan: a command line, or a callable for file edits."""
+    """One step of a plan: a command line (with ``data`` on its standard input), or a callable for
+    file edits.  ``batch`` names the steps that one command may do for many objects of a call
+    (``('jail', 'start')``): the engine runs those of several objects as one (:meth:`engine.Kind.batch`)."""
 
-    __slots__ = ('verb', 'description', 'argv', 'func', 'lock')
+    __slots__ = ('verb', 'description', 'argv', 'func', 'lock', 'data', 'batch')
 
-    def __init__(self, verb, description, argv=None, func=None, lock=None):
+    def __init__(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None):
         if (argv is None) == (func is None):
             raise ValueError('an action needs exactly one of argv or func')
         self.verb = verb
@@ -130,11 +132,15 @@ class Action(object):
         # A shared file the command rewrites (sysrc and rc.conf): held locked while it runs, so that
         # concurrent runs of this collection take turns on it.
         self.lock = lock
+        self.data = data
+        self.batch = batch
 
     def to_dict(self):
         result = {'verb': self.verb, 'description': self.description}
         if self.argv is not None:
             result['argv'] = list(self.argv)
+        if self.data is not None:
+            result['stdin'] = self.data
         return result
 
 
@@ -159,8 +165,8 @@ class Plan(object):
         """The options whose changes wait for a restart, sorted, each once."""
         return sorted(set(c.name for c in self.pending))
 
-    def add(self, verb, description, argv=None, func=None, lock=None):
-        action = Action(verb, description, argv=argv, func=func, lock=lock)
+    def add(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None):
+        action = Action(verb, description, argv=argv, func=func, lock=lock, data=data, batch=batch)
         self.actions.append(action)
         return action
 
@@ -276,20 +282,26 @@ def plan_lifecycle(current_state, desired_state, changes, restart_allowed=False)
     return update, []
 
 
+def run_action(action, runner):
+    """Carry out one action; MultiplicityError (naming it) when it fails."""
+    stdin = {} if action.data is None else dict(data=action.data)
+    if action.argv is not None and action.lock:
+        with locked(action.lock):
+            runner.run(action.argv, action=action.description, **stdin)
+    elif action.argv is not None:
+        runner.run(action.argv, action=action.description, **stdin)
+    else:
+        try:
+            action.func()
+        except OSError as exc:
+            where = ''.join('%s: ' % f for f in (exc.filename, exc.filename2) if f)
+            raise MultiplicityError('Failed to %s: %s%s' % (action.description, where, exc.strerror or exc))
+
+
 def execute(plan, runner, check_mode):
     """Carry out the plan's actions in order, unless in check mode."""
     if check_mode:
         return
     for action in plan.actions:
-        if action.argv is not None and action.lock:
-            with locked(action.lock):
-                runner.run(action.argv, action=action.description)
-        elif action.argv is not None:
-            runner.run(action.argv, action=action.description)
-        else:
-            try:
-                action.func()
-            except OSError as exc:
-                where = ''.join('%s: ' % f for f in (exc.filename, exc.filename2) if f)
-                raise MultiplicityError('Failed to %s: %s%s' % (action.description, where, exc.strerror or exc))
+        run_action(action, runner)
         plan.done += 1

@@ -33,7 +33,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
-from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs, startup
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.runtime import (
     jls_not_found, parse_ifconfig_addresses, parse_jls_json, parse_sysrc_e, read_all_jails,
 )
@@ -159,6 +159,13 @@ def _include_reader(path):
     if text is None:
         raise JailConfError('%s: cannot open included file' % path)
     return text
+
+
+def _names(value):
+    """A resolved list parameter (``depend``): one value is a string, several a list."""
+    if not value or value is True:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _same_addresses(live, wanted):
@@ -385,6 +392,45 @@ class JailKind(Kind):
                 found[d.name] = self._observe_one(view, d, properties)
             except MultiplicityError as exc:
                 found[d.name] = exc
+        # How each is started needs the files of the jails it depends on: this call's, as they will be.
+        files = dict((name, (c.extra['conf_path'], c.extra['holds_only'], _names(c.extra['after'].get('depend'))))
+                     for name, c in found.items() if isinstance(c, Current))
+        for d in wanted:
+            current = found[d.name]
+            if isinstance(current, Current) and d.state != 'absent':
+                try:
+                    current.extra['start'] = startup.command(d.name, current.extra['conf_path'],
+                                                             current.extra['holds_only'],
+                                                             self._depended(view, d.name, files))
+                except MultiplicityError as exc:
+                    found[d.name] = exc
+        return found
+
+    @staticmethod
+    def _depended(view, name, files):
+        """(path, holds_only) of the files configuring the jails this one depends on, directly or not
+        (jail(8) must find every one of them defined); None if one is configured nowhere."""
+        found, seen, todo = [], set([name]), list(files[name][2])
+        while todo:
+            other = todo.pop(0)
+            if other in seen:
+                continue
+            seen.add(other)
+            if other not in files:
+                for path in config.config_candidates(other):
+                    conf = read_config(view, path)
+                    if conf is not None and conf.block_span(other):
+                        try:
+                            depend = _names(conf.resolve(other).get('depend'))
+                        except JailConfError:
+                            depend = []     # jail(8) reports it when it reads the file
+                        files[other] = (path, conf.holds_only(other), depend)
+                        break
+                else:
+                    return None
+            path, holds_only, depend = files[other]
+            found.append((path, holds_only))
+            todo.extend(depend)
         return found
 
     def _observe_one(self, view, d, properties):
@@ -443,7 +489,7 @@ class JailKind(Kind):
             conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured, root=root,
             dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
             rc_vars=rc_vars, rc_new_vars=rc_new_vars, rc_settings=rc_settings, rctl=rctl_state, runtime=runtime,
-            before=before, after=after, live_addresses=live_addresses,
+            before=before, after=after, live_addresses=live_addresses, holds_only=new_conf.holds_only(d.name),
             recorded=_pending(d).recorded((runtime or {}).get('jid')))
 
     def compare(self, desired, current):
@@ -512,6 +558,14 @@ class JailKind(Kind):
                 continue        # reported by jail_info; a file that does not parse is not pruned from
             names.extend(conf.jails if conf else [])
         return list(dict.fromkeys(names))
+
+    def batch(self, key, members):
+        """Every new jail of the call started by one jail(8) run (see :mod:`_jail.startup`)."""
+        return startup.batch_action(members)
+
+    def batch_failures(self, key, members, error):
+        """The jails that one run did not start, read back from jls, each with what jail(8) said of it."""
+        return startup.failures(members, error, set(read_all_jails(self.runner)))
 
     # ------------------------------------------------------------ after the run
     def needs_reread(self, plan):
@@ -698,16 +752,14 @@ class JailKind(Kind):
             plan.add(populate[0], populate[1], func=populate[2])
 
     # ------------------------------------------------------------ plan verbs
-    def _conf_argv(self, d, ctx, flag):
-        return ['jail', '-f', ctx['conf_path'], flag, d.name]
-
     def _plan_stop(self, d, plan, ctx, running):
-        argv = self._conf_argv(d, ctx, '-r') if ctx['configured'] else ['jail', '-r', d.name]
+        argv = ['jail', '-f', ctx['conf_path'], '-r', d.name] if ctx['configured'] else ['jail', '-r', d.name]
         plan.add('stop', 'stop jail %s' % d.name, argv=argv)
         return False
 
     def _plan_start(self, d, plan, ctx, running):
-        plan.add('start', 'start jail %s' % d.name, argv=self._conf_argv(d, ctx, '-c'))
+        how = ctx['start']
+        plan.add('start', 'start jail %s' % d.name, argv=how['argv'], data=how['data'], batch=how['batch'])
         bridge = (d.p.get('vnet') or {}).get('bridge')
         if bridge:
             plan.require(Bridge(bridge, 'vnet.bridge', hint='; create it first (the jail_host role does)'))

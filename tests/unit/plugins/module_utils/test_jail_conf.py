@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils.jail_conf import (
-    JailConfError, parse, quote, render_block,
+    JailConfError, include_lines, parse, quote, render_block,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
@@ -186,3 +186,22 @@ def test_render_parse_round_trip_cannot_inject(value, items):
 def test_unedited_text_renders_unchanged(value):
     text = '# c\n' + render_block('a', {'path': value}) + '\n\n/* x */ b { }\n'
     assert parse(text).render() == text
+
+
+def test_a_file_holds_only_its_jail_when_nothing_else_is_in_it():
+    assert parse('# marker\nweb {\n    path = /j/web;\n}\n').holds_only('web')
+    assert not parse('web { path = /j/web; }\ndb { path = /j/db; }\n').holds_only('web')
+    assert not parse('exec.clean;\nweb { path = /j/web; }\n').holds_only('web')
+    assert not parse('.include "/etc/other.conf";\nweb { path = /j/web; }\n').holds_only('web')
+    assert not parse('').holds_only('web')
+
+
+def test_include_lines_read_back_as_the_files_named_or_are_refused():
+    text = include_lines(['/etc/jail.conf.d/a.conf', '/etc/my jails/b.conf'])
+    assert text == '.include "/etc/jail.conf.d/a.conf";\n.include "/etc/my jails/b.conf";\n'
+    read = []
+    parse(text, None, reader=lambda path: read.append(path) or '')
+    assert read == ['/etc/jail.conf.d/a.conf', '/etc/my jails/b.conf']
+    for bad in ('/etc/*.conf', '/etc/j[1].conf', '/etc/$x.conf', '/etc/a"b.conf', 'relative.conf', '/etc/a\nb'):
+        with pytest.raises(JailConfError):
+            include_lines([bad])

@@ -16,7 +16,8 @@ class Exit(Exception):
 
 
 def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False):
-    """Return (kind, result, ran); ``commands`` is the exact list of (argv, rc, stdout, stderr) expected.
+    """Return (kind, result, ran); ``commands`` is the exact list of (argv, rc, stdout, stderr) expected,
+    with the expected standard input after them where it matters.
 
     Programs resolve to /sbin/NAME; every command must run in the C locale.
     """
@@ -29,10 +30,13 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
         ran.append(list(args))
         if not expected:
             pytest.fail('unexpected command %r' % (args,))
-        argv, rc, out, err = expected.pop(0)
+        wanted = expected.pop(0)
+        argv, rc, out, err = wanted[:4]
         if list(args) != argv:
             # pytest.fail, not assert: the module's own catch-all must not turn this into a module failure.
             pytest.fail('expected command %r, got %r' % (argv, list(args)))
+        if len(wanted) > 4 and kwargs.get('data') != wanted[4]:
+            pytest.fail('expected %r on the standard input of %r, got %r' % (wanted[4], argv, kwargs.get('data')))
         return rc, out, err
 
     def with_warnings(result):

@@ -49,6 +49,21 @@ def start(name, rc=0, err=''):
     return (['/sbin/jail', '-f', conf(name), '-c', name], rc, '', err)
 
 
+def includes(*names):
+    return ''.join('.include "%s";\n' % conf(name) for name in names)
+
+
+def start_with(name, depended, rc=0, err=''):
+    """A jail that depends on others starts from a configuration that defines them too (jail(8) needs it)."""
+    return (['/sbin/jail', '-f', '-', '-c', name], rc, '', err, includes(*(depended + [name])))
+
+
+def start_all(*names, rc=0, err=''):
+    """New jails started by one jail(8) run over a configuration that includes their files."""
+    return (['/sbin/jail', '-f', '-', '-p1', '-c'], rc, ''.join('%s: created\n' % n for n in names), err,
+            includes(*names))
+
+
 def run(params, commands, monkeypatch, **kwargs):
     return run_module(topology.main, params, commands, monkeypatch, **kwargs)
 
@@ -59,8 +74,8 @@ def test_dependencies_first_one_read_for_all_then_idempotent(monkeypatch):
     assert kind == 'exit' and result['changed'] and result['order'] == ['db', 'web']
     assert result['plan']['create'] == ['db', 'web'] and ran == [JLS_ALL]
     assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'start']
-    kind, result, ran = run(declared, [jls(), start('db'), start('web'), jls(running('db', 1), running('web', 2))],
-                            monkeypatch)
+    kind, result, ran = run(declared, [jls(), start('db'), start_with('web', ['db']),
+                                       jls(running('db', 1), running('web', 2))], monkeypatch)
     assert kind == 'exit', result
     assert result['guests']['web']['jail']['state'] == 'running' and result['guests']['web']['jail']['jid'] == 2
     assert 'depend = db;' in open(conf('web')).read()
@@ -144,8 +159,9 @@ def test_bad_declarations_fail_naming_guest_and_option_before_anything_runs(monk
 
 def test_a_failing_guest_is_named_its_dependants_skipped_the_others_converged(monkeypatch):
     declared = dict(jails=[jail('db'), jail('web', depend=['db']), jail('other')])
-    kind, result, ran = run(declared, [jls(), start('db', 1, 'jail: db: mount failed\n'), start('other'),
-                                       jls(running('other', 3))], monkeypatch)
+    failed = start_all('db', 'other', rc=1)
+    kind, result, ran = run(declared, [jls(), (failed[0], 1, 'other: created\n', 'jail: db: mount failed\n', failed[4]),
+                                       jls(running('other', 3)), jls(running('other', 3))], monkeypatch)
     assert kind == 'fail' and 'db: Failed to start jail db' in result['msg']
     guests = result['guests']
     assert guests['db']['failed'] and guests['db']['changed'] and guests['db']['done'][0]['verb'] == 'config'
@@ -198,14 +214,14 @@ def test_chroots_and_jails_in_one_call_across_kinds(monkeypatch):
 def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
     declared = dict(jails=[jail('db', autostart=True), jail('web', autostart=True, depend=['db'])])
     kind, result, ran = run(declared, [
-        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start('web'),
+        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start_with('web', ['db']),
         (['/sbin/sysrc', 'jail_enable=YES', 'jail_list+=db web'], 0, '', ''),
         jls(running('db', 1), running('web', 2)),
     ], monkeypatch)
     assert kind == 'exit', result
     assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'start', 'autostart']
     kind, result, ran = run(declared, [
-        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start('web'),
+        jls(), (SYSRC, 0, 'jail_enable="NO"\njail_list=""\n', ''), start('db'), start_with('web', ['db']),
         (['/sbin/sysrc', 'jail_enable=YES', 'jail_list+=db web'], 1, '', 'sysrc: /etc/rc.conf: Read-only file system\n'),
     ], monkeypatch)
     assert kind == 'fail' and 'host-wide edit of this call failed' in result['guests']['web']['msg']
@@ -222,8 +238,8 @@ def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     declared = dict(jails=[jail('db', rctl=['memoryuse:deny=1g']), jail('web', rctl=['maxproc:deny=50'])])
     kind, result, ran = run(declared, [
         jls(), (['/sbin/rctl'], 0, '', ''),
-        (['/sbin/rctl', '-a', 'jail:db:memoryuse:deny=1073741824'], 0, '', ''), start('db'),
-        (['/sbin/rctl', '-a', 'jail:web:maxproc:deny=50'], 0, '', ''), start('web'),
+        (['/sbin/rctl', '-a', 'jail:db:memoryuse:deny=1073741824'], 0, '', ''),
+        (['/sbin/rctl', '-a', 'jail:web:maxproc:deny=50'], 0, '', ''), start_all('db', 'web'),
         jls(running('db', 1), running('web', 2)),
     ], monkeypatch)
     assert kind == 'exit', result
@@ -231,6 +247,41 @@ def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     assert writes == [str(conf)]     # one rewrite, from the host view, for both jails
     assert conf.read_text().count('jail:db:memoryuse:deny=1073741824') == 1
     assert conf.read_text().count('jail:web:maxproc:deny=50') == 1
+
+
+def test_new_jails_start_in_one_jail_run_each_failure_reported_by_name(monkeypatch):
+    """jail(8) given a configuration does each of its jails on its own: one run starts every new jail;
+    one that fails is found by reading the jails back and reported by its name, with what jail(8) said
+    of it; the ones depending on it are skipped; the others started, and the next run retries it alone."""
+    for name in ('api', 'cache'):
+        os.makedirs(os.path.join(HOST['root'], name))
+    declared = dict(jails=[jail('db'), jail('web'), jail('other'), jail('api', depend=['web']), jail('cache')])
+    kind, result, ran = run(declared, [jls()], monkeypatch, check_mode=True)
+    assert kind == 'exit' and ran == [JLS_ALL]
+    # Check mode shows the one run, in every jail's actions.
+    many = ['jail', '-f', '-', '-p1', '-c']
+    assert result['guests']['db']['actions'][-1]['argv'] == many
+    assert result['guests']['db']['actions'][-1]['stdin'] == includes('db', 'web', 'other', 'cache')
+    kind, result, ran = run(declared, [
+        jls(), (['/sbin/jail'] + many[1:], 1, 'db: created\nweb: created\nother: created\ncache: created\n',
+                'jail: web: exec.start failed\n', includes('db', 'web', 'other', 'cache')),
+        jls(running('db', 1), running('other', 3), running('cache', 4)),       # which ones started
+        jls(running('db', 1), running('other', 3), running('cache', 4)),       # the re-read of the call
+    ], monkeypatch)
+    assert kind == 'fail' and '2 guest(s) failed' in result['msg'], result
+    guests = result['guests']
+    assert guests['web']['failed'] and guests['web']['msg'] == (
+        'Failed to start jail web: jail -f - -p1 -c exited 1: jail: web: exec.start failed')
+    assert guests['api']['skipped'] and 'depends on web' in guests['api']['msg']
+    assert [guests[n]['after'] for n in ('db', 'other', 'cache')] == ['running'] * 3
+    assert [a['argv'] for a in guests['db']['actions'] if a['verb'] == 'start'] == [many]
+    # Only web is left to start (api after it, from a configuration that defines web).
+    kind, result, ran = run(declared, [
+        jls(running('db', 1), running('other', 3), running('cache', 4)), start('web'),
+        start_with('api', ['web']),
+        jls(running('db', 1), running('other', 3), running('cache', 4), running('web', 5), running('api', 6)),
+    ], monkeypatch)
+    assert kind == 'exit' and result['plan']['unchanged'] == ['db', 'other', 'cache'], result
 
 
 def test_a_hostile_name_expanded_into_defaults_is_refused_naming_the_guest(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Option
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Action, Option
 from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager import guest_result
 
 
@@ -232,3 +232,84 @@ def test_a_bad_option_of_a_contract_kind_fails_before_anything_runs():
     with pytest.raises(topology.TopologyError) as failure:
         topology_run(runner, dict(boxes=[dict(name='a', state='exploded')]))
     assert 'boxes[a]' in str(failure.value) and runner.ran == []
+
+
+class BatchRunner(Runner):
+    """``startboxes A B ...`` starts every box it names but those in ``refuse`` (and fails then)."""
+
+    def __init__(self, boxes, refuse=()):
+        super().__init__(boxes)
+        self.refuse = set(refuse)
+
+    def run(self, argv, action=None):
+        if argv[0] != 'startboxes':
+            return super().run(argv, action)
+        self.ran.append(list(argv))
+        for name in argv[1:]:
+            if name not in self.refuse:
+                self.boxes[name] = ('running', self.boxes[name][1])
+        if self.refuse & set(argv[1:]):
+            raise CommandError(argv, 1, '', ''.join('%s: no room\n' % n for n in sorted(self.refuse)), action=action)
+        return Result()
+
+
+class BatchedBoxKind(BoxKind):
+    """Boxes whose starts one ``startboxes`` does for many (as jail(8) does for the jails of a file)."""
+
+    def start(self, plan, desired, current, changes):
+        plan.add('start', 'start %s' % desired.name, argv=['startbox', desired.name], batch=('box', 'start'))
+
+    def batch(self, key, members):
+        return Action('start', 'start boxes', argv=['startboxes'] + [o.name for o, unused in members])
+
+    def batch_failures(self, key, members, error):
+        found = dict(view_lines(self.runner))
+        return dict((o.name, MultiplicityError('%s did not start: %s' % (o.name, error.stderr.strip())))
+                    for o, unused in members if found.get(o.name) != 'running')
+
+
+def view_lines(runner):
+    return [(line.split()[0], line.split()[1]) for line in runner.run(['list']).stdout.splitlines()]
+
+
+def batched_call(runner, requests, check_mode=False):
+    call = engine.Call(runner, check_mode=check_mode)
+    kind = BatchedBoxKind(runner)
+    for params in requests:
+        depends = params.pop('depends', None)
+        call.declare(kind, params, depends=depends)
+    return call.run()
+
+
+def test_batched_actions_of_several_objects_are_one_command_dependants_in_the_next():
+    requests = [dict(name='a'), dict(name='b'), dict(name='c', depends=['a']), dict(name='d')]
+    runner = BatchRunner({})
+    call = batched_call(runner, [dict(r) for r in requests], check_mode=True)
+    # Check mode: the same batches, shown in each object's actions.
+    assert runner.ran == [['list']]
+    assert [o.plan.actions[-1].argv for o in call.outcomes] == [['startboxes', 'a', 'b', 'd']] * 2 + [
+        ['startbox', 'c']] + [['startboxes', 'a', 'b', 'd']]
+    runner = BatchRunner({})
+    call = batched_call(runner, [dict(r) for r in requests])
+    # a, b and d are made, then started together; c (depends on a) is made and started after them.
+    assert runner.ran == [['list'], ['mkbox', 'a'], ['mkbox', 'b'], ['mkbox', 'd'], ['startboxes', 'a', 'b', 'd'],
+                          ['mkbox', 'c'], ['startbox', 'c'], ['sysrc', 'box_list+=a b c d'], ['list']]
+    assert all(o.error is None and o.plan.done == 2 for o in call.outcomes)
+
+
+def test_a_failed_batch_fails_only_the_members_it_did_not_do_and_their_dependants():
+    runner = BatchRunner({}, refuse=['b'])
+    call = batched_call(runner, [dict(name='a'), dict(name='b'), dict(name='c', depends=['b']), dict(name='d')])
+    by_name = dict((o.name, o) for o in call.outcomes)
+    assert str(by_name['b'].error) == 'b did not start: b: no room'
+    assert by_name['b'].plan.done == 1          # made, not started
+    assert by_name['c'].skipped and by_name['c'].plan.done == 0
+    assert by_name['a'].error is None and by_name['d'].error is None and by_name['a'].plan.done == 2
+    assert ['mkbox', 'c'] not in runner.ran
+    assert runner.boxes['a'][0] == runner.boxes['d'][0] == 'running'
+
+
+def test_a_batched_action_alone_runs_as_planned_in_its_turn():
+    runner = BatchRunner({'b': ('running', 'none')})
+    batched_call(runner, [dict(name='a'), dict(name='b')])
+    assert runner.ran == [['list'], ['mkbox', 'a'], ['startbox', 'a'], ['sysrc', 'box_list+=a'], ['list']]
