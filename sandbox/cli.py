@@ -33,7 +33,7 @@ import sys
 import time
 
 import baserelease
-from fbsd import boot, store
+from fbsd import boot, registry, store
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = 'bookworm'
@@ -46,16 +46,7 @@ PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
 
 # FreeBSD's location of each simulated command (the instance's /sbin and /bin
 # are Debian's merged-usr links, so these land in /usr/sbin and /usr/bin).
-COMMANDS = {
-    '/sbin/kldload': 'kldload', '/sbin/kldunload': 'kldunload', '/sbin/kldstat': 'kldstat',
-    '/sbin/sysctl': 'sysctl', '/usr/sbin/sysrc': 'sysrc', '/usr/bin/uname': 'uname',
-    '/bin/freebsd-version': 'freebsd-version', '/usr/sbin/jail': 'jail', '/usr/sbin/jls': 'jls',
-    '/usr/sbin/jexec': 'jexec', '/sbin/ifconfig': 'ifconfig', '/sbin/mount': 'mount', '/sbin/umount': 'umount',
-    '/sbin/mount_nullfs': 'mount_nullfs', '/sbin/zfs': 'zfs', '/sbin/zpool': 'zpool',
-    '/usr/sbin/bhyve': 'bhyve', '/usr/sbin/bhyvectl': 'bhyvectl', '/usr/sbin/bhyveload': 'bhyveload',
-    '/usr/sbin/service': 'service', '/usr/bin/rctl': 'rctl', '/usr/local/sbin/pkg': 'pkg',
-    '/sbin/mdconfig': 'mdconfig', '/sbin/shutdown': 'shutdown', '/sbin/reboot': 'reboot',
-}
+COMMANDS = dict((path, path.rsplit('/', 1)[1]) for path in registry.commands())
 
 RELEASE = {'kernel': '14.3-RELEASE', 'userland': '14.3-RELEASE', 'osreldate': 1403000,
            'build': 'releng/14.3-n271432-8c9ce319fef7', 'build_id': '8c9ce319fef7'}
@@ -191,20 +182,18 @@ def install_freebsd_layer(root, name):
             if filename != '.keep':
                 shutil.copy2(os.path.join(directory, filename), os.path.join(root, relative, filename))
     # Loadable kernel files: placeholders holding their metadata.
-    with open(os.path.join(HERE, 'fbsd', 'kernel.json')) as handle:
-        kernel = json.load(handle)
     for directory in ('boot/kernel', 'boot/modules'):
         os.makedirs(os.path.join(root, directory), exist_ok=True)
     with open(os.path.join(root, 'boot/kernel/kernel'), 'w') as handle:
         handle.write('fbsdsim: simulated kernel\n')
-    for filename, info in kernel['files'].items():
+    for filename, info in registry.kernel_files().items():
         with open(os.path.join(root, 'boot/kernel', filename), 'w') as handle:
             json.dump(dict(info, fbsdsim='placeholder for a loadable kernel file'), handle, indent=1, sort_keys=True)
     os.makedirs(os.path.join(root, 'var/db/fbsdsim'), exist_ok=True)
     shutil.copy2(os.path.join(HERE, 'fbsd', 'pkg-catalog.json'), os.path.join(root, 'var/db/fbsdsim/pkg-catalog.json'))
     os.makedirs(os.path.join(root, 'var/log/fbsdsim'), exist_ok=True)
     state = store.State(os.path.join(root, 'var/db/fbsdsim/state.d'))
-    state.update(boot.kernel_state(name, RELEASE, kernel, time.time()))
+    state.update(boot.kernel_state(name, RELEASE, time.time()))
     state.save()
     open(os.path.join(root, 'var/log/fbsdsim/commands.log'), 'w').close()
     with open(os.path.join(root, 'etc/hostname'), 'w') as handle:

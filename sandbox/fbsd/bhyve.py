@@ -338,3 +338,9 @@ def bhyvectl_main(prog, args):
             del vms[name]
             remove_vmm_node(name)
     return 0
+
+
+def power_off(state):
+    """The bhyve processes see their VM gone and exit."""
+    for name in state.get('vms', {}):
+        remove_vmm_node(name)

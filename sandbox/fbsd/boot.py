@@ -15,12 +15,11 @@ and the connection that ran it stays up.
 """
 
 import glob
-import json
 import os
 import sys
 import time
 
-from fbsd import bhyve, kld, md, mount, rcconf, service
+from fbsd import kld, rcconf, registry
 from fbsd.console import Console, yes
 from fbsd.core import Command, getopt, locked_state
 
@@ -30,9 +29,9 @@ LOADER_FILES = ('/boot/loader.conf', '/boot/loader.conf.local')
 TUNABLES = {'kern.racct.enable': 0}
 
 
-def kernel_state(hostname, release, kernel, boottime):
+def kernel_state(hostname, release, boottime):
     """The simulated kernel as it is right after the loader hands over."""
-    modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(kernel['builtin_modules'])]
+    modules = [{'id': index + 1, 'name': name, 'refs': 0} for index, name in enumerate(registry.BUILTIN_MODULES)]
     return {
         'release': release,
         'kld': {
@@ -60,11 +59,6 @@ def boottime_text(when):
     return '{ sec = %d, usec = %d } %s' % (int(when), int((when % 1) * 1e6), time.ctime(int(when)))
 
 
-def kernel_description():
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kernel.json')) as handle:
-        return json.load(handle)
-
-
 def loader_settings():
     """loader.conf, loader.conf.local and loader.conf.d/*.conf, later files winning."""
     settings = {}
@@ -77,44 +71,13 @@ def loader_settings():
     return settings
 
 
-def stop_jails(console):
-    """rc.shutdown runs rc.d/jail stop when jail_enable is set; other jails just vanish with the kernel."""
-    rc = rcconf.rc_settings()
-    if yes(rc.get('jail_enable')):
-        service.rc_jail(console, 'stop', [], rc)
-
-
-def kill_jailed_processes(paths):
-    """Processes whose root is a jail's path (started by its /etc/rc or jexec) die with it."""
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            root = os.readlink('/proc/%s/root' % pid)
-        except OSError:
-            continue
-        if any(root == p or root.startswith(p.rstrip('/') + '/') for p in paths if p and p != '/'):
-            try:
-                os.kill(int(pid), 9)
-            except OSError:
-                pass
-
-
 def power_cycle(state):
-    """Everything the kernel held is lost; files, datasets and packages stay."""
-    kill_jailed_processes([j.get('path') for j in state.get('jails', {}).values()])
-    for entry in reversed(state.get('mounts', [])):
-        mount.unrealise(entry)
-    for name in state.get('vms', {}):
-        bhyve.remove_vmm_node(name)   # the bhyve processes see their VM gone and exit
-    for unit, disk in state.get('md', {}).items():
-        md.remove_node(int(unit), disk)
-    for record in state.get('zfs', {}).get('datasets', {}).values():
-        record.pop('jail', None)
+    """Everything the kernel held is lost (each subsystem's power_off); files, datasets and packages stay."""
+    registry.power_off(state)
     hostname, release = state['sysctl'].get('kern.hostname', ''), state['release']
-    kept = dict((key, state[key]) for key in ('zfs', 'pkg') if key in state)
+    kept = dict((key, state[key]) for key in registry.kept_state() if key in state)
     state.clear()
-    state.update(kernel_state(hostname, release, kernel_description(), time.time()))
+    state.update(kernel_state(hostname, release, time.time()))
     state.update(kept)
 
 
@@ -136,37 +99,14 @@ def load_kernel(console):
 
 
 def run_rc(console):
+    """rc at boot: every subsystem's steps, in rc's order (registry.RC_ORDER)."""
     rc = rcconf.rc_settings()
-    if os.path.exists('/etc/sysctl.conf'):
-        with open('/etc/sysctl.conf') as handle:
-            for line in handle:
-                line = line.split('#', 1)[0].strip()
-                if '=' in line:
-                    console.run('sysctl', line, show=False)
-    if rc.get('hostname'):
-        with locked_state() as state:
-            state['sysctl']['kern.hostname'] = rc['hostname']
-        console.say('Setting hostname: %s.' % rc['hostname'])
-    for name in rc.get('kld_list', '').split():
-        status, out = console.run('kldload', '-n', name, show=False)
-        if status != 0:
-            console.say("kld: Can't load %s" % name)   # [mem] rc.d/kld via load_kld
-    for name in sorted((k for k in rc if k.startswith('mdconfig_md') and k[11:].isdigit()), key=lambda k: int(k[11:])):
-        console.run('mdconfig', '-a', *(rc[name].split() + ['-u', name[11:]]))
-    console.run('service', 'devfs', 'start')
-    service.rc_netif(console, 'start', [], rc)
-    if yes(rc.get('rctl_enable')) and os.path.exists(rc.get('rctl_rules') or '/etc/rctl.conf'):
-        with open(rc.get('rctl_rules') or '/etc/rctl.conf') as handle:
-            for line in handle:
-                rule = line.split('#', 1)[0].strip()
-                if rule:
-                    console.run('rctl', '-a', rule)
-    if yes(rc.get('jail_enable')):
-        service.rc_jail(console, 'start', [], rc)
+    for unused, step in registry.rc_steps():
+        step(console, rc)
 
 
 def reboot(console):
-    stop_jails(console)
+    registry.shutdown(console, rcconf.rc_settings())
     with locked_state() as state:
         power_cycle(state)
     load_kernel(console)

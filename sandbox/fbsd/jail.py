@@ -842,3 +842,22 @@ def jexec_main(prog, args):
     except OSError as exc:
         cmd.errx(1, 'execvp: %s: %s' % (argv[0], exc.strerror))
     return 1  # not reached: errx raises
+
+
+# ---------------------------------------------------------------- power cycle
+
+def power_off(state):
+    """Processes whose root is a jail's path (started by its /etc/rc or jexec) die with the kernel."""
+    paths = [j.get('path') for j in state.get('jails', {}).values()]
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            root = os.readlink('/proc/%s/root' % pid)
+        except OSError:
+            continue
+        if any(root == p or root.startswith(p.rstrip('/') + '/') for p in paths if p and p != '/'):
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass

@@ -217,3 +217,11 @@ def kldstat(prog, args):
         for entry in selected:
             _print_file(cmd, entry, 'v' in opts, 'h' in opts)
     return 0
+
+
+def rc_kld_list(console, rc):
+    """rc.d/kld: the modules of kld_list."""
+    for name in rc.get('kld_list', '').split():
+        status, out = console.run('kldload', '-n', name, show=False)
+        if status != 0:
+            console.say("kld: Can't load %s" % name)   # [mem] rc.d/kld via load_kld

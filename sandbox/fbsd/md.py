@@ -307,3 +307,15 @@ def do_list(cmd, values, unit):
     if wanted_file is not None and not shown:
         raise Exit(255)
     return 0
+
+
+def power_off(state):
+    for unit, disk in state.get('md', {}).items():
+        remove_node(int(unit), disk)
+
+
+def rc_mdconfig(console, rc):
+    """rc.d/mdconfig: mdconfig_mdN, in unit order."""
+    names = sorted((k for k in rc if k.startswith('mdconfig_md') and k[11:].isdigit()), key=lambda k: int(k[11:]))
+    for name in names:
+        console.run('mdconfig', '-a', *(rc[name].split() + ['-u', name[11:]]))

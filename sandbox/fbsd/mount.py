@@ -172,3 +172,9 @@ def umount_main(prog, args):
                 cmd.warnx('unmount of %s failed: %s' % (node, exc.strerror))
                 status = 1
     return status
+
+
+def power_off(state):
+    """The mount table is the kernel's: every mount goes, the last made first."""
+    for entry in reversed(state.get('mounts', [])):
+        unrealise(entry)

@@ -14,8 +14,10 @@ keys them by name.  Usage (-u) reports zero for every resource: nothing is
 accounted here.
 """
 
+import os
 import pwd
 
+from fbsd.console import yes
 from fbsd.core import Command, getopt, locked_state
 
 USAGE = ['usage: rctl [ -h ] [-a rule | -l filter | -r filter | -u filter | filter]']
@@ -258,3 +260,14 @@ def rctl_main(prog, args):
                 cmd.warnx("%s '%s': %s" % (FAILURES[mode], operand, ERRNO[errno_name]))
                 failures += 1
     return failures
+
+
+def rc_rctl(console, rc):
+    """rc.d/rctl: the rules of rctl_rules (/etc/rctl.conf) when rctl_enable is on."""
+    path = rc.get('rctl_rules') or '/etc/rctl.conf'
+    if yes(rc.get('rctl_enable')) and os.path.exists(path):
+        with open(path) as handle:
+            for line in handle:
+                rule = line.split('#', 1)[0].strip()
+                if rule:
+                    console.run('rctl', '-a', rule)

@@ -13,7 +13,7 @@ the way devfs(8) would not load them.
 import os
 import re
 
-from fbsd import rcconf
+from fbsd import rcconf, registry
 from fbsd.console import Console, yes
 from fbsd.core import Command, getopt, locked_state
 
@@ -231,8 +231,25 @@ def netif(cmd, action, names):
     return run_steps(cmd, rc_netif, base, names, rc)
 
 
-SCRIPTS = {'devfs': devfs, 'jail': jail, 'netif': netif}
-ENABLED_BY = {'devfs': None, 'netif': None, 'jail': 'jail_enable'}
+# ---------------------------------------------------------------- rc steps (registry)
+
+def rc_devfs(console, rc):
+    console.run('service', 'devfs', 'start')
+
+
+def rc_netif_start(console, rc):
+    rc_netif(console, 'start', [], rc)
+
+
+def rc_jail_start(console, rc):
+    if yes(rc.get('jail_enable')):
+        rc_jail(console, 'start', [], rc)
+
+
+def rc_jail_stop(console, rc):
+    """rc.shutdown runs rc.d/jail stop when jail_enable is set; other jails just vanish with the kernel."""
+    if yes(rc.get('jail_enable')):
+        rc_jail(console, 'stop', [], rc)
 
 
 def service_main(prog, args):
@@ -241,10 +258,10 @@ def service_main(prog, args):
     flags = dict(options)
     if 'e' in flags or 'l' in flags:
         rc = rcconf.rc_settings()
-        for name in sorted(SCRIPTS):
+        for name, (unused, unused_function, rcvar) in sorted(registry.scripts().items()):
             if 'l' in flags:
                 cmd.out(name)
-            elif ENABLED_BY[name] is None or yes(rc.get(ENABLED_BY[name])):
+            elif rcvar is None or yes(rc.get(rcvar)):
                 cmd.out('/etc/rc.d/%s' % name)
         return 0
     if 'j' in flags:
@@ -252,8 +269,10 @@ def service_main(prog, args):
     if len(operands) < 2:
         cmd.bad_option()
     name, action = operands[0], operands[1]
-    if name not in SCRIPTS:
+    known = registry.scripts()
+    if name not in known:
         cmd.err('%s does not exist in /etc/rc.d or the local startup directories (/usr/local/etc/rc.d), '
                 'or is not executable' % name)
         return 1
-    return SCRIPTS[name](cmd, action, operands[2:])
+    module, function, rcvar = known[name]
+    return registry.function(module, function)(cmd, action, operands[2:])

@@ -4,6 +4,8 @@ Static nodes live in the state file (``sysctl``; the writable ones are listed
 in ``sysctl_writable``); loaded kernel modules add theirs (``sysctl_dynamic``).
 """
 
+import os
+
 from fbsd.core import Command, getopt, locked_state
 
 USAGE = ['usage: sysctl [-bdeFhiJlNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...',
@@ -78,3 +80,21 @@ def main(prog, args):
             else:
                 cmd.out('%s: %s -> %s' % (name, old, new))
     return status
+
+
+def rc_sysctl_conf(console, rc):
+    """rc.d/sysctl: the settings of /etc/sysctl.conf."""
+    if os.path.exists('/etc/sysctl.conf'):
+        with open('/etc/sysctl.conf') as handle:
+            for line in handle:
+                line = line.split('#', 1)[0].strip()
+                if '=' in line:
+                    console.run('sysctl', line, show=False)
+
+
+def rc_hostname(console, rc):
+    """rc.d/hostname: kern.hostname from rc.conf's hostname."""
+    if rc.get('hostname'):
+        with locked_state() as state:
+            state['sysctl']['kern.hostname'] = rc['hostname']
+        console.say('Setting hostname: %s.' % rc['hostname'])

@@ -950,3 +950,9 @@ def zpool_main(prog, args):
             row = ['zroot', prop, show(prop), '-' if prop != 'altroot' else 'default']
             cmd.out('\t'.join(row) if 'H' in opts else '  '.join(row))
     return 0
+
+
+def power_off(state):
+    """Datasets stay; their attachment to a jail (zfs jail) went with the jail."""
+    for record in state.get('zfs', {}).get('datasets', {}).values():
+        record.pop('jail', None)

@@ -56,3 +56,20 @@ def test_the_import_graph_has_no_cycle():
         done.add(module)
     for module in sorted(graph):
         visit(module)
+
+
+def test_every_function_the_registry_names_exists():
+    """The registry is the one table of commands, kernel files, reboot and rc steps and rc.d scripts."""
+    import sys
+    sys.path.insert(0, os.path.dirname(FBSD))
+    from fbsd import registry
+    named = []
+    for subsystem in registry.SUBSYSTEMS:
+        named += [(subsystem.module, name) for name in subsystem.commands.values()]
+        named += [(subsystem.module, name) for name in subsystem.rc.values()]
+        named += [(subsystem.module, name) for name, unused in subsystem.scripts.values()]
+        named += [(subsystem.module, name) for name in (subsystem.power_off, subsystem.shutdown) if name]
+    assert named and all(callable(registry.function(module, name)) for module, name in named)
+    assert [step for step, unused in registry.rc_steps()] == list(registry.RC_ORDER)
+    assert len(registry.commands()) == sum(len(s.commands) for s in registry.SUBSYSTEMS)     # no path twice
+    assert registry.handler('jls') is registry.function('jail', 'jls_main')
