@@ -389,7 +389,7 @@ def mount_for_jail(cmd, state, jail, pseudo):
 
 
 def unmount_for_jail(state, jail):
-    for entry in reversed([m for m in state.get('mounts', []) if m.get('jail') == jail['name']]):
+    for unused, entry in reversed(mount.owned_by(state, jail['name'])):
         mount.remove_mount(state, entry['node'])
 
 

@@ -11,6 +11,7 @@ of a missing unit and of a mounted disk are marked [mem].
 import os
 import re
 
+from fbsd import mount
 from fbsd.core import Command, Exit, getopt, locked_state
 
 STORE = '/var/db/fbsdsim/md'
@@ -123,7 +124,7 @@ def detach(state, unit, force):
     disk = table.get(str(unit))
     if disk is None:
         return 'ENOENT'   # [mem]
-    mounted = [m for m in state.get('mounts', []) if m.get('special') == device_node(unit)]
+    mounted = mount.of_special(state, device_node(unit))
     if mounted and not force:
         return 'EBUSY'    # [mem] the provider is open
     del table[str(unit)]

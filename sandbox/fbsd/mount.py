@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import os
 
+from fbsd import store
 from fbsd.core import Command, getopt, locked_state
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
@@ -63,8 +64,43 @@ def unrealise(entry):
         libc().umount2(entry['node'].encode(), MNT_DETACH)
 
 
+def mounts(state):
+    """The mount table as records by the order they were made in (keys "1", "2"...), searched by
+    node, special, owning jail and the mount a node lies on (``parent``): one lookup each."""
+    return state.setdefault('mounts', {})
+
+
+def _ordered(found):
+    return sorted(found, key=lambda item: int(item[0]))
+
+
 def table(state):
-    return BASE_MOUNTS + state.setdefault('mounts', [])
+    return BASE_MOUNTS + [entry for unused, entry in _ordered(mounts(state).items())]
+
+
+def on_node(state, node):
+    """[(key, entry)] of the mounts on ``node``, oldest first."""
+    return _ordered(store.where(mounts(state), 'node', node))
+
+
+def owned_by(state, jail):
+    """[(key, entry)] of the mounts jail(8) made for a jail, oldest first."""
+    return _ordered(store.where(mounts(state), 'jail', jail))
+
+
+def of_special(state, special):
+    return _ordered(store.where(mounts(state), 'special', special))
+
+
+def _parent(state, node):
+    """The node of the mount ``node`` lies on (the nearest mounted ancestor, or itself), or None."""
+    path = node
+    while True:
+        if on_node(state, path):
+            return path
+        if path == '/':
+            return None
+        path = os.path.dirname(path)
 
 
 def add_mount(state, special, node, fstype, options, owner=None):
@@ -74,25 +110,28 @@ def add_mount(state, special, node, fstype, options, owner=None):
         raise OSError(2, 'No such file or directory', node)
     if fstype == 'nullfs' and not os.path.exists(special):
         raise OSError(2, 'No such file or directory', special)
-    entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options)}
+    entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options), 'parent': _parent(state, node)}
     if owner:
         entry['jail'] = owner
     entry['real'] = realise(entry)
-    state.setdefault('mounts', []).append(entry)
+    number = state.get('next_mount', 1)
+    state['next_mount'] = number + 1
+    mounts(state)[str(number)] = entry
     return entry
 
 
 def remove_mount(state, node):
     """Unmount the last mount on node; False if nothing is mounted there."""
-    mounts = state.setdefault('mounts', [])
-    for index in range(len(mounts) - 1, -1, -1):
-        if mounts[index]['node'] == node:
-            if any(m['node'].startswith(node.rstrip('/') + '/') for m in mounts[index + 1:]):
-                raise OSError(16, 'Device busy', node)
-            unrealise(mounts[index])
-            del mounts[index]
-            return True
-    return False
+    found = on_node(state, node)
+    if not found:
+        return False
+    key, entry = found[-1]
+    # Busy while something mounted after it lies below it.
+    if any(int(k) > int(key) and other['node'] != node for k, other in store.where(mounts(state), 'parent', node)):
+        raise OSError(16, 'Device busy', node)
+    unrealise(entry)
+    del mounts(state)[key]
+    return True
 
 
 def describe(entry):
@@ -163,9 +202,9 @@ def umount_main(prog, args):
     with locked_state() as state:
         for operand in operands:
             node = os.path.normpath(operand)
-            matches = [m for m in state.setdefault('mounts', []) if m['node'] == node or m['special'] == operand]
+            matches = _ordered(on_node(state, node) + of_special(state, operand))
             try:
-                if not matches or not remove_mount(state, matches[-1]['node']):
+                if not matches or not remove_mount(state, matches[-1][1]['node']):
                     cmd.warnx('%s: not a file system root directory' % operand)
                     status = 1
             except OSError as exc:
@@ -176,5 +215,5 @@ def umount_main(prog, args):
 
 def power_off(state):
     """The mount table is the kernel's: every mount goes, the last made first."""
-    for entry in reversed(state.get('mounts', [])):
+    for unused, entry in reversed(_ordered(state.get('mounts', {}).items())):
         unrealise(entry)

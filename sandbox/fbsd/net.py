@@ -59,6 +59,8 @@ def new_iface(state, name, kind):
 
 
 def next_unit(existing, prefix, suffix=''):
+    """The lowest unit not in use (the kernel's unr(9) allocator), ``existing`` being names."""
+    existing = set(existing)
     unit = 0
     while '%s%d%s' % (prefix, unit, suffix) in existing:
         unit += 1

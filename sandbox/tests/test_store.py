@@ -36,7 +36,7 @@ def test_round_trip_with_collections_one_file_per_record(tmp_path):
     assert dict(again['jails']) == {'1': {'jid': 1, 'name': 'web'}, '2': {'jid': 2, 'name': 'db'}}
     assert list(again['net']['ifaces']) == ['lo0', 'bridge0']       # creation order kept
     assert again['net']['next_index'] == 3 and again['sysctl'] == {'kern.hostname': 'h'}
-    assert sorted(os.listdir(tmp_path / 'jails')) == ['.index', 'r-1', 'r-2']
+    assert sorted(os.listdir(tmp_path / 'jails')) == ['.counts', '.index', 'by-name', 'r-1', 'r-2']
 
 
 def test_a_command_writes_only_what_it_changed(tmp_path):
@@ -51,7 +51,7 @@ def test_a_command_writes_only_what_it_changed(tmp_path):
     state.save()
     after = files(tmp_path)
     rewritten = sorted(k for k in after if after[k] != before.get(k))
-    assert rewritten == [os.path.join('jails', '.index'), os.path.join('jails', 'r-7')]
+    assert rewritten == [os.path.join('jails', name) for name in ('.counts', '.index', 'by-name/renamed', 'r-7')]
 
 
 def test_where_reads_only_the_matching_records(tmp_path):
@@ -85,8 +85,10 @@ def test_removal_and_a_fresh_plain_dict_replace_the_records(tmp_path):
     state.save()
     again = store.State(str(tmp_path))
     assert sorted(again) == ['jails', 'sysctl'] and dict(again['jails']) == {}
-    assert not os.path.exists(tmp_path / 'net.json') and os.listdir(tmp_path / 'net.ifaces') == ['.index']
-    assert os.listdir(tmp_path / 'jails') == ['.index']
+    assert not os.path.exists(tmp_path / 'net.json')
+    assert sorted(os.listdir(tmp_path / 'net.ifaces')) == ['.counts', '.index', 'by-kind', 'by-vnet']
+    assert os.listdir(tmp_path / 'net.ifaces' / 'by-kind') == []
+    assert sorted(os.listdir(tmp_path / 'jails')) == ['.counts', '.index', 'by-name']
 
 
 def test_reload_forgets_what_was_read(tmp_path):
@@ -125,3 +127,38 @@ def test_the_index_is_a_log_appended_to_and_compacted(tmp_path):
         state.save()
     assert len(index.read_text().splitlines()) <= 2 * 100 + 64
     assert store.State(str(tmp_path))['jails'].indexed('99', 'name') == 'r2-99'
+
+
+def test_a_record_by_its_key_or_by_a_looked_up_value_reads_no_index(tmp_path):
+    state = fresh_state(tmp_path)
+    for number in range(30):
+        state['jails'][str(number)] = {'jid': number, 'name': 'j%d' % number}
+    state.save()
+    jails = store.State(str(tmp_path))['jails']
+    assert jails['12']['name'] == 'j12' and '29' in jails and '30' not in jails
+    assert [key for key, unused in jails.where('name', 'j7')] == ['7']
+    assert jails._index is None and sorted(jails._values) == ['12', '7']
+    # Renamed, removed and added by one command: the next one finds each by its new value only.
+    state = store.State(str(tmp_path))
+    state['jails']['7']['name'] = 'seven'
+    del state['jails']['8']
+    state['jails']['30'] = {'jid': 30, 'name': 'j8'}
+    state.save()
+    jails = store.State(str(tmp_path))['jails']
+    assert [k for k, unused in jails.where('name', 'seven')] == ['7'] and jails.where('name', 'j7') == []
+    assert [k for k, unused in jails.where('name', 'j8')] == ['30'] and '8' not in jails
+    assert jails._index is None
+    assert len(jails) == 30 and list(jails)[-1] == '30'
+
+
+def test_lookup_files_are_made_for_a_state_saved_without_them(tmp_path):
+    state = fresh_state(tmp_path)
+    for number in range(5):
+        state['jails'][str(number)] = {'jid': number, 'name': 'j%d' % number}
+    state.save()
+    for name in os.listdir(tmp_path / 'jails' / 'by-name'):
+        os.unlink(tmp_path / 'jails' / 'by-name' / name)
+    os.rmdir(tmp_path / 'jails' / 'by-name')
+    jails = store.State(str(tmp_path))['jails']
+    assert [k for k, unused in jails.where('name', 'j3')] == ['3']
+    assert sorted(os.listdir(tmp_path / 'jails' / 'by-name')) == ['j%d' % n for n in range(5)]
