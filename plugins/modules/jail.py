@@ -233,7 +233,13 @@ options:
   depend:
     description:
       - Jails this jail depends on (C(depend)). C(jail(8)) starts them first and stops them last when they are
-        configured in the same file; with one file per jail they must be running before this one starts.
+        configured in the same file. The module starts such a jail with C(jail -f - -c NAME) from a configuration
+        on standard input that includes the files of the jails it depends on, directly or not (C(jail(8)) refuses
+        a C(depend) on a jail its configuration does not define, even a running one), so those not running are
+        started first.
+      - At boot, C(rc.d/jail) starts each jail of C(jail_list) from its own file, where a jail of another file is
+        undefined to C(jail(8)); to have such jails start at boot, configure them and the jails they depend on in
+        C(/etc/jail.conf) (O(config_file=/etc/jail.conf)).
     type: list
     elements: str
   parameters:

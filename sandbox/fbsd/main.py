@@ -6,6 +6,7 @@ import time
 
 from fbsd import core, registry
 
+
 def handler_of(prog):
     return registry.handler(prog)
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import prerequisites
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, rewrite
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
+    Action, Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
 )
 
 # Desired states that take an object down: applied first, dependants before what they depend on.
@@ -83,9 +83,13 @@ class Kind(object):
     A kind writes ``desired``, ``observe``, the verbs its objects need and ``facts``; it may override
     ``compare`` (the default compares ``OPTIONS``), ``check`` (prerequisites, before the first change,
     in check mode too), ``expected`` (what check mode predicts), ``reread`` and ``on_host``.  Verbs
-    add to ``plan`` actions (``plan.add``), host-wide edits (``plan.edits``: :class:`SysrcEdit`,
-    :class:`FileEdit`), file diffs (``plan.files``) and warnings (``plan.warn``); they never run
-    anything themselves.  ``destroy`` is told whether to purge; a ``recreate`` never purges.
+    add to ``plan`` actions (``plan.add``; one marked ``batch`` may be done for several objects by one
+    command, see ``batch``), typed file edits where the actions need them (``plan.write``:
+    :class:`edits.FileEdit` for an owned part of a shared file, :class:`edits.OwnedFile` for a whole
+    file), host-wide edits applied after every object (``plan.edits``: :class:`SysrcEdit`,
+    :class:`edits.FileEdit`), file diffs (``plan.files``) and warnings (``plan.warn``); they never run
+    anything, nor write a file, themselves.  ``destroy`` is told whether to purge; a ``recreate``
+    never purges.
     """
 
     name = None
@@ -201,21 +205,6 @@ class Kind(object):
         """{name: MultiplicityError} of the members that the batch action, failed with ``error``, did not
         do, each with its own reason (read from the host: the others were done)."""
         return dict((outcome.name, error) for outcome, action in members)
-
-
-class FileEdit(object):
-    """A host-wide edit of a shared file (rctl.conf, fstab): ``edit(text) -> text`` applied, with every
-    other edit of the call to that file, in one locked rewrite from the file as it is then."""
-
-    def __init__(self, path, edit, description, mode=0o644, verb='persist'):
-        self.path = path
-        self.edit = edit
-        self.description = description
-        self.mode = mode
-        self.verb = verb
-
-    def describe(self):
-        return self.description
 
 
 class Outcome(object):
@@ -409,7 +398,7 @@ class Call(object):
         for outcome in ordered:
             if doomed & set(outcome.desired.depends):
                 doomed.add(outcome.name)
-        planned = [(o.kind, a.batch) for o in ordered if o.plan is not None and o.name not in doomed
+        planned = [_group_of(o, a) for o in ordered if o.plan is not None and o.name not in doomed
                    for a in o.plan.actions if a.batch is not None]
         self.shared = set(key for key in planned if planned.count(key) > 1)
         queue = list(ordered)
@@ -442,7 +431,7 @@ class Call(object):
         actions = outcome.plan.actions
         while outcome.next_action < len(actions):
             action = actions[outcome.next_action]
-            if (outcome.kind, action.batch) in self.shared and not outcome.batch_alone:
+            if _group_of(outcome, action) in self.shared and not outcome.batch_alone:
                 waiting.append(outcome)
                 return
             outcome.batch_alone = False
@@ -463,12 +452,18 @@ class Call(object):
         del waiting[:]
         for outcome in members:
             action = outcome.plan.actions[outcome.next_action]
-            groups.setdefault((outcome.kind, action.batch), []).append((outcome, action))
+            groups.setdefault(_group_of(outcome, action), []).append((outcome, action))
         for (kind, key), group in groups.items():
             if len(group) == 1:
                 group[0][0].batch_alone = True      # its own action, as planned
                 continue
-            merged = kind.batch(key, group)
+            if kind is None:
+                # Writes of one file by several objects (of any kind): one locked rewrite.
+                edits = [action.edit for unused, action in group]
+                merged = Action(_verb_of(edits), '; '.join(e.describe() for e in edits),
+                                func=lambda path=key[1], edits=edits: rewrite(path, edits))
+            else:
+                merged = kind.batch(key, group)
             for outcome, action in group:
                 # What ran, in the object's actions too (in check mode: what would run).
                 action.argv, action.data = merged.argv, merged.data
@@ -509,13 +504,8 @@ class Call(object):
             if isinstance(edit, FileEdit):
                 files.setdefault(edit.path, []).append(edit)
         for path, group in files.items():
-            def rewrite(path=path, group=group):
-                def combined(text):
-                    for edit in group:
-                        text = edit.edit(text)
-                    return text
-                edit_locked(path, combined, mode=group[0].mode)
-            self.edits.add(_verb_of(group), '; '.join(e.description for e in group), func=rewrite)
+            self.edits.add(_verb_of(group), '; '.join(e.description for e in group),
+                           func=lambda path=path, group=group: rewrite(path, group))
             paths.append(path)
         if self.check_mode:
             return
@@ -556,6 +546,13 @@ class Call(object):
         whole.actions.extend(self.edits.actions)
         whole.done += self.edits.done
         return whole
+
+
+def _group_of(outcome, action):
+    """What a batched action merges with: the same file's writes (any kind), or its kind's batch key."""
+    if action.edit is not None:
+        return (None, ('file', action.edit.path))
+    return (outcome.kind, action.batch)
 
 
 def _verb_of(edits):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import OwnedFile
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 
 PENDING_DIR = '/var/run'
 
@@ -47,13 +48,12 @@ class PendingRestart(object):
         target = self.path
         if restarting or instance is None:
             if restarting and os.path.exists(target):
-                plan.add('pending', 'forget the restart pending for %s %s' % (self.kind, self.name),
-                         func=lambda: os.path.exists(target) and os.unlink(target))
+                plan.write(OwnedFile(target, None, 'forget the restart pending for %s %s' % (self.kind, self.name),
+                                     verb='pending'))
             return
         settings = plan.pending_names
         if settings and settings != sorted(recorded):
             # "params" is what earlier versions wrote and read back.
             text = json.dumps({self.id_key: instance, 'params': settings}) + '\n'
-            plan.add('pending', 'record that %s %s must be restarted for %s' % (self.kind, self.name,
-                                                                                ', '.join(settings)),
-                     func=lambda: atomic_write(target, text, mode=0o600))
+            plan.write(OwnedFile(target, text, 'record that %s %s must be restarted for %s' % (
+                self.kind, self.name, ', '.join(settings)), mode=0o600, verb='pending'))

@@ -10,6 +10,7 @@ A kind's registry (:class:`Options`) classifies each change (live, restart, recr
 
 from __future__ import annotations
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import rewrite
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
 
@@ -120,9 +121,9 @@ class Action(object):
     file edits.  ``batch`` names the steps that one command may do for many objects of a call
     (``('jail', 'start')``): the engine runs those of several objects as one (:meth:`engine.Kind.batch`)."""
 
-    __slots__ = ('verb', 'description', 'argv', 'func', 'lock', 'data', 'batch')
+    __slots__ = ('verb', 'description', 'argv', 'func', 'lock', 'data', 'batch', 'edit')
 
-    def __init__(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None):
+    def __init__(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None, edit=None):
         if (argv is None) == (func is None):
             raise ValueError('an action needs exactly one of argv or func')
         self.verb = verb
@@ -134,6 +135,7 @@ class Action(object):
         self.lock = lock
         self.data = data
         self.batch = batch
+        self.edit = edit        # the typed file edit (edits.FileEdit) the action writes, merged with the call's others
 
     def to_dict(self):
         result = {'verb': self.verb, 'description': self.description}
@@ -167,6 +169,14 @@ class Plan(object):
 
     def add(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None):
         action = Action(verb, description, argv=argv, func=func, lock=lock, data=data, batch=batch)
+        self.actions.append(action)
+        return action
+
+    def write(self, edit):
+        """A typed file edit (:mod:`edits`) done at this point of the plan; the writes of that file by other
+        objects of the call waiting at the same point are merged into one locked rewrite."""
+        action = Action(edit.verb, edit.describe(), func=lambda: rewrite(edit.path, [edit]),
+                        batch=('file', edit.path), edit=edit)
         self.actions.append(action)
         return action
 

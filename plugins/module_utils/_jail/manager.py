@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
     CommandError, MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, edit_locked, read_text,
+    GuestTree, read_text,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import (
@@ -392,6 +392,11 @@ class JailKind(Kind):
                 found[d.name] = self._observe_one(view, d, properties)
             except MultiplicityError as exc:
                 found[d.name] = exc
+        # A file another jail of the call writes its block to does not hold one jail alone after the call.
+        paths = [c.extra['conf_path'] for c in found.values() if isinstance(c, Current)]
+        for current in found.values():
+            if isinstance(current, Current) and paths.count(current.extra['conf_path']) > 1:
+                current.extra['holds_only'] = False
         # How each is started needs the files of the jails it depends on: this call's, as they will be.
         files = dict((name, (c.extra['conf_path'], c.extra['holds_only'], _names(c.extra['after'].get('depend'))))
                      for name, c in found.items() if isinstance(c, Current))
@@ -800,16 +805,12 @@ class JailKind(Kind):
             # From the file as it is now, under the lock: another run may have edited another jail's block.
             new = self._new_conf_text(d, parse(text or '', conf_path))
             return None if (new == '' and own_file and text is not None) else new
-
-        def write():
-            directory = os.path.dirname(conf_path)
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o755)
-            edit_locked(conf_path, edit)
         if ctx['new_text'] == '' and ctx['old_text'] is not None and own_file:
-            plan.add('config', 'remove %s' % conf_path, func=write)
+            description = 'remove %s' % conf_path
         else:
-            plan.add('config', 'write jail %s to %s' % (d.name, conf_path), func=write)
+            description = 'write jail %s to %s' % (d.name, conf_path)
+        # Its block of the file: jails of the call sharing the file are written in one rewrite.
+        plan.write(FileEdit(conf_path, edit, description, verb='config', parent=True))
 
     def _plan_files(self, d, plan, ctx):
         if ctx['old_text'] != ctx['new_text']:

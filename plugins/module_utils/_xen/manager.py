@@ -17,7 +17,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disk
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     MultiplicityError, ParameterError, WaitTimeout,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, OwnedFile
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
@@ -292,16 +293,14 @@ class XenDomuKind(Kind):
 
     def update(self, plan, desired, current, changes):
         new_text = self.rendered(desired, current)[0]
-        config_file, config_dir = desired.extra['config_file'], desired.extra['config_dir']
+        config_file = desired.extra['config_file']
         if new_text != current.extra['old_text']:
             wanted, given_file = desired.extra['wanted'], desired.extra['params']['config_file']
-
-            def write():
-                if not os.path.isdir(config_dir) and not given_file:
-                    os.makedirs(config_dir, 0o755)
-                # From the file as it is now (a person may have edited it since it was read), under the lock.
-                edit_locked(config_file, lambda text: config.render_file(text or '', wanted), mode=0o644)
-            plan.add('write', 'write %s' % config_file, func=write)
+            # The guest file's part this module owns, rendered from the file as it is then (a person may
+            # have edited it since it was read); the default directory is made, a given one must exist.
+            plan.write(FileEdit(config_file, lambda text: config.render_file(text or '', wanted),
+                                'write %s' % config_file, verb='write',
+                                parent=not given_file))
         for disk in current.extra['disks_missing']:
             self._plan_disk(plan, disk)
         autostart = desired.extra['params']['autostart']
@@ -321,8 +320,8 @@ class XenDomuKind(Kind):
                 names = [n for n in names if n != name] + ([name] if enable else [])
                 return set_vars(text or '', {'xendomains': ' '.join(names)})
             # Under the lock, from rc.conf as it is then: another run may be adding its own domain.
-            plan.add('autostart', '%s %s in xendomains of %s' % ('add' if enable else 'remove', name, RC_CONF),
-                     func=lambda: edit_locked(RC_CONF, edit))
+            what = '%s %s in xendomains of %s' % ('add' if enable else 'remove', name, RC_CONF)
+            plan.write(FileEdit(RC_CONF, edit, what, verb='autostart'))
             return
         link = os.path.join(auto_dir, os.path.basename(config_file))
         if enable:
@@ -367,7 +366,7 @@ class XenDomuKind(Kind):
         if current.extra['autostart_now']:
             self._plan_autostart(plan, desired, False)
         if current.extra['old_text'] is not None:
-            plan.add('remove', 'remove %s' % config_file, func=lambda: os.unlink(config_file))
+            plan.write(OwnedFile(config_file, None, 'remove %s' % config_file, verb='remove'))
         if purge:
             for vdev, target, fields in config.disks_of(current.extra['old_settings']):
                 if not target or fields.get('devtype') == 'cdrom' or fields.get('access') in ('ro', 'r'):

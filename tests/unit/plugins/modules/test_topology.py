@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import edits
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import manager
 from ansible_collections.bsd.multiplicity.plugins.modules import topology
 from ansible_collections.bsd.multiplicity.tests.unit.plugins.modules.module_harness import jail_files_in, run_module
@@ -229,12 +229,12 @@ def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
 
 def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     writes = []
-    original = engine.edit_locked
+    original = edits.edit_locked
 
     def counting(path, edit, mode=None):
         writes.append(path)
         return original(path, edit, mode=mode)
-    monkeypatch.setattr(engine, 'edit_locked', counting)
+    monkeypatch.setattr(edits, 'edit_locked', counting)
     declared = dict(jails=[jail('db', rctl=['memoryuse:deny=1g']), jail('web', rctl=['maxproc:deny=50'])])
     kind, result, ran = run(declared, [
         jls(), (['/sbin/rctl'], 0, '', ''),
@@ -244,7 +244,7 @@ def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
     ], monkeypatch)
     assert kind == 'exit', result
     conf = HOST['etc'] / 'rctl.conf'
-    assert writes == [str(conf)]     # one rewrite, from the host view, for both jails
+    assert [w for w in writes if w.endswith('rctl.conf')] == [str(conf)]     # one rewrite for both jails
     assert conf.read_text().count('jail:db:memoryuse:deny=1073741824') == 1
     assert conf.read_text().count('jail:web:maxproc:deny=50') == 1
 
@@ -282,6 +282,26 @@ def test_new_jails_start_in_one_jail_run_each_failure_reported_by_name(monkeypat
         jls(running('db', 1), running('other', 3), running('cache', 4), running('web', 5), running('api', 6)),
     ], monkeypatch)
     assert kind == 'exit' and result['plan']['unchanged'] == ['db', 'other', 'cache'], result
+
+
+def test_jails_sharing_one_config_file_are_written_in_one_rewrite_then_started_by_name(monkeypatch):
+    writes = []
+    original = edits.edit_locked
+
+    def counting(path, edit, mode=None):
+        writes.append(path)
+        return original(path, edit, mode=mode)
+    monkeypatch.setattr(edits, 'edit_locked', counting)
+    shared = str(HOST['etc'] / 'jail.conf')
+    declared = dict(jails=[jail('db', config_file=shared), jail('web', config_file=shared)])
+    kind, result, ran = run(declared, [
+        jls(), (['/sbin/jail', '-f', shared, '-c', 'db'], 0, '', ''), (['/sbin/jail', '-f', shared, '-c', 'web'], 0, '', ''),
+        jls(running('db', 1), running('web', 2))], monkeypatch)
+    assert kind == 'exit', result
+    assert writes == [shared]       # both blocks, one locked rewrite from the file as it was then
+    text = open(shared).read()
+    assert 'db {' in text and 'web {' in text
+    assert [a['verb'] for a in result['guests']['web']['actions']] == ['config', 'start']
 
 
 def test_a_hostile_name_expanded_into_defaults_is_refused_naming_the_guest(monkeypatch):

@@ -1,0 +1,58 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Typed edits of files, which the engine merges: every edit of one file in a call is one locked
+rewrite from the file as it is then (never from a text read at plan time).
+
+- :class:`FileEdit`: a part of a shared file that one object owns (its block of jail.conf, fstab,
+  rctl.conf, a Xen guest file, an rc.conf list), ``edit(text) -> text``; None removes the file.
+- :class:`OwnedFile`: a whole file that one object owns alone (its text; None removes it).
+- rc.conf assignments and list edits are :class:`sysrc.SysrcEdit` (one ``sysrc`` per file).
+
+A plan takes an edit in two ways: ``plan.write(edit)`` where its actions need the file at that point
+(a jail's block before its start: the edits of several objects to one file are merged when they
+wait for each other, as a batched action), ``plan.edits`` for the host-wide edits applied once after
+every object's actions.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked
+
+
+class FileEdit(object):
+    """``edit(text or None) -> text or None`` of ``path``; ``parent``: make its directory if missing."""
+
+    def __init__(self, path, edit, description, mode=0o644, verb='persist', parent=False):
+        self.path = path
+        self.edit = edit
+        self.description = description
+        self.mode = mode
+        self.verb = verb
+        self.parent = parent
+
+    def describe(self):
+        return self.description
+
+
+class OwnedFile(FileEdit):
+    """The whole of ``path``, owned by one object: ``text`` (None: the file is removed)."""
+
+    def __init__(self, path, text, description, mode=0o644, verb='persist', parent=False):
+        super().__init__(path, lambda current: text, description, mode=mode, verb=verb, parent=parent)
+        self.text = text
+
+
+def rewrite(path, edits):
+    """Apply ``edits`` (all of ``path``) in order, in one locked rewrite."""
+    if any(e.parent for e in edits) and not os.path.isdir(os.path.dirname(path)):
+        os.makedirs(os.path.dirname(path), 0o755)
+    if not os.path.isdir(os.path.dirname(path)) and all(isinstance(e, OwnedFile) and e.text is None for e in edits):
+        return      # nothing to remove
+
+    def combined(text):
+        for edit in edits:
+            text = edit.edit(text)
+        return text
+    edit_locked(path, combined, mode=edits[0].mode)
