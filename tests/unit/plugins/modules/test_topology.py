@@ -37,6 +37,19 @@ def host(tmp_path, monkeypatch):
     return HOST
 
 
+@pytest.fixture
+def writes(monkeypatch):
+    """The paths of every locked file rewrite, in order."""
+    found = []
+    original = edits.edit_locked
+
+    def counting(path, edit, mode=None):
+        found.append(path)
+        return original(path, edit, mode=mode)
+    monkeypatch.setattr(edits, 'edit_locked', counting)
+    return found
+
+
 def jail(name, **extra):
     return dict(dict(name=name, path=os.path.join(HOST['root'], name), hostname=name), **extra)
 
@@ -227,14 +240,7 @@ def test_autostart_of_every_new_jail_is_one_sysrc(monkeypatch):
     assert kind == 'fail' and 'host-wide edit of this call failed' in result['guests']['web']['msg']
 
 
-def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch):
-    writes = []
-    original = edits.edit_locked
-
-    def counting(path, edit, mode=None):
-        writes.append(path)
-        return original(path, edit, mode=mode)
-    monkeypatch.setattr(edits, 'edit_locked', counting)
+def test_rctl_rules_of_every_jail_are_one_rewrite_of_rctl_conf(monkeypatch, writes):
     declared = dict(jails=[jail('db', rctl=['memoryuse:deny=1g']), jail('web', rctl=['maxproc:deny=50'])])
     kind, result, ran = run(declared, [
         jls(), (['/sbin/rctl'], 0, '', ''),
@@ -284,14 +290,7 @@ def test_new_jails_start_in_one_jail_run_each_failure_reported_by_name(monkeypat
     assert kind == 'exit' and result['plan']['unchanged'] == ['db', 'other', 'cache'], result
 
 
-def test_jails_sharing_one_config_file_are_written_in_one_rewrite_then_started_by_name(monkeypatch):
-    writes = []
-    original = edits.edit_locked
-
-    def counting(path, edit, mode=None):
-        writes.append(path)
-        return original(path, edit, mode=mode)
-    monkeypatch.setattr(edits, 'edit_locked', counting)
+def test_jails_sharing_one_config_file_are_written_in_one_rewrite_then_started_by_name(monkeypatch, writes):
     shared = str(HOST['etc'] / 'jail.conf')
     declared = dict(jails=[jail('db', config_file=shared), jail('web', config_file=shared)])
     kind, result, ran = run(declared, [
