@@ -21,7 +21,7 @@ are this call.  No ``AnsibleModule`` comes in: the engine gets parameters, a run
 from __future__ import annotations
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import prerequisites
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, rewrite
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
@@ -318,6 +318,7 @@ class Call(object):
 
     def declare(self, kind, params, depends=None):
         """One object of ``kind`` from its parameters (its ``desired``); ParameterError for bad input."""
+        refuse_nul(params)
         desired = kind.desired(params)
         if depends is not None:
             desired.depends = list(depends)

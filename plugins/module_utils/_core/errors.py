@@ -67,3 +67,17 @@ class WaitTimeout(MultiplicityError):
         self.timeout = timeout
         self.last_observed = last_observed
         super().__init__('Timed out after %ss waiting for %s (last observed: %s)' % (timeout, what, last_observed))
+
+
+def refuse_nul(value, where=''):
+    """ParameterError naming the option (``mounts[0].source``) where a string holds a NUL: no path, file
+    or command line can carry one (Python's os calls raise ValueError on it)."""
+    if isinstance(value, str):
+        if '\x00' in value:
+            raise ParameterError(where or 'value', 'contains a NUL byte, which no path, file or command can hold')
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(item, '%s.%s' % (where, key) if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            refuse_nul(item, '%s[%d]' % (where, index))

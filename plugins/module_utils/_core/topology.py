@@ -76,7 +76,8 @@ def declare(call, kinds, declaration, defaults=None):
     guests = []
     for kind in kinds:
         for index, raw in enumerate(declaration.get(kind.key) or []):
-            label = '%s[%s]' % (kind.key, raw.get(kind.name_option, index) if isinstance(raw, dict) else index)
+            named = raw.get(kind.name_option, index) if isinstance(raw, dict) else index
+            label = '%s[%s]' % (kind.key, str(named).replace('\x00', '\\x00'))     # printable, whatever it holds
             if not isinstance(raw, dict):
                 raise TopologyError(label, 'each guest is a dictionary of the options of its kind')
             raw = dict(raw)

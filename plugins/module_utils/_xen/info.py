@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen import config, runtime
 
@@ -54,6 +54,7 @@ class XenDomuInfo(object):
     def __init__(self, module, runner):
         self.module = module
         self.runner = runner
+        refuse_nul(module.params)
         dummy, defaults = config.dom0_platform()
         self.config_dir = module.params['config_dir'] or defaults['config_dir']
         self.only = module.params['name']

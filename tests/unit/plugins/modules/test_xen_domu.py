@@ -235,7 +235,7 @@ def test_netbsd_autostart_in_rc_conf(dom0, monkeypatch, tmp_path):
     (dict(disks=[dict(target='/no/such/dir/a.img', vdev='xvda', size='1G')]), 'disks[0].target'),
     (dict(config={'Memory': 1}), 'config'),
     (dict(config={'name': 'other'}), 'config'),
-    (dict(config={'x': 'a\0b'}), 'config'),
+    (dict(config={'x': 'a\0b'}), 'config.x'),
     (dict(stop_timeout=-1), 'stop_timeout'),
 ])
 def test_bad_input_names_the_parameter_and_runs_nothing(dom0, monkeypatch, extra, parameter):
