@@ -22,15 +22,17 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
 
 
 class FileEdit(object):
-    """``edit(text or None) -> text or None`` of ``path``; ``parent``: make its directory if missing."""
+    """``edit(text or None) -> text or None`` of ``path``; ``parent``: make its directory if missing;
+    ``private``: the file holds a secret (a VNC password), so it is written 0600 whatever its mode was."""
 
-    def __init__(self, path, edit, description, mode=0o644, verb='persist', parent=False):
+    def __init__(self, path, edit, description, mode=0o644, verb='persist', parent=False, private=False):
         self.path = path
         self.edit = edit
         self.description = description
         self.mode = mode
         self.verb = verb
         self.parent = parent
+        self.private = private
 
     def describe(self):
         return self.description
@@ -55,4 +57,4 @@ def rewrite(path, edits):
         for edit in edits:
             text = edit.edit(text)
         return text
-    edit_locked(path, combined, mode=edits[0].mode)
+    edit_locked(path, combined, mode=edits[0].mode, private=any(e.private for e in edits))

@@ -104,11 +104,12 @@ def locked(path):
         os.close(fd)
 
 
-def edit_locked(path, edit, mode=None):
+def edit_locked(path, edit, mode=None, private=False):
     """Apply ``edit(current text or None) -> new text`` to ``path`` from a fresh read, under the lock.
 
     Returns True when the file changed.  ``edit`` returning None removes the
-    file.  This is how shared files (rc.conf, rctl.conf, fstab, a jail.conf
+    file.  ``private``: the file holds a secret, so it is written 0600 whatever
+    its mode was.  This is how shared files (rc.conf, rctl.conf, fstab, a jail.conf
     holding several jails) are changed: never from a text read at plan time.
     """
     with locked(path):
@@ -119,11 +120,11 @@ def edit_locked(path, edit, mode=None):
         if new is None:
             os.unlink(path)
         else:
-            atomic_write(path, new, mode=mode)
+            atomic_write(path, new, mode=0o600 if private else mode, keep_mode=not private)
         return True
 
 
-def atomic_write(path, content, mode=None, backup=False):
+def atomic_write(path, content, mode=None, backup=False, keep_mode=True):
     """Replace ``path`` with ``content`` atomically.
 
     The text goes to a temporary file in the same directory, is flushed and
@@ -149,11 +150,11 @@ def atomic_write(path, content, mode=None, backup=False):
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        if existing is not None:
+        if existing is not None and keep_mode:
             os.chmod(tmp, stat.S_IMODE(existing.st_mode))
             if (existing.st_uid, existing.st_gid) != (os.getuid(), os.getgid()):
                 os.chown(tmp, existing.st_uid, existing.st_gid)
-        else:
+        if existing is None or not keep_mode:
             os.chmod(tmp, 0o644 if mode is None else mode)
         os.rename(tmp, path)
     except BaseException:

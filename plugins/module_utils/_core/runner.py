@@ -37,6 +37,10 @@ class CommandRunner(object):
         self._secrets = [s for s in (secrets or []) if s]
         self.commands = []
 
+    def hide(self, secrets):
+        """Values shown masked in the commands this runner reports (as ``secrets`` given at creation)."""
+        self._secrets.extend(s for s in secrets if s and s not in self._secrets)
+
     def bin(self, name):
         if name not in self._paths:
             override = self._executables.get(name)

@@ -64,11 +64,29 @@ def check_defaults(kinds, defaults):
     return defaults
 
 
-def declare(call, kinds, declaration, defaults=None):
+def no_log_values(spec, params):
+    """The values of the options ``spec`` marks ``no_log`` (suboptions too), as Ansible would mask them."""
+    found = set()
+    for name, option in (spec or {}).items():
+        value = (params or {}).get(name)
+        if value is None:
+            continue
+        if option.get('no_log') and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            found.add(str(value))
+        if option.get('options'):
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):
+                    found |= no_log_values(option['options'], item)
+    return found
+
+
+def declare(call, kinds, declaration, defaults=None, secrets=None):
     """Every guest of the declaration declared to ``call`` (an :class:`engine.Call`), each checked;
     TopologyError names the guest and option, before anything is read.
 
     ``defaults`` (kind key -> options) are merged under each guest of that kind (:func:`with_defaults`).
+    ``secrets`` (a set) gets the values of the options each kind's module marks ``no_log``: the topology
+    module masks them in everything it returns, as that module would.
     ``depend`` orders a guest after guests of any kind; a kind whose own options have a ``depend``
     (jail.conf's) is given the names of its own kind only.
     """
@@ -99,6 +117,8 @@ def declare(call, kinds, declaration, defaults=None):
             if 'depend' in kind.argument_spec:
                 raw['depend'] = [d for d in wanted if d in own[id(kind)]] or None
             checked = validator.validate(raw)
+            if secrets is not None:
+                secrets |= no_log_values(kind.argument_spec, checked.validated_parameters)
             if checked.error_messages:
                 raise TopologyError(label, '; '.join(checked.error_messages))
             try:

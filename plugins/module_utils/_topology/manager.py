@@ -60,6 +60,7 @@ def guest_result(outcome, with_facts, diff_mode):
 class TopologyManager(object):
     def __init__(self, module, runner):
         self.module = module
+        self.runner = runner
         self.kinds = [kind(runner) for kind in KINDS]
         self.call = engine.Call(runner, check_mode=module.check_mode, isolate=True, bulk=True)
         self.outcome = None
@@ -71,7 +72,13 @@ class TopologyManager(object):
     def run(self):
         params = self.module.params
         declaration = dict((kind.key, params[kind.key]) for kind in self.kinds)
-        topology.declare(self.call, self.kinds, declaration, params['defaults'])
+        secrets = set()
+        try:
+            topology.declare(self.call, self.kinds, declaration, params['defaults'], secrets=secrets)
+        finally:
+            # Masked in guests, diff, invocation and the commands shown, as each kind's module masks them.
+            self.module.no_log_values.update(secrets)
+            self.runner.hide(secrets)
         # A kind is managed when its key is given (an empty list too); only managed kinds read the host,
         # so a Linux dom0 is never asked for jls.
         managed = [kind for kind in self.kinds if declaration.get(kind.key) is not None]
@@ -90,8 +97,9 @@ class TopologyManager(object):
         failed = outcome['plan']['failed']
         if failed:
             self.outcome = outcome
-            raise MultiplicityError('%d guest(s) failed: %s; the others were converged' % (len(failed), '; '.join(
-                '%s: %s' % (name, results[name]['msg']) for name in failed)))
+            others = 'nothing was changed (check mode)' if self.module.check_mode else 'the others were converged'
+            raise MultiplicityError('%d guest(s) failed: %s; %s' % (len(failed), '; '.join(
+                '%s: %s' % (name, results[name]['msg']) for name in failed), others))
         outcome['warnings'] = self.warnings
         return outcome
 

@@ -93,12 +93,39 @@ def vif_spec(vif, index):
     return ', '.join(parts)
 
 
+# xl-disk-configuration(5): the positional parameters in order, the bare flags, and the prefixes of the
+# deprecated syntax "[<format>:][<target>],<vdev>[:<devtype>],<access>".
+POSITIONAL = ('target', 'format', 'vdev', 'access')
+DISK_FLAGS = {'cdrom': ('devtype', 'cdrom'), 'direct-io-safe': ('direct-io-safe', True), 'discard': ('discard', True),
+              'no-discard': ('discard', False), 'trusted': ('trusted', True), 'untrusted': ('trusted', False),
+              'colo': ('colo', True)}
+FORMAT_PREFIXES = ('raw', 'qcow', 'qcow2', 'vhd')
+OTHER_PREFIXES = ('tapdisk', 'tap2', 'tap', 'aio', 'ioemu', 'file', 'phy', 'iscsi', 'nbd', 'enbd', 'drbd')
+
+
+def _strip_prefixes(target, result):
+    """The deprecated prefixes of a target (``tap:aio:``, ``phy:``, ``raw:``) removed; a format prefix kept."""
+    while ':' in target:
+        head, rest = target.split(':', 1)
+        if head in FORMAT_PREFIXES:
+            result.setdefault('format', head)
+        elif head not in OTHER_PREFIXES:
+            break
+        target = rest
+    return target
+
+
 def parse_spec(spec):
-    """key=value pairs of a disk or vif spec; the positional (old) disk syntax gives {'target': ...}
-    for its first field. Tolerant: used to read hand-written files."""
-    result = {}
+    """The parameters of a disk spec (xl-disk-configuration(5)), or the key=value pairs of a vif spec.
+
+    ``target=`` takes the rest of the spec; bare flags (``cdrom``, ``discard``...) set their
+    parameter; other bare words fill target, format, vdev and access in order (an empty one counts).
+    The deprecated ``[<format>:][<target>],<vdev>[:<devtype>],<access>`` is recognised by a prefixed
+    target or a ``vdev:devtype``.  Tolerant: used to read hand-written files.
+    """
+    result, positional = {}, []
     rest = spec
-    while rest:
+    while rest is not None:
         head, sep, tail = rest.partition(',')
         key, eq, value = head.strip().partition('=')
         if eq and key.strip() == 'target':
@@ -106,17 +133,35 @@ def parse_spec(spec):
             break
         if eq:
             result[key.strip()] = value.strip()
-        elif head.strip():
-            result.setdefault('positional', []).append(head.strip())
-        rest = tail if sep else ''
-    positional = result.get('positional')
-    if 'target' not in result and positional:
-        legacy = ':' in positional[0]           # "phy:/dev/vg/x,xvda,w": target, vdev, access
-        result['target'] = positional[0].split(':', 1)[1] if legacy else positional[0]
-        vdev_at = 1 if legacy else 2            # "/x.img,raw,xvda,rw": target, format, vdev, access
-        if len(positional) > vdev_at:
-            result.setdefault('vdev', positional[vdev_at])
+        elif head.strip() in DISK_FLAGS:
+            name, flag = DISK_FLAGS[head.strip()]
+            result[name] = flag
+        else:
+            positional.append(head.strip())
+        rest = tail if sep else None
+    if positional == ['']:
+        positional = []
+    deprecated = bool(positional) and (
+        (':' in positional[0] and positional[0].split(':', 1)[0] in FORMAT_PREFIXES + OTHER_PREFIXES)
+        or (len(positional) > 1 and ':' in positional[1]))
+    if deprecated:
+        target = _strip_prefixes(positional[0], result)
+        vdev, colon, devtype = (positional[1] if len(positional) > 1 else '').partition(':')
+        named = [('target', target), ('vdev', vdev), ('access', positional[2] if len(positional) > 2 else '')]
+        if colon and devtype:
+            result.setdefault('devtype', devtype)
+    else:
+        named = list(zip(POSITIONAL, positional))
+    for key, value in named:
+        if value and key not in result:
+            result[key] = value
     return result
+
+
+def shared_medium(fields):
+    """Whether a disk is install media or read-only: such a disk may serve other domains, and a purge
+    never removes it."""
+    return fields.get('devtype') == 'cdrom' or (fields.get('access') or 'rw').lower() in ('r', 'ro')
 
 
 def settings(params):

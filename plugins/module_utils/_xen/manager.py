@@ -160,6 +160,14 @@ class XenDomuKind(Kind):
             except MultiplicityError as exc:
                 found[desired.name] = exc
                 continue
+            other = (old_settings or {}).get('name')
+            if old_text is not None and other not in (None, desired.name):
+                # Another domain's file (its own name in it): writing, removing or purging it would
+                # take that domain's configuration, or its disks.
+                found[desired.name] = MultiplicityError(
+                    'Domain %s: %s defines domain %r (name = "%s"); it is left as it is (give this domain its own '
+                    'config_file)' % (desired.name, desired.extra['config_file'], other, other))
+                continue
             autostart_now = self._autostart_now(desired)
             state = 'running' if domain else ('stopped' if old_text is not None else 'absent')
             found[desired.name] = Current(state, leftovers=autostart_now, old_text=old_text,
@@ -298,9 +306,10 @@ class XenDomuKind(Kind):
             wanted, given_file = desired.extra['wanted'], desired.extra['params']['config_file']
             # The guest file's part this module owns, rendered from the file as it is then (a person may
             # have edited it since it was read); the default directory is made, a given one must exist.
+            # A VNC password makes the file private (0600), whatever its mode was.
+            secret = 'vncpasswd' in wanted or 'vncpasswd' in (current.extra['old_settings'] or {})
             plan.write(FileEdit(config_file, lambda text: config.render_file(text or '', wanted),
-                                'write %s' % config_file, verb='write',
-                                parent=not given_file))
+                                'write %s' % config_file, verb='write', parent=not given_file, private=secret))
         for disk in current.extra['disks_missing']:
             self._plan_disk(plan, disk)
         autostart = desired.extra['params']['autostart']
@@ -369,8 +378,8 @@ class XenDomuKind(Kind):
             plan.write(OwnedFile(config_file, None, 'remove %s' % config_file, verb='remove'))
         if purge:
             for vdev, target, fields in config.disks_of(current.extra['old_settings']):
-                if not target or fields.get('devtype') == 'cdrom' or fields.get('access') in ('ro', 'r'):
-                    continue
+                if not target or config.shared_medium(fields):
+                    continue        # install media and read-only disks may serve other domains
                 disks.plan_purge(plan, target, vdev)
 
     # -- results -----------------------------------------------------------------------

@@ -46,11 +46,16 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
             result['warnings'] = list(warned)
         return result
 
+    def returned(self, result):
+        # As AnsibleModule returns it: the invocation added, every no_log value masked.
+        result = dict(result, invocation=dict(module_args=self.params))
+        return with_warnings(basic.remove_values(result, self.no_log_values))
+
     def exit_json(self, **result):
-        raise Exit('exit', with_warnings(result))
+        raise Exit('exit', returned(self, result))
 
     def fail_json(self, **result):
-        raise Exit('fail', with_warnings(result))
+        raise Exit('fail', returned(self, result))
 
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False: '/sbin/' + name)

@@ -43,9 +43,9 @@ def writes(monkeypatch):
     found = []
     original = edits.edit_locked
 
-    def counting(path, edit, mode=None):
+    def counting(path, edit, **kwargs):
         found.append(path)
-        return original(path, edit, mode=mode)
+        return original(path, edit, **kwargs)
     monkeypatch.setattr(edits, 'edit_locked', counting)
     return found
 

@@ -50,3 +50,20 @@ def test_a_guests_options_are_checked_with_its_modules_rules_between_them(tmp_pa
     kind, result, ran = run_module(topology.main, declared, [], monkeypatch)
     assert kind == 'fail' and 'xen_domus[web]' in result['msg'] and 'mutually exclusive' in result['msg']
     assert ran == []
+
+
+def test_a_vnc_password_is_masked_everywhere_topology_returns_and_its_file_is_private(tmp_path, monkeypatch):
+    (tmp_path / 'web.cfg').write_text('name = "web"\nmemory = 64\n')
+    os.chmod(str(tmp_path / 'web.cfg'), 0o644)
+    secret = 'sEcr3t-vnc'
+    declared = dict(xen_domus=[domu(tmp_path, 'web', type='hvm', kernel=None, vnc=dict(password=secret))])
+    kind, result, ran = run_module(topology.main, declared, [xl_list()], monkeypatch, diff=True)
+    assert kind == 'exit', result
+    assert secret in (tmp_path / 'web.cfg').read_text()
+    assert os.stat(str(tmp_path / 'web.cfg')).st_mode & 0o777 == 0o600       # private, though it was 0644
+    assert secret not in json.dumps(result) and 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER' in json.dumps(result)
+    # A failing declaration masks it too.
+    bad = dict(xen_domus=[domu(tmp_path, 'web', type='hvm', kernel=None, vnc=dict(password=secret)),
+                          domu(tmp_path, 'web', type='hvm', kernel=None)])
+    kind, result, ran = run_module(topology.main, bad, [], monkeypatch)
+    assert kind == 'fail' and secret not in json.dumps(result)

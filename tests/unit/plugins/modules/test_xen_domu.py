@@ -207,6 +207,32 @@ def test_absent_keeps_disks_unless_purge(dom0, monkeypatch):
     assert result['changed'] and not os.path.exists(image) and os.path.exists(iso)
 
 
+def test_purge_never_takes_shared_media_in_any_disk_syntax(dom0, monkeypatch):
+    run_module(xen_domu.main, params(dom0, state='present', autostart=None), [xl_list('web')], monkeypatch)
+    image = os.path.join(dom0['images'], 'web.img')
+    kept = [os.path.join(dom0['images'], name) for name in ('a.iso', 'b.iso', 'c.iso', 'shared.img')]
+    for path in kept:
+        open(path, 'w').close()
+    with open(dom0['cfg'], 'a') as handle:
+        handle.write('disk += ["%s,raw,hdc,ro,devtype=cdrom", "raw:%s,hdd:cdrom,ro", "%s,,hde,cdrom", '
+                     '"%s,raw,xvdc,r"]\n' % tuple(kept))
+    purge = dict(name='web', state='absent', purge=True, config_dir=dom0['dir'])
+    kind, result, ran = run_module(xen_domu.main, purge, [xl_list('web')], monkeypatch)
+    assert kind == 'exit' and result['changed'] and not os.path.exists(image), result
+    assert all(os.path.exists(path) for path in kept)
+
+
+def test_a_config_file_that_defines_another_domain_is_never_written_removed_or_purged(dom0, monkeypatch):
+    image = os.path.join(dom0['images'], 'db.img')
+    open(image, 'w').close()
+    with open(dom0['cfg'], 'w') as handle:        # web.cfg, by hand, for the domain db
+        handle.write('name = "db"\nmemory = 256\ndisk = ["%s,raw,xvda,rw"]\n' % image)
+    for extra in (dict(state='absent', purge=True), dict(state='present')):
+        kind, result, ran = run_module(xen_domu.main, dict(params(dom0), **extra), [xl_list('web')], monkeypatch)
+        assert kind == 'fail' and "defines domain 'db'" in result['msg'], result
+        assert os.path.exists(image) and open(dom0['cfg']).read().startswith('name = "db"')
+
+
 def test_netbsd_autostart_in_rc_conf(dom0, monkeypatch, tmp_path):
     rc_conf = tmp_path / 'rc.conf'
     rc_conf.write_text('# hand\nxencommons=YES\nxendomains="other"\n')
@@ -285,8 +311,22 @@ def test_info_joins_files_and_domains(dom0, monkeypatch):
 
 
 def test_spec_parsing_of_hand_written_disks():
-    assert config.parse_spec('phy:/dev/vg0/x,xvda2,w') == {'positional': ['phy:/dev/vg0/x', 'xvda2', 'w'],
-                                                           'target': '/dev/vg0/x', 'vdev': 'xvda2'}
+    assert config.parse_spec('phy:/dev/vg0/x,xvda2,w') == dict(target='/dev/vg0/x', vdev='xvda2', access='w')
+    # xl-disk-configuration(5)'s examples of one cdrom, in each syntax; and its empty cdrom.
+    iso = dict(format='raw', vdev='hdc', access='ro', devtype='cdrom', target='/root/image.iso')
+    assert config.parse_spec('/root/image.iso,raw,hdc,ro,devtype=cdrom') == iso
+    assert config.parse_spec('format=raw, vdev=hdc, access=ro, devtype=cdrom, target=/root/image.iso') == iso
+    assert config.parse_spec('raw:/root/image.iso,hdc:cdrom,ro') == iso
+    assert config.parse_spec('/root/image.iso,,hdc,cdrom') == dict(target='/root/image.iso', vdev='hdc',
+                                                                   devtype='cdrom')
+    assert config.parse_spec(',hdc:cdrom,r') == dict(vdev='hdc', devtype='cdrom', access='r')
+    assert config.parse_spec('tap:aio:qcow2:/x.qcow2,xvdb,w') == dict(target='/x.qcow2', format='qcow2',
+                                                                      vdev='xvdb', access='w')
+    assert all(config.shared_medium(config.parse_spec(spec)) for spec in (
+        '/root/image.iso,raw,hdc,ro,devtype=cdrom', 'raw:/root/image.iso,hdc:cdrom,ro', '/root/image.iso,,hdc,cdrom',
+        '/srv/shared.img,raw,xvdb,r', 'vdev=xvdb, access=ro, target=/srv/shared.img'))
+    assert not any(config.shared_medium(config.parse_spec(spec)) for spec in (
+        '/srv/own.img,raw,xvda,rw', 'phy:/dev/vg0/x,xvda2,w', '/srv/own.img,raw,xvda'))
     assert config.parse_spec('/x.img,raw,xvda,rw')['vdev'] == 'xvda'
     assert config.parse_spec('format=raw, vdev=xvda, target=/a,b c') == dict(format='raw', vdev='xvda',
                                                                              target='/a,b c')
