@@ -320,12 +320,13 @@ class ChrootEnvKind(Kind):
         facts = self.facts(outcome)
         found = dict(chroot=facts, bootstrap_changed=bool(outcome.desired.extra.get('bootstrap_changed')))
         if diff_mode:
+            # The same keys on both sides: an unchanged chroot shows no difference.
             label = 'chroot %s' % outcome.name
             found['diff'] = list(outcome.plan.files) + [dict(
                 before_header=label, after_header=label,
-                before=dict(exists=outcome.before.state != 'absent',
+                before=dict(state=self.shown_state(outcome.before.state),
                             mounts=[m['node'] for m in outcome.before.extra['mounted']]),
-                after=dict(state=outcome.desired.state, mounts=facts['mounts']))]
+                after=dict(state=self.shown_state(outcome.current.state), mounts=facts['mounts']))]
         return found
 
     # -- bootstrap ---------------------------------------------------------------------------------

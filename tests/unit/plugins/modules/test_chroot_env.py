@@ -63,10 +63,13 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
     os.makedirs(os.path.join(path, 'bin'))
     with open(os.path.join(path, 'bin', 'freebsd-version'), 'w') as handle:
         handle.write('USERLAND_VERSION="14.3-RELEASE"\n')
-    kind, result, ran = run_module(chroot_env.main, params(host), [
-        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
-        monkeypatch)
-    assert not result['changed'] and result['chroot']['os_release'] == 'FreeBSD 14.3-RELEASE'
+    for check_mode in (True, False):
+        kind, result, ran = run_module(chroot_env.main, params(host), [
+            UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
+            monkeypatch, check_mode=check_mode, diff=True)
+        assert not result['changed'] and result['chroot']['os_release'] == 'FreeBSD 14.3-RELEASE'
+        # Unchanged: the same on both sides, in check mode as in the real run.
+        assert [d['before'] == d['after'] for d in result['diff']] == [True], result['diff']
     # A different request is reported, not applied.
     kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=dict(method='copy', source='/usr/src')), [
         UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
