@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership, zfs
@@ -168,6 +169,31 @@ def _names(value):
     return [value] if isinstance(value, str) else list(value)
 
 
+_ADDM = re.compile(r' && /sbin/ifconfig (\S+) addm \S+$')
+
+
+def _bridge_of(prestart):
+    """The bridge the module's epair hook adds the jail to (None: none), and the hooks without it."""
+    hooks = prestart if isinstance(prestart, list) else ([prestart] if prestart else [])
+    found = [m.group(1) for m in (_ADDM.search(h) for h in hooks) if m]
+    return (found[0] if found else None), [_ADDM.sub('', h) for h in hooks]
+
+
+def _bridge_named(changes):
+    """A new ``vnet.bridge`` changes the epair hook of ``exec.prestart``: named ``vnet.bridge``, the
+    option the user changed (``exec.prestart`` stays only when its other commands changed too)."""
+    found = []
+    for change in changes:
+        if change.name == 'exec.prestart':
+            (old, old_rest), (new, new_rest) = _bridge_of(change.before), _bridge_of(change.after)
+            if old != new:
+                found.append(OPTIONS.change('vnet.bridge', old, new))
+                if old_rest == new_rest:
+                    continue
+        found.append(change)
+    return found
+
+
 def _same_addresses(live, wanted):
     return all(sorted(live[f]) == sorted(wanted[f]) for f in ('inet', 'inet6'))
 
@@ -200,6 +226,7 @@ def _vnet_parameter(name):
 OPTIONS = Options(
     Option('jail.conf', LIVE),              # the block's layout alone (its parameters unchanged)
     Option('vnet.addresses', LIVE),         # ifconfig in the running jail, and its rc.conf
+    Option('vnet.bridge', RESTART),         # its epair is added to the bridge by exec.prestart
     Option('vnet.gateway', RESTART),        # the jail's rc runs at its start
     Option('vnet.gateway6', RESTART),
     Option('rc.conf', LIVE),                # the jail's rc.conf rewritten, its settings unchanged
@@ -620,6 +647,7 @@ class JailKind(Kind):
         changes = [options.change(param, before.get(param), after.get(param))
                    for param in sorted(set(before) | set(after)) if param != 'name']
         changes = [c for c in changes if c is not None]
+        changes = _bridge_named(changes)
         if text_changed and not changes:
             changes.append(OPTIONS.changed('jail.conf', 'formatting', 'canonical'))
         if runtime:
@@ -815,6 +843,10 @@ class JailKind(Kind):
     def _plan_files(self, d, plan, ctx):
         if ctx['old_text'] != ctx['new_text']:
             self._plan_conf_write(d, plan, ctx)
+        bridge = (d.p.get('vnet') or {}).get('bridge')
+        if bridge and any(c.name == 'vnet.bridge' for c in plan.changes):
+            # The next start adds the jail to it: missing, that start would fail (checked now, in check mode too).
+            plan.require(Bridge(bridge, 'vnet.bridge', hint='; create it first (the jail_host role does)'))
         if ctx['rc_text'] != ctx['rc_new']:
             rc_path, wanted = ctx['rc_path'], ctx['rc_wanted']
 

@@ -365,6 +365,27 @@ def test_missing_bridge_fails_before_any_change_in_check_mode_too(monkeypatch):
         assert result['changed'] is False and not os.path.exists(HOST['conf'])
 
 
+def test_a_new_bridge_of_a_running_jail_is_named_and_checked_before_any_change(monkeypatch):
+    params = vnet_params(root=None, autostart=None)
+    start = c(['jail', '-f', HOST['conf'], '-c', 'web'], (0, '', ''))
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND), BRIDGE0, start, c(JLS_WEB, jls(running(vnet='new')))],
+                       monkeypatch)
+    assert kind == 'exit', result
+    moved = dict(params, vnet=dict(params['vnet'], bridge='bridge1'))
+    live = [c(JLS_WEB, jls(running(vnet='new'))), c(IFCONFIG_WEB, ifconfig_out('10.0.0.11'))]
+    for check_mode in (True, False):
+        kind, result = run(jail, moved, live + [
+            c(['ifconfig', 'bridge1'], (1, '', 'ifconfig: interface bridge1 does not exist\n'))],
+            monkeypatch, check_mode=check_mode)
+        assert kind == 'fail' and 'vnet.bridge bridge1 does not exist' in result['msg'], result
+        assert 'bridge0 addm' in open(HOST['conf']).read()
+    bridge1 = c(['ifconfig', 'bridge1'], (0, 'bridge1: flags=8843<UP> mtu 1500\n', ''))
+    kind, result = run(jail, moved, live + [bridge1], monkeypatch, diff=True)
+    assert kind == 'exit' and result['jail']['pending_restart'] == ['vnet.bridge'], result
+    assert any('vnet.bridge changed' in w for w in result['warnings']), result['warnings']
+    assert result['diff'][-1]['before']['vnet.bridge'] == 'bridge0' and result['diff'][-1]['after']['vnet.bridge'] == 'bridge1'
+
+
 def test_missing_template_snapshot_and_archive_fail_first(monkeypatch):
     kind, result = run(jail, vnet_params(vnet=None, autostart=None), [
         c(JLS_WEB, NOT_FOUND), c(ZFS_GET, NO_DATASET),
