@@ -20,6 +20,8 @@ are this call.  No ``AnsibleModule`` comes in: the engine gets parameters, a run
 
 from __future__ import annotations
 
+import collections
+
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import prerequisites
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, rewrite
@@ -399,9 +401,9 @@ class Call(object):
         for outcome in ordered:
             if doomed & set(outcome.desired.depends):
                 doomed.add(outcome.name)
-        planned = [_group_of(o, a) for o in ordered if o.plan is not None and o.name not in doomed
-                   for a in o.plan.actions if a.batch is not None]
-        self.shared = set(key for key in planned if planned.count(key) > 1)
+        planned = collections.Counter(_group_of(o, a) for o in ordered if o.plan is not None and o.name not in doomed
+                                      for a in o.plan.actions if a.batch is not None)
+        self.shared = set(key for key, count in planned.items() if count > 1)
         queue = list(ordered)
         while queue:
             # One pass over what is left: an object that depends on one waiting for its batch (or on one
@@ -419,22 +421,21 @@ class Call(object):
                     outcome.error = MultiplicityError('not converged: it depends on %s, which failed'
                                                       % ', '.join(blocked))
                     continue
-                if outcome.error is None:
-                    self._advance(outcome, waiting, failed)
-                if outcome in waiting:
+                if outcome.error is None and self._advance(outcome, waiting, failed):
                     held.add(outcome.name)
             while waiting:
                 self._run_batches(waiting, failed)
             queue = later
 
     def _advance(self, outcome, waiting, failed):
-        """Run the object's actions from where it stands up to its next batched one (then it waits)."""
+        """Run the object's actions from where it stands up to its next batched one; True when it waits
+        there (in ``waiting``) for its batch."""
         actions = outcome.plan.actions
         while outcome.next_action < len(actions):
             action = actions[outcome.next_action]
             if _group_of(outcome, action) in self.shared and not outcome.batch_alone:
                 waiting.append(outcome)
-                return
+                return True
             outcome.batch_alone = False
             if not self.check_mode:
                 try:
@@ -442,9 +443,10 @@ class Call(object):
                 except MultiplicityError as exc:
                     failed.add(outcome.name)
                     self._failed(outcome, exc)
-                    return
+                    return False
                 outcome.plan.done += 1
             outcome.next_action += 1
+        return False
 
     def _run_batches(self, waiting, failed):
         """The waiting objects' batched actions: one action per kind and batch key (the kind's
@@ -465,15 +467,18 @@ class Call(object):
                                 func=lambda path=key[1], edits=edits: rewrite(path, edits))
             else:
                 merged = kind.batch(key, group)
-            for outcome, action in group:
-                # What ran, in the object's actions too (in check mode: what would run).
-                action.argv, action.data = merged.argv, merged.data
+            if merged.argv is not None:
+                for outcome, action in group:
+                    # What ran, in the object's actions too (in check mode: what would run).
+                    action.argv, action.data = merged.argv, merged.data
             errors = {}
             if not self.check_mode:
                 try:
                     run_action(merged, self.runner)
                 except MultiplicityError as exc:
-                    errors = kind.batch_failures(key, group, exc)
+                    # One rewrite of a file is every writer's failure; a kind's command, its own reading.
+                    errors = (dict((o.name, exc) for o, unused in group) if kind is None
+                              else kind.batch_failures(key, group, exc))
             for outcome, action in group:
                 if outcome.name in errors:
                     failed.add(outcome.name)

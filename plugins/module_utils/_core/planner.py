@@ -184,8 +184,10 @@ class Plan(object):
         return [a.to_dict() for a in self.actions]
 
     def require(self, prerequisite):
-        """An action of this plan needs ``prerequisite``: checked before the first change (check mode too)."""
-        self.prerequisites.append(prerequisite)
+        """An action of this plan needs ``prerequisite``: checked before the first change (check mode too),
+        once however many actions need it."""
+        if all(p.key != prerequisite.key for p in self.prerequisites):
+            self.prerequisites.append(prerequisite)
 
     def warn(self, message):
         if message not in self.warnings:

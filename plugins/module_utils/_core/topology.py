@@ -64,22 +64,6 @@ def check_defaults(kinds, defaults):
     return defaults
 
 
-def no_log_values(spec, params):
-    """The values of the options ``spec`` marks ``no_log`` (suboptions too), as Ansible would mask them."""
-    found = set()
-    for name, option in (spec or {}).items():
-        value = (params or {}).get(name)
-        if value is None:
-            continue
-        if option.get('no_log') and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            found.add(str(value))
-        if option.get('options'):
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, dict):
-                    found |= no_log_values(option['options'], item)
-    return found
-
-
 def declare(call, kinds, declaration, defaults=None, secrets=None):
     """Every guest of the declaration declared to ``call`` (an :class:`engine.Call`), each checked;
     TopologyError names the guest and option, before anything is read.
@@ -118,7 +102,8 @@ def declare(call, kinds, declaration, defaults=None, secrets=None):
                 raw['depend'] = [d for d in wanted if d in own[id(kind)]] or None
             checked = validator.validate(raw)
             if secrets is not None:
-                secrets |= no_log_values(kind.argument_spec, checked.validated_parameters)
+                # What the validation found to mask, as AnsibleModule takes it from its own validation.
+                secrets |= checked._no_log_values
             if checked.error_messages:
                 raise TopologyError(label, '; '.join(checked.error_messages))
             try:

@@ -157,6 +157,16 @@ def _vnet_hooks(params, host_if, jail_if):
     return {'prestart': [create], 'poststop': ['/sbin/ifconfig %s destroy' % host_if]}
 
 
+_ADDM = re.compile(r' && /sbin/ifconfig (\S+) addm \S+$')
+
+
+def bridge_of(prestart):
+    """The bridge :func:`_vnet_hooks`'s epair hook adds the jail to (None: none), and the hooks without it."""
+    hooks = prestart if isinstance(prestart, list) else ([prestart] if prestart else [])
+    found = [m.group(1) for m in (_ADDM.search(h) for h in hooks) if m]
+    return (found[0] if found else None), [_ADDM.sub('', h) for h in hooks]
+
+
 def _allow(flags):
     result = {}
     for flag in flags or []:

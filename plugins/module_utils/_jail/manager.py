@@ -10,9 +10,9 @@ a root dataset), ``sysrc -e`` (only when autostart is managed) and ``rctl``
 
 from __future__ import annotations
 
+import collections
 import glob
 import os
-import re
 import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership, zfs
@@ -169,23 +169,13 @@ def _names(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-_ADDM = re.compile(r' && /sbin/ifconfig (\S+) addm \S+$')
-
-
-def _bridge_of(prestart):
-    """The bridge the module's epair hook adds the jail to (None: none), and the hooks without it."""
-    hooks = prestart if isinstance(prestart, list) else ([prestart] if prestart else [])
-    found = [m.group(1) for m in (_ADDM.search(h) for h in hooks) if m]
-    return (found[0] if found else None), [_ADDM.sub('', h) for h in hooks]
-
-
 def _bridge_named(changes):
     """A new ``vnet.bridge`` changes the epair hook of ``exec.prestart``: named ``vnet.bridge``, the
     option the user changed (``exec.prestart`` stays only when its other commands changed too)."""
     found = []
     for change in changes:
         if change.name == 'exec.prestart':
-            (old, old_rest), (new, new_rest) = _bridge_of(change.before), _bridge_of(change.after)
+            (old, old_rest), (new, new_rest) = config.bridge_of(change.before), config.bridge_of(change.after)
             if old != new:
                 found.append(OPTIONS.change('vnet.bridge', old, new))
                 if old_rest == new_rest:
@@ -420,9 +410,9 @@ class JailKind(Kind):
             except MultiplicityError as exc:
                 found[d.name] = exc
         # A file another jail of the call writes its block to does not hold one jail alone after the call.
-        paths = [c.extra['conf_path'] for c in found.values() if isinstance(c, Current)]
+        paths = collections.Counter(c.extra['conf_path'] for c in found.values() if isinstance(c, Current))
         for current in found.values():
-            if isinstance(current, Current) and paths.count(current.extra['conf_path']) > 1:
+            if isinstance(current, Current) and paths[current.extra['conf_path']] > 1:
                 current.extra['holds_only'] = False
         # How each is started needs the files of the jails it depends on: this call's, as they will be.
         files = dict((name, (c.extra['conf_path'], c.extra['holds_only'], _names(c.extra['after'].get('depend'))))
@@ -793,10 +783,15 @@ class JailKind(Kind):
     def _plan_start(self, d, plan, ctx, running):
         how = ctx['start']
         plan.add('start', 'start jail %s' % d.name, argv=how['argv'], data=how['data'], batch=how['batch'])
+        self._require_bridge(d, plan)
+        return True
+
+    @staticmethod
+    def _require_bridge(d, plan):
+        """The bridge a VNET jail's start adds it to must exist (checked before any change)."""
         bridge = (d.p.get('vnet') or {}).get('bridge')
         if bridge:
             plan.require(Bridge(bridge, 'vnet.bridge', hint='; create it first (the jail_host role does)'))
-        return True
 
     def _plan_create(self, d, plan, ctx, running):
         self._plan_root(d, plan, ctx)
@@ -843,10 +838,8 @@ class JailKind(Kind):
     def _plan_files(self, d, plan, ctx):
         if ctx['old_text'] != ctx['new_text']:
             self._plan_conf_write(d, plan, ctx)
-        bridge = (d.p.get('vnet') or {}).get('bridge')
-        if bridge and any(c.name == 'vnet.bridge' for c in plan.changes):
-            # The next start adds the jail to it: missing, that start would fail (checked now, in check mode too).
-            plan.require(Bridge(bridge, 'vnet.bridge', hint='; create it first (the jail_host role does)'))
+        if any(c.name == 'vnet.bridge' for c in plan.changes):
+            self._require_bridge(d, plan)       # a pending change: the next start would fail without it
         if ctx['rc_text'] != ctx['rc_new']:
             rc_path, wanted = ctx['rc_path'], ctx['rc_wanted']
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import edits, engine, topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Action, Option
@@ -313,3 +313,36 @@ def test_a_batched_action_alone_runs_as_planned_in_its_turn():
     runner = BatchRunner({'b': ('running', 'none')})
     batched_call(runner, [dict(name='a'), dict(name='b')])
     assert runner.ran == [['list'], ['mkbox', 'a'], ['startbox', 'a'], ['sysrc', 'box_list+=a'], ['list']]
+
+
+class WritingBoxKind(BoxKind):
+    """Boxes that write their line of one shared file before they start."""
+
+    path = None
+
+    def start(self, plan, desired, current, changes):
+        plan.write(edits.FileEdit(self.path, lambda text, name=desired.name: (text or '') + name + '\n',
+                                  'list %s' % desired.name, verb='list'))
+        super().start(plan, desired, current, changes)
+
+
+def written_call(runner, path, names):
+    call = engine.Call(runner)
+    kind = WritingBoxKind(runner)
+    kind.path = path
+    for name in names:
+        call.declare(kind, dict(name=name))
+    return call.run()
+
+
+def test_writes_of_one_file_by_several_objects_are_one_rewrite_and_fail_together(tmp_path):
+    path = str(tmp_path / 'boxes.list')
+    runner = Runner({})
+    call = written_call(runner, path, ['a', 'b'])
+    assert open(path).read() == 'a\nb\n' and all(o.error is None for o in call.outcomes)
+    assert [argv for argv in runner.ran if argv[0] == 'startbox'] == [['startbox', 'a'], ['startbox', 'b']]
+    # The one rewrite fails (its directory is gone): each writer is failed with it, and starts nothing.
+    runner = Runner({})
+    call = written_call(runner, str(tmp_path / 'gone' / 'boxes.list'), ['c', 'd'])
+    assert all('directory' in str(o.error) for o in call.outcomes)
+    assert not any(argv[0] == 'startbox' for argv in runner.ran)
