@@ -234,12 +234,13 @@ class Records(_Lazy):
     def save(self):
         os.makedirs(self.directory, exist_ok=True)
         if self._cleared:
+            kept = set(os.path.basename(self._file(key)) for key in self._values)
             for name in os.listdir(self.directory):
                 path = os.path.join(self.directory, name)
                 if name.startswith('by-'):
                     for entry in os.listdir(path):
                         os.unlink(os.path.join(path, entry))
-                elif name.startswith('r-') and name not in set('r-' + quote(k, safe='') for k in self._values):
+                elif name.startswith('r-') and name not in kept:
                     os.unlink(path)
         # Every summary as saved before this save writes anything (the lookups move keys between values).
         before = dict((key, self._saved_summary(key)) for key in set(self._values) | self._removed)
@@ -295,30 +296,25 @@ class Records(_Lazy):
         if self._index is None and (not os.path.exists(path) or logged + len(changed) > 2 * live + 64):
             self._keys()
         if self._index is not None:
-            self._logged = logged if logged else self._logged
-        if self._index is not None and (self._cleared or self._logged + len(changed) > 2 * len(self._index) + 64
-                                        or not os.path.exists(path)):
+            logged, live = self._logged, len(self._index)      # read with the index: the true counts
             for key, summary in changed:
                 if summary is not None and key in self._index:
                     self._index[key] = summary
+        if self._index is not None and (self._cleared or logged + len(changed) > 2 * live + 64
+                                        or not os.path.exists(path)):
             _write(path, ''.join(_dumps(entry) + ',\n' for entry in self._index.items()))
-            self._logged = len(self._index)
+            logged = live
         elif changed:
             with open(path, 'a') as handle:
                 handle.write(''.join(_dumps(entry) + ',\n' for entry in changed))
-            self._logged += len(changed)
-            if self._index is not None:
-                for key, summary in changed:
-                    if summary is not None and key in self._index:
-                        self._index[key] = summary
+            logged += len(changed)
+        self._logged = logged
         for key in self._removed - set(self._values):
             self._saved.pop(key, None)
         self._removed = set()
         self._cleared = False
-        live = len(self._index) if self._index is not None else live
         if changed or not os.path.exists(os.path.join(self.directory, COUNTS)):
-            _write(os.path.join(self.directory, COUNTS), _dumps([live, self._logged if self._index is not None
-                                                                 else logged + len(changed)]))
+            _write(os.path.join(self.directory, COUNTS), _dumps([live, logged]))
 
     def _counts(self):
         """(live entries, entries logged) of the index, as the last save left them."""
