@@ -9,6 +9,12 @@ community.general.chroot connection; `sandbox run` enters it the same way.
     sandbox run NAME -- CMD  run CMD inside; stdout, stderr and status pass through
     sandbox log NAME         the simulated commands run so far (--json for raw records)
     sandbox reboot NAME      shutdown -r now inside: the simulated kernel restarts, rc runs
+    sandbox fault NAME --fail K | --crash K
+                             the K-th simulated command from now fails, or the host loses
+                             power right after it (see fbsd/fault.py)
+    sandbox boot NAME        power on a host that crashed: the loader and rc run
+    sandbox create NAME --from OTHER
+                             a copy of OTHER as it is now (files and simulated kernel)
     sandbox destroy NAME     unmount and remove everything the instance made
     sandbox path NAME        the instance's root directory
     sandbox list             instances that exist
@@ -200,34 +206,51 @@ def install_freebsd_layer(root, name):
         handle.write(name + '\n')
 
 
-def create(name):
+def create(name, source=None):
     with instance_lock(name):
-        _create(name)
+        _create(name, source)
 
 
-def _create(name):
+def _create(name, source=None):
     base = instance_dir(name)
     lower = cached_rootfs()
     try:
         os.mkdir(base)
     except FileExistsError:
         raise SandboxError('instance %s already exists (%s); destroy it first' % (name, base))
-    for part in ('upper', 'work', 'root'):
-        os.makedirs(os.path.join(base, part))
     root = os.path.join(base, 'root')
     try:
+        for part in ('work', 'root'):
+            os.makedirs(os.path.join(base, part))
+        if source is None:
+            os.makedirs(os.path.join(base, 'upper'))
+        else:
+            copy_upper(source, os.path.join(base, 'upper'))
         run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s'
              % (lower, os.path.join(base, 'upper'), os.path.join(base, 'work')), root])
         run(['mount', '-t', 'proc', 'proc', os.path.join(root, 'proc')])
-        install_freebsd_layer(root, name)
-        # FreeBSD keeps release archives in /usr/freebsd-dist (bsdinstall's place).
-        shutil.copytree(cached_base_release(lower), os.path.join(root, 'usr/freebsd-dist'))
+        if source is None:
+            install_freebsd_layer(root, name)
+            # FreeBSD keeps release archives in /usr/freebsd-dist (bsdinstall's place).
+            shutil.copytree(cached_base_release(lower), os.path.join(root, 'usr/freebsd-dist'))
         with open(os.path.join(base, 'instance.json'), 'w') as handle:
             json.dump({'name': name, 'root': root, 'lower': lower, 'release': RELEASE}, handle, indent=1)
     except BaseException:
         _destroy(name)
         raise
     print(root)
+
+
+def copy_upper(source, target):
+    """What ``source`` changed over the cached root (overlayfs whiteouts and xattrs kept), under its lock.
+
+    A running process of ``source`` (a simulated bhyve) is not copied: the copy starts with what
+    its files and simulated kernel say.
+    """
+    with instance_lock(source):
+        if not os.path.ismount(root_of(source)):
+            raise SandboxError('instance %s does not exist or is not mounted' % source)
+        run(['cp', '-a', os.path.join(instance_dir(source), 'upper'), target])
 
 
 def kill_processes_in(root):
@@ -296,6 +319,27 @@ def reboot(name):
         sys.stdout.write(handle.read())
 
 
+def in_simulator(name, code):
+    """Run fbsdsim's Python inside the instance (where its state and files are)."""
+    return subprocess.call(['chroot', root_of(name), 'env', '-i', 'PATH=' + PATH, 'LANG=C.UTF-8', '/usr/bin/python3',
+                            '-I', '-c', 'import sys; sys.path.insert(0, %r); %s' % (SIM_DIR, code)])
+
+
+def arm_fault(name, mode, at):
+    if not os.path.ismount(root_of(name)):
+        raise SandboxError('instance %s does not exist or is not mounted' % name)
+    if in_simulator(name, 'from fbsd import fault; fault.arm(%r, %d)' % (mode, at)) != 0:
+        raise SandboxError('cannot arm the fault in %s' % name)
+
+
+def power_on(name):
+    """Boot a host that crashed on an injected fault, then what rc printed."""
+    if in_simulator(name, 'from fbsd import boot; sys.exit(boot.power_on())') != 0:
+        raise SandboxError('%s did not boot' % name)
+    with open(os.path.join(root_of(name), 'var/log/fbsdsim/boot.log')) as handle:
+        sys.stdout.write(handle.read())
+
+
 def show_log(name, as_json):
     path = os.path.join(root_of(name), 'var/log/fbsdsim/commands.log')
     if not os.path.exists(path):
@@ -312,8 +356,17 @@ def show_log(name, as_json):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='sandbox', description=__doc__.split('\n\n', maxsplit=1)[0])
     sub = parser.add_subparsers(dest='verb', required=True)
-    for verb in ('create', 'destroy', 'path'):
+    for verb in ('destroy', 'path'):
         sub.add_parser(verb).add_argument('name')
+    create_parser = sub.add_parser('create')
+    create_parser.add_argument('name')
+    create_parser.add_argument('--from', dest='source', metavar='OTHER', help='copy this instance as it is now')
+    fault_parser = sub.add_parser('fault')
+    fault_parser.add_argument('name')
+    armed = fault_parser.add_mutually_exclusive_group(required=True)
+    armed.add_argument('--fail', type=int, metavar='K', help='the K-th simulated command from now fails')
+    armed.add_argument('--crash', type=int, metavar='K', help='the host loses power right after the K-th command')
+    sub.add_parser('boot').add_argument('name')
     log = sub.add_parser('log')
     log.add_argument('name')
     log.add_argument('--json', action='store_true', help='one JSON record per command')
@@ -324,10 +377,17 @@ def main(argv=None):
     sub.add_parser('reboot').add_argument('name')
     args = parser.parse_args(argv)
     try:
-        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot'):
+        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot'):
             raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
         if args.verb == 'create':
-            create(args.name)
+            create(args.name, args.source)
+        elif args.verb == 'fault':
+            mode, at = ('fail', args.fail) if args.fail is not None else ('crash', args.crash)
+            if at < 1:
+                raise SandboxError('fault: K counts commands from 1')
+            arm_fault(args.name, mode, at)
+        elif args.verb == 'boot':
+            power_on(args.name)
         elif args.verb == 'destroy':
             destroy(args.name)
         elif args.verb == 'path':

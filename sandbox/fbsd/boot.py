@@ -12,14 +12,19 @@ command log.  What rc would print goes to /var/log/fbsdsim/boot.log.
 
 The reboot happens before shutdown(8) returns: nothing waits for a delay,
 and the connection that ran it stays up.
+
+An injected power loss (fault.py) is the power cycle without the shutdown,
+with every process of the host killed; power_on is the loader and rc after it.
 """
 
 import glob
+import json
 import os
+import signal
 import sys
 import time
 
-from fbsd import kld, rcconf, registry
+from fbsd import fault, kld, rcconf, registry
 from fbsd.console import Console, yes
 from fbsd.core import Command, getopt, locked_state
 
@@ -111,6 +116,10 @@ def reboot(console):
         power_cycle(state)
     load_kernel(console)
     run_rc(console)
+    write_boot_log(console)
+
+
+def write_boot_log(console):
     os.makedirs(os.path.dirname(BOOT_LOG), exist_ok=True)
     with open(BOOT_LOG, 'w') as handle:
         handle.write(''.join(line + '\n' for line in console.lines))
@@ -150,3 +159,56 @@ def valid_time(text):
         number = text[1:-1] if text[-1:] in ('s', 'm', 'h') else text[1:]
         return number.isdigit()
     return text.isdigit() and len(text) % 2 == 0 and 4 <= len(text) <= 12
+
+
+def power_loss(prog, args):
+    """Power lost right after this command: the kernel's state goes, every process of the host dies."""
+    with locked_state() as state:
+        power_cycle(state)
+    with open(fault.DOWN_FILE, 'w') as handle:
+        json.dump({'after': [prog] + list(args)}, handle)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for pid in processes_of_this_host():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def processes_of_this_host():
+    """Processes whose root is this host's root or a directory inside it (jailed ones), except this one."""
+    ours = os.stat('/')
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            root = os.stat('/proc/%s/root' % entry)
+            shown = os.readlink('/proc/%s/root' % entry)
+            # The host's own processes show "/" too; only the inode tells them apart.
+            inside = (root.st_dev, root.st_ino) == (ours.st_dev, ours.st_ino)
+            if not inside and shown != '/' and os.path.isdir(shown):
+                seen = os.stat(shown)
+                inside = (root.st_dev, root.st_ino) == (seen.st_dev, seen.st_ino)
+        except OSError:
+            continue
+        if inside:
+            found.append(int(entry))
+    return found
+
+
+def power_on():
+    """`sandbox boot`: the loader and rc run on a host that crashed."""
+    if not fault.host_is_down():
+        sys.stderr.write('fbsdsim: the host is up; power on is for a host that crashed\n')
+        return 1
+    os.unlink(fault.DOWN_FILE)
+    with locked_state() as state:
+        state['sysctl']['kern.boottime'] = boottime_text(time.time())
+    console = Console()
+    load_kernel(console)
+    run_rc(console)
+    write_boot_log(console)
+    return 0
