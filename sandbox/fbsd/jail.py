@@ -214,7 +214,22 @@ def run_hook(cmd, state, jail, pseudo, name, inside):
                 # [mem] wording: jail(8) reports the failed exec through warn().
                 cmd.errx(1, '%s: %s: /bin/sh: %s' % (jail['name'], name, exc.strerror))
         if status != 0:
-            cmd.errx(1, '%s: %s failed' % (jail['name'], name))
+            # command.c finish_command(): jail_warnx(j, "%s: failed", j->comline).
+            cmd.errx(1, '%s: %s: failed' % (jail['name'], command_line(command)))
+
+
+SHELL_SPECIALS = set('!"$&\'()*;<>?[\\]`{|}~')
+
+
+def command_line(command):
+    """How jail(8) runs (and names) an exec.* string: through /bin/sh -c when it holds a shell special
+    character, else split on white space (command.c run_command())."""
+    first = next((index for index, c in enumerate(command) if c in SHELL_SPECIALS), None)
+    if first is None:
+        return ' '.join(command.split())
+    if command[first] == '&' and first == len(command) - 1:
+        return ' '.join(command[:first].split())     # a lone trailing "&": run in the background
+    return '/bin/sh -c ' + command
 
 
 def split_pseudo(params):

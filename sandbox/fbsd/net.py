@@ -79,11 +79,14 @@ def clone_create(state, requested):
         raise IfError('SIOCIFCREATE2 (%s): Invalid argument' % requested)
     prefix, unit = match.groups()
     if prefix == 'epair':
-        unit = int(unit) if unit else next_unit([n[:-1] for n in ifaces if n.startswith('epair')], 'epair')
-        if 'epair%da' % unit in ifaces:
+        # if_epair allocates units from its own unr(9) pool: a renamed pair keeps its unit.
+        units = state['net'].setdefault('epair_units', [])
+        unit = int(unit) if unit else next_unit(['epair%d' % u for u in units], 'epair')
+        if unit in units or 'epair%da' % unit in ifaces:
             raise IfError('SIOCIFCREATE2 (%s): File exists' % requested)
+        units.append(unit)
         for side in 'ab':
-            new_iface(state, 'epair%d%s' % (unit, side), 'epair')
+            new_iface(state, 'epair%d%s' % (unit, side), 'epair')['pair'] = unit
         return 'epair%da' % unit
     unit = int(unit) if unit else next_unit(ifaces, prefix)
     name = '%s%d' % (prefix, unit)
@@ -100,7 +103,11 @@ def destroy(state, name):
         raise IfError('SIOCIFDESTROY: Invalid argument')
     names = [name]
     if iface['kind'] == 'epair':
-        names = [name[:-1] + 'a', name[:-1] + 'b']
+        # Destroying either side destroys the pair, whatever the sides are named now and wherever they are.
+        names = [key for key, unused in store.where(ifaces, 'pair', iface['pair'])]
+        units = state['net'].get('epair_units', [])
+        if iface['pair'] in units:
+            units.remove(iface['pair'])
     for gone in names:
         for unused, other in store.where(ifaces, 'kind', 'bridge'):
             if gone in other['members']:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 COLLECTIONS = {
     'jails': (('name',), ('name',)),
     'zfs.datasets': (('type', 'origin'), ('origin',)),
-    'net.ifaces': (('kind', 'index', 'vnet'), ('kind', 'vnet')),
+    'net.ifaces': (('kind', 'index', 'vnet', 'pair'), ('kind', 'vnet', 'pair')),
     'mounts': (('node', 'special', 'jail', 'parent'), ('node', 'special', 'jail', 'parent')),
 }
 PLACEHOLDER = '@records'    # where a collection sits inside its top-level key's file

@@ -63,8 +63,12 @@ def test_reboot_applies_what_is_configured_and_forgets_the_rest(fresh):
 
 
 def test_racct_follows_loader_conf_after_a_reboot(fresh):
-    # Instances start as if booted with kern.racct.enable=1; a reboot reads loader.conf (default 0).
+    # Instances start booted with the kern.racct.enable="1" of their loader.conf; without it, 0 (the default).
     assert fresh.run('sysctl', '-n', 'kern.racct.enable') == (0, '1\n', '')
+    assert 'kern.racct.enable="1"' in fresh.read('/boot/loader.conf').splitlines()
+    assert fresh.run('reboot') == (0, '', '')
+    assert fresh.run('sysctl', '-n', 'kern.racct.enable') == (0, '1\n', '')
+    fresh.write('/boot/loader.conf', fresh.read('/boot/loader.conf').replace('kern.racct.enable="1"\n', ''))
     assert fresh.run('reboot') == (0, '', '')
     assert fresh.run('sysctl', '-n', 'kern.racct.enable') == (0, '0\n', '')
     assert fresh.run('rctl')[0] == 1

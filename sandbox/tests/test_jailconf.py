@@ -157,8 +157,8 @@ def test_mounts_devfs_nullfs_and_vnet_interface(confhost):
 
 
 def test_failed_start_undoes_mounts(confhost):
-    conf(confhost, 'a { path = /jails/a; persist; mount.devfs; exec.start = "exit 3"; }\n')
-    assert confhost.run('jail', '-c', 'a') == (1, 'a: created\n', 'jail: a: exec.start failed\n')
+    conf(confhost, 'a { path = /jails/a; persist; mount.devfs; exec.start = "/usr/bin/false"; }\n')
+    assert confhost.run('jail', '-c', 'a') == (1, 'a: created\n', 'jail: a: /usr/bin/false: failed\n')
     assert '/jails/a' not in confhost.run('mount')[1]
     assert confhost.run('jls', 'name') == (0, '', '')
 

@@ -52,6 +52,16 @@ def test_addresses_and_destroy(fresh):
     assert fresh.run('ifconfig', '-l') == (0, 'em0 lo0 bridge0\n', '')
 
 
+def test_an_epair_is_one_pair_whatever_its_sides_are_named(fresh):
+    # if_epair: a renamed pair keeps its unit, and destroying either side destroys both.
+    assert fresh.run('ifconfig', 'epair', 'create') == (0, 'epair0a\n', '')
+    assert fresh.run('ifconfig', 'epair0a', 'name', 'ej_wa', 'up') == (0, 'ej_wa\n', '')
+    assert fresh.run('ifconfig', 'epair', 'create') == (0, 'epair1a\n', '')
+    assert fresh.run('ifconfig', 'ej_wa', 'destroy') == (0, '', '')
+    assert fresh.run('ifconfig', '-l') == (0, 'em0 lo0 epair1a epair1b\n', '')
+    assert fresh.run('ifconfig', 'epair', 'create') == (0, 'epair0a\n', '')
+
+
 def test_vnet_move_needs_a_vnet_jail(fresh):
     fresh.run('ifconfig', 'epair', 'create')
     fresh.run('mkdir', '/j')

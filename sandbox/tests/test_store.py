@@ -86,7 +86,7 @@ def test_removal_and_a_fresh_plain_dict_replace_the_records(tmp_path):
     again = store.State(str(tmp_path))
     assert sorted(again) == ['jails', 'sysctl'] and dict(again['jails']) == {}
     assert not os.path.exists(tmp_path / 'net.json')
-    assert sorted(os.listdir(tmp_path / 'net.ifaces')) == ['.counts', '.index', 'by-kind', 'by-vnet']
+    assert sorted(os.listdir(tmp_path / 'net.ifaces')) == ['.counts', '.index', 'by-kind', 'by-pair', 'by-vnet']
     assert os.listdir(tmp_path / 'net.ifaces' / 'by-kind') == []
     assert sorted(os.listdir(tmp_path / 'jails')) == ['.counts', '.index', 'by-name']
 
