@@ -149,21 +149,29 @@ def _vnet_hooks(params, host_if, jail_if):
     """Create the epair before the jail and destroy it after; the jail side is moved in by jail(8)."""
     bridge = params['vnet'].get('bridge')
     # Every name below matched IFNAME_RE (letters, digits, "_" and "."), so none needs quoting for sh.
-    # A failed rename destroys the new pair again, so that no stray epairN is left behind.
-    create = ('e=$(/sbin/ifconfig epair create) || exit 1; /sbin/ifconfig "$e" name %s up || '
-              '{ /sbin/ifconfig "$e" destroy; exit 1; }; /sbin/ifconfig "${e%%a}b" name %s up' % (host_if, jail_if))
+    # jail(8) runs no exec.poststop when a start fails after exec.prestart (command.c skips the exec
+    # hooks while undoing a failed create), so a pair such a start left is destroyed first; the jail is
+    # not running here (jail(8) refuses to create a running jail before any hook), so the pair is no
+    # one's. Every later failure destroys the new pair again: a start can always be retried.
+    create = ('/sbin/ifconfig %(a)s destroy 2>/dev/null; e=$(/sbin/ifconfig epair create) || exit 1; '
+              '/sbin/ifconfig "$e" name %(a)s up || { /sbin/ifconfig "$e" destroy; exit 1; }; '
+              '/sbin/ifconfig "${e%%a}b" name %(b)s up || { /sbin/ifconfig %(a)s destroy; exit 1; }'
+              % {'a': host_if, 'b': jail_if})
     if bridge:
-        create += ' && /sbin/ifconfig %s addm %s' % (bridge, host_if)
+        create += _ADDM_FORMAT % {'bridge': bridge, 'a': host_if}
     return {'prestart': [create], 'poststop': ['/sbin/ifconfig %s destroy' % host_if]}
 
 
-_ADDM = re.compile(r' && /sbin/ifconfig (\S+) addm \S+$')
+_ADDM_FORMAT = '; /sbin/ifconfig %(bridge)s addm %(a)s || { /sbin/ifconfig %(a)s destroy; exit 1; }'
+# The hook's bridge step: as written now, and as earlier versions wrote it (read from existing files).
+_ADDM = re.compile(r'(?:; /sbin/ifconfig (\S+) addm (\S+) \|\| \{ /sbin/ifconfig \2 destroy; exit 1; \}'
+                   r'| && /sbin/ifconfig (\S+) addm \S+)$')
 
 
 def bridge_of(prestart):
     """The bridge :func:`_vnet_hooks`'s epair hook adds the jail to (None: none), and the hooks without it."""
     hooks = prestart if isinstance(prestart, list) else ([prestart] if prestart else [])
-    found = [m.group(1) for m in (_ADDM.search(h) for h in hooks) if m]
+    found = [m.group(1) or m.group(3) for m in (_ADDM.search(h) for h in hooks) if m]
     return (found[0] if found else None), [_ADDM.sub('', h) for h in hooks]
 
 

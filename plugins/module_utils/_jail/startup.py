@@ -58,16 +58,21 @@ def batch_action(members):
 
 def failures(members, error, running):
     """{name: MultiplicityError} of the members not running after the failed run (``running``: the names
-    jls reports), each with what jail(8) said of it."""
-    lines = (getattr(error, 'stderr', None) or getattr(error, 'stdout', None) or str(error)).splitlines()
+    jls reports), each with what jail(8) said of it and what the run's hooks printed (their lines name no
+    jail, so each failed member is shown them)."""
+    lines = [line.strip() for line in
+             (getattr(error, 'stderr', None) or getattr(error, 'stdout', None) or str(error)).splitlines()]
+    prefixes = dict((outcome.name, ('jail: %s: ' % outcome.name, 'jail: "%s" ' % outcome.name, '%s: ' % outcome.name))
+                    for outcome, unused in members)
+    every = tuple(p for names in prefixes.values() for p in names) + ('jail: ',)
+    hooks = [line for line in lines if line and not line.startswith(every)]
     found = {}
     for outcome, unused in members:
         name = outcome.name
         if name in running:
             continue
-        own = [line.strip() for line in lines
-               if line.startswith(('jail: %s: ' % name, 'jail: "%s" ' % name, '%s: ' % name))]
-        said = '; '.join(own) or '; '.join(line.strip() for line in lines if line.strip()) or 'no output'
+        own = [line for line in lines if line.startswith(prefixes[name])]
+        said = '; '.join(own + hooks) or '; '.join(line for line in lines if line) or 'no output'
         found[name] = MultiplicityError('Failed to start jail %s: %s exited %s: %s' % (
             name, ' '.join(MANY), getattr(error, 'rc', '?'), said))
     return found

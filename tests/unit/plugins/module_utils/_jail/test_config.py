@@ -1,6 +1,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
@@ -45,10 +48,54 @@ def test_vnet_hooks_and_names():
     result = config.desired_params(params(name='my-web', vnet=dict(bridge='bridge0'), exec=dict(prestart=['echo hi'])))
     assert result['vnet'] is True
     assert result['vnet.interface'] == ['ej_my_webb']
-    assert result['exec.prestart'][0].startswith('e=$(/sbin/ifconfig epair create) || exit 1;')
-    assert result['exec.prestart'][0].endswith('/sbin/ifconfig bridge0 addm ej_my_weba')
+    assert result['exec.prestart'][0].startswith('/sbin/ifconfig ej_my_weba destroy 2>/dev/null; '
+                                                 'e=$(/sbin/ifconfig epair create) || exit 1;')
+    assert result['exec.prestart'][0].endswith(
+        '; /sbin/ifconfig bridge0 addm ej_my_weba || { /sbin/ifconfig ej_my_weba destroy; exit 1; }')
+    assert config.bridge_of(result['exec.prestart'])[0] == 'bridge0'
     assert result['exec.prestart'][1] == 'echo hi'
     assert result['exec.poststop'] == ['/sbin/ifconfig ej_my_weba destroy']
+
+
+def test_bridge_of_reads_the_hook_earlier_versions_wrote():
+    old = ('e=$(/sbin/ifconfig epair create) || exit 1; /sbin/ifconfig "$e" name ej_wa up || '
+           '{ /sbin/ifconfig "$e" destroy; exit 1; }; /sbin/ifconfig "${e%a}b" name ej_wb up && /sbin/ifconfig br1 addm ej_wa')
+    bridge, rest = config.bridge_of([old])
+    assert bridge == 'br1' and rest[0].endswith('name ej_wb up')
+
+
+# A fake ifconfig that fails at one step, and what the hook leaves: never a pair, and exit 1.
+FAKE_IFCONFIG = '''
+ifconfig() {
+    echo "$*" >> log
+    case "$*" in
+        "epair create") [ "$FAIL" = create ] && return 1; echo epair3a; touch pair ;;
+        *" destroy") [ -e pair ] || return 1; rm -f pair ;;
+        *" name ej_weba up") [ "$FAIL" = name_a ] && return 1 ;;
+        *" name ej_webb up") [ "$FAIL" = name_b ] && return 1 ;;
+        *" addm "*) [ "$FAIL" = addm ] && return 1 ;;
+    esac
+    return 0
+}
+'''
+
+
+@pytest.mark.parametrize('step', ['none', 'leftover', 'create', 'name_a', 'name_b', 'addm'])
+def test_the_epair_hook_never_leaves_a_pair_behind(step, tmp_path):
+    prestart = config.desired_params(params(name='web', vnet=dict(bridge='bridge0')))['exec.prestart'][0]
+    if step == 'leftover':   # a pair a failed start left: destroyed before the new one is made
+        (tmp_path / 'pair').write_text('')
+    script = FAKE_IFCONFIG + prestart.replace('/sbin/ifconfig', 'ifconfig')
+    env = dict(os.environ, FAIL=step)
+    result = subprocess.run(['sh', '-c', script], cwd=str(tmp_path), env=env, check=False)
+    calls = (tmp_path / 'log').read_text().splitlines()
+    assert calls[0] == 'ej_weba destroy'
+    if step in ('none', 'leftover'):
+        assert result.returncode == 0 and (tmp_path / 'pair').exists()
+        assert calls[1:] == ['epair create', 'epair3a name ej_weba up', 'epair3b name ej_webb up',
+                             'bridge0 addm ej_weba']
+    else:
+        assert result.returncode == 1 and not (tmp_path / 'pair').exists()
 
 
 @pytest.mark.parametrize('kwargs, parameter', [
