@@ -26,7 +26,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core import prer
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, rewrite
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc, place_in_order
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     Action, Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
 )
@@ -502,8 +503,15 @@ class Call(object):
         edits = [e for o in ok for e in o.plan.edits]
         paths = []          # the file each merged action edits
         sysrc = [e for e in edits if isinstance(e, SysrcEdit)]
-        for path, argv in merged_sysrc(sysrc):
-            self.edits.add(_verb_of(e for e in sysrc if e.path == path), 'update %s' % path, argv=argv, lock=path)
+        order = [o.name for o in self.sequence]
+        for path, argv, ordered in merged_sysrc(sysrc, order):
+            verb = _verb_of(e for e in sysrc if e.path == path)
+            if ordered:
+                action = self.edits.add(verb, 'update %s' % path, func=lambda: None)
+                # Shown as planned (VAR+=items) until it runs; then as it ran (VAR=list).
+                action.func, action.argv = self._ordered_sysrc(action, path, argv, ordered, order), argv
+            else:
+                self.edits.add(verb, 'update %s' % path, argv=argv, lock=path)
             paths.append(path)
         files = {}
         for edit in edits:
@@ -527,6 +535,16 @@ class Call(object):
                 for outcome in carrying.get(path, []):
                     if outcome.error is None:
                         outcome.error = MultiplicityError('the host-wide edit of this call failed: %s' % exc)
+
+    def _ordered_sysrc(self, action, path, argv, ordered, order):
+        """The run of a sysrc whose object-name lists are written in the call's order, from the file as
+        it is while the run holds its lock."""
+        def apply():
+            with locked(path):
+                ran = place_in_order(self.runner, argv, ordered, order)
+                self.runner.run(ran, action='update %s' % path)
+            action.argv = ran
+        return apply
 
     def _reread(self):
         """Each kind reads its changed objects again, once for all of them."""

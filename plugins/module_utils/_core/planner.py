@@ -297,17 +297,18 @@ def plan_lifecycle(current_state, desired_state, changes, restart_allowed=False)
 def run_action(action, runner):
     """Carry out one action; MultiplicityError (naming it) when it fails."""
     stdin = {} if action.data is None else dict(data=action.data)
-    if action.argv is not None and action.lock:
-        with locked(action.lock):
-            runner.run(action.argv, action=action.description, **stdin)
-    elif action.argv is not None:
-        runner.run(action.argv, action=action.description, **stdin)
-    else:
+    if action.func is not None:
+        # A callable runs even when the action also shows an argv (what it will run, as planned).
         try:
             action.func()
         except OSError as exc:
             where = ''.join('%s: ' % f for f in (exc.filename, exc.filename2) if f)
             raise MultiplicityError('Failed to %s: %s%s' % (action.description, where, exc.strerror or exc))
+    elif action.lock:
+        with locked(action.lock):
+            runner.run(action.argv, action=action.description, **stdin)
+    else:
+        runner.run(action.argv, action=action.description, **stdin)
 
 
 def execute(plan, runner, check_mode):

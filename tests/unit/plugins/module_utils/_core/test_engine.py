@@ -3,10 +3,12 @@
 edits, check mode, failure isolation, recreate."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import edits, engine, topology
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc, place_in_order, placed
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import CommandError, MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, Action, Option
 from ansible_collections.bsd.multiplicity.plugins.module_utils._topology.manager import guest_result
@@ -189,7 +191,7 @@ def test_absent_with_leftovers_is_destroyed_and_a_stopped_box_is_started():
      [['sysrc', '-f', '/boot/loader.conf', 'w=YES'], ['sysrc', '-f', '/boot/loader.conf', '-x', 'v'], ['sysrc', 'l-=a']]),
 ])
 def test_sysrc_edits_merge_per_file(edits, commands):
-    assert [argv for path, argv in merged_sysrc(edits)] == commands
+    assert [argv for path, argv, ordered in merged_sysrc(edits)] == commands
 
 
 # A kind joins topology by its contract alone (its key and argument spec are part of it).
@@ -346,3 +348,41 @@ def test_writes_of_one_file_by_several_objects_are_one_rewrite_and_fail_together
     call = written_call(runner, str(tmp_path / 'gone' / 'boxes.list'), ['c', 'd'])
     assert all('directory' in str(o.error) for o in call.outcomes)
     assert not any(argv[0] == 'startbox' for argv in runner.ran)
+
+
+@pytest.mark.parametrize('current, added, expected', [
+    ([], ['db', 'web1', 'web2'], ['db', 'web1', 'web2']),
+    (['db', 'web2'], ['web1'], ['db', 'web1', 'web2']),         # finished after web1 failed
+    (['web2'], ['db', 'web1'], ['db', 'web1', 'web2']),
+    (['mine', 'db', 'other', 'web2'], ['web1'], ['mine', 'db', 'web1', 'other', 'web2']),
+    (['mine'], ['theirs', 'web1'], ['mine', 'theirs', 'web1']),  # names of no object of the call: appended
+])
+def test_list_items_are_placed_in_the_calls_order(current, added, expected):
+    assert placed(current, added, ['db', 'web1', 'web2']) == expected
+
+
+def test_an_object_list_runs_plain_appends_unless_an_item_goes_between():
+    def edit(value, listed):
+        return SysrcEdit('jail_list', '+=', value, in_call_order=True, listed=listed)
+    order = ['db', 'web1', 'web2']
+    assert merged_sysrc([edit('db web1', ['x'])], order) == [('/etc/rc.conf', ['sysrc', 'jail_list+=db web1'], [])]
+    assert merged_sysrc([edit('web1', ['db', 'web2'])], order) == [
+        ('/etc/rc.conf', ['sysrc', 'jail_list+=web1'], ['jail_list'])]
+
+
+class ListRunner(object):
+    def __init__(self, value):
+        self.value, self.ran = value, []
+
+    def run(self, argv, action=None, **kwargs):
+        self.ran.append(argv)
+        return SimpleNamespace(stdout=self.value + '\n')
+
+
+def test_an_ordered_list_is_written_from_the_file_as_it_is_when_applied():
+    # Another run added "late" after this call planned: it is kept, and web1 goes between db and web2.
+    runner = ListRunner('db late web2')
+    argv = place_in_order(runner, ['sysrc', 'jail_enable=YES', 'jail_list+=web1', 'jail_list-=gone'],
+                          ['jail_list'], ['db', 'web1', 'web2'])
+    assert runner.ran == [['sysrc', '-n', '-i', 'jail_list']]
+    assert argv == ['sysrc', 'jail_enable=YES', 'jail_list=db web1 late web2']
