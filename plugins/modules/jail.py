@@ -303,8 +303,9 @@ options:
         changes is removed and added again.
       - V([]) removes all of the jail's rules. Unset leaves them alone, except that O(state=absent) removes the
         rules C(/etc/rctl.conf) holds for the jail.
-      - Needs a kernel booted with C(kern.racct.enable=1) (see the P(bsd.multiplicity.jail_host#role) role's
-        C(jail_host_racct)).
+      - Live rules need a kernel booted with C(kern.racct.enable=1) (see the P(bsd.multiplicity.jail_host#role)
+        role's C(jail_host_racct)). On a kernel booted without it the rules are written to C(/etc/rctl.conf)
+        only, the rest of the jail is converged, and a warning says that they wait for such a boot.
     type: list
     elements: str
   autostart:

@@ -321,11 +321,13 @@ class JailKind(Kind):
                                                         action='read rctl rules of jail %s' % d.name).stdout,
                 lambda: rctl.rules_by_jail(self.runner.run(['rctl'], action='read the rctl rules').stdout)) or '',
                 d.name)
+            disabled = False
         except CommandError as exc:
-            if 'disabled' in (exc.stderr or ''):
-                raise MultiplicityError('Jail %s: rctl rules need kern.racct.enable=1 in /boot/loader.conf and a '
-                                        'reboot (%s)' % (d.name, exc))
-            raise
+            if 'disabled' not in (exc.stderr or ''):
+                raise
+            # kern.racct.enable is a boot-time tunable: no run can apply the rules now. They go to
+            # rctl.conf, which rc.d/rctl loads at the next boot, and every run says so.
+            live, disabled = list(desired), True
         try:
             conf_matches = rctl.normalize(d.name, in_conf) == desired
         except ParameterError:
@@ -333,7 +335,7 @@ class JailKind(Kind):
         new_text = (text or '') if conf_matches else rctl.update_conf(text, d.name, desired)
         remove, add = rctl.live_actions(live, desired)
         return dict(live=live, desired=desired, conf=in_conf, text=text or '', new_text=new_text,
-                    remove=remove, add=add)
+                    remove=remove, add=add, disabled=disabled)
 
     def _read_live_addresses(self, view, d, runtime):
         """Addresses on the jail's side of the epair, read from the running jail; None when not managed."""
@@ -673,6 +675,10 @@ class JailKind(Kind):
                                 'replaced).' % (root['dataset'], dataset.get('origin'), root['template']))
         if rc_settings:
             changes.append(OPTIONS.changed('autostart', rc_settings['before'], rc_settings['after']))
+        if rctl_state and rctl_state['disabled'] and rctl_state['desired']:
+            warnings.append('Jail %s: kern.racct.enable is 0, so its rctl rules (%s) wait in %s for a boot with '
+                            'kern.racct.enable=1 in /boot/loader.conf (the jail_host role sets it with '
+                            'jail_host_racct).' % (d.name, ', '.join(rctl_state['desired']), rctl.RCTL_CONF))
         if rctl_state and (rctl_state['remove'] or rctl_state['add']):
             changes.append(OPTIONS.changed('rctl', sorted(rctl_state['live']), sorted(rctl_state['desired'])))
         elif self._rctl_changes(rctl_state):
@@ -855,7 +861,9 @@ class JailKind(Kind):
     @staticmethod
     def _plan_autostart(d, plan, ctx):
         """jail_enable and jail_list: edits of rc.conf merged with every other jail's of the call."""
-        plan.edits.extend(SysrcEdit.parse(assignment, verb='autostart') for assignment in ctx['rc_settings']['argv'][1:])
+        listed = ctx['rc_settings']['before']['jail_list']
+        plan.edits.extend(SysrcEdit.parse(assignment, verb='autostart', in_call_order=True, listed=listed)
+                          for assignment in ctx['rc_settings']['argv'][1:])
 
     def _plan_rctl(self, d, plan, ctx):
         """Live rules first (they apply at once, running or not), then rctl.conf for the next boot."""

@@ -260,14 +260,19 @@ def test_rctl_rules_made_equal_live_and_in_rctl_conf(monkeypatch):
     assert result['changed'] and rctl_conf.read_text() == '# site limits\nuser:joe:maxproc:deny=10\n'
 
 
-def test_rctl_needs_racct_and_checks_rules_first(monkeypatch):
+def test_rctl_checks_rules_first_and_waits_for_racct(monkeypatch):
     kind, result = run(jail, dict(name='web', path=HOST['path'], rctl=['memoryuse:deny=lots']), [], monkeypatch)
     assert kind == 'fail' and 'rctl' in result['msg'] and "'lots'" in result['msg']
     disabled = (1, '', 'rctl: RACCT/RCTL present, but disabled; enable using kern.racct.enable=1 tunable\n')
-    kind, result = run(jail, dict(name='web', path=HOST['path'], rctl=['pcpu:deny=5']),
-                       [c(JLS_WEB, NOT_FOUND), c(RCTL_WEB, disabled)], monkeypatch)
-    assert kind == 'fail' and 'kern.racct.enable=1 in /boot/loader.conf' in result['msg']
-    assert not os.path.exists(HOST['conf'])
+    # A kernel booted without racct: the rules wait in rctl.conf for the next boot, and the run says so.
+    for check_mode in (True, False):
+        kind, result = run(jail, dict(name='web', path=HOST['path'], state='present', rctl=['pcpu:deny=5']),
+                           [c(JLS_WEB, NOT_FOUND), c(RCTL_WEB, disabled)], monkeypatch, check_mode=check_mode)
+        assert kind == 'exit' and result['changed'], result
+        assert any('kern.racct.enable is 0' in w and 'jail:web:pcpu:deny=5' in w for w in result['warnings'])
+        assert os.path.exists(HOST['conf']) != check_mode
+    rctl_conf = HOST['etc'] / 'rctl.conf'
+    assert 'jail:web:pcpu:deny=5' in rctl_conf.read_text()
 
 
 def test_rc_conf_symlink_out_of_the_jail_is_refused(monkeypatch):
