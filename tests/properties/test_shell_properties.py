@@ -117,5 +117,5 @@ def test_vnet_hooks_run_only_ifconfig_with_the_names(bridge, epair):
     log = sh('%s; %s; %s; cat log' % (fake, prestart.replace('/sbin/ifconfig', 'ifconfig'),
                                       poststop.replace('/sbin/ifconfig', 'ifconfig')))
     assert log.decode().split('\n')[:-1] == [
-        'epair|create|', 'epair7a|name|%s|up|' % host_if, 'epair7b|name|%s|up|' % jail_if,
+        '%s|destroy|' % host_if, 'epair|create|', 'epair7a|name|%s|up|' % host_if, 'epair7b|name|%s|up|' % jail_if,
         '%s|addm|%s|' % (bridge, host_if), '%s|destroy|' % host_if]
