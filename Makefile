@@ -3,11 +3,12 @@
 #   make test   every test: sanity, units, properties, sandbox conformance, lint, docs,
 #               build, integration on the sandbox, Molecule
 #   make fuzz   the property tests with random seeds and more examples (not in make test)
+#   make crash  the crash sweep over the whole site.yml, roles included (not in make test)
 #   make bench  topology against the per-jail loop (N up to 10,000), written to docs/benchmarks.md
 # `make test STAGES="units lint"` runs only some stages.
 STAGES ?=
 
-.PHONY: demo test fuzz bench bootstrap clean
+.PHONY: demo test fuzz crash bench bootstrap clean
 
 demo:
 	tools/demo
@@ -19,6 +20,13 @@ test:
 # A failing example it prints becomes an @example in tests/properties.
 fuzz:
 	BSDM_HYPOTHESIS_PROFILE=fuzz BSDM_PROPERTY_SCALE=$${BSDM_PROPERTY_SCALE:-10} tools/run-tests properties
+
+# Not part of `make test`: every command of the demo's whole first converge (site.yml, roles
+# included) cut by a crash and by a failure, then run again (tests/crash/sweep.py). About an hour.
+crash:
+	tools/bootstrap
+	tools/stage-collection >/dev/null
+	.venv/bin/python tests/crash/sweep.py --scope site $(CRASH_ARGS)
 
 # Not part of `make test`: topology against the per-jail loop on sandbox hosts; writes
 # docs/benchmarks.md. `make bench BENCH_ARGS="--sizes 10,100"` for a shorter run.
