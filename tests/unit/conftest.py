@@ -5,7 +5,15 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile('units', derandomize=True, deadline=None, database=None, print_blob=True)
 settings.load_profile('units')
+
+
+@pytest.fixture(autouse=True)
+def host_records_in_tmp(tmp_path, monkeypatch):
+    """The collection's host-side records (work begun and not finished) go to the test's directory."""
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
+    monkeypatch.setattr(unfinished, 'RECORD_DIR', str(tmp_path / 'var-db'))

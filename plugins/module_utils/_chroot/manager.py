@@ -25,6 +25,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import Directory, Path, Snapshot
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options, Plan
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.unfinished import Unfinished
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')
@@ -200,10 +201,23 @@ class ChrootEnvKind(Kind):
                 continue
             fstab_text = read_text(params['fstab']) if params['persist'] or desired.state == 'absent' else None
             exists = marker is not None or _populated(path)
+            clone = self._clone_to_purge(desired, marker)
             found[path] = Current('stopped' if exists else 'absent', platform=platform, table=table,
-                                  mounted=mounted, marker=marker, fstab_text=fstab_text,
+                                  mounted=mounted, marker=marker, fstab_text=fstab_text, clone=clone,
                                   leftovers=bool(mounted) or fstab_text is not None or os.path.lexists(path))
         return found
+
+    def _clone_to_purge(self, desired, marker):
+        """(dataset, its properties or None) that the marker says the chroot was cloned to, read from
+        zfs when a purge may destroy it: the marker is the guest's to write, zfs is the host's."""
+        request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
+        if not (desired.state == 'absent' and desired.purge and request.get('method') == 'zfs_clone'):
+            return None
+        dataset = str(request.get('dataset') or '')
+        if not dataset or '@' in dataset or dataset.startswith('-') or '\0' in dataset:
+            raise MultiplicityError('The marker %s names %r as the chroot\'s dataset, which is no dataset name; '
+                                    'nothing is purged' % (os.path.join(desired.name, MARKER), dataset))
+        return dataset, zfs.read_dataset(self.runner, dataset, ['mounted'])
 
     @staticmethod
     def marker(desired):
@@ -245,8 +259,13 @@ class ChrootEnvKind(Kind):
                 work.file_diff(params['fstab'], fstab_text, new_fstab)
         if new_marker != marker:
             tree, text = desired.extra['tree'], json.dumps(new_marker, indent=1, sort_keys=True) + '\n'
+            unfinished = Unfinished('chroot', desired.name, desired.name)
+
+            def write_marker():
+                tree.write(MARKER, text, mode=0o644)
+                unfinished.finish()     # the bootstrap, if one ran, is done
             work.add('marker', 'record the bootstrap and mounts in %s' % os.path.join(desired.name, MARKER),
-                     func=lambda: tree.write(MARKER, text, mode=0o644))
+                     func=write_marker)
         current.warnings.extend(work.warnings)     # said whether or not anything changes
         current.extra.update(_work=work, desired_mounts=wanted_mounts, new_fstab=new_fstab,
                              _before=dict(bootstrap=(marker or {}).get('bootstrap'),
@@ -284,12 +303,27 @@ class ChrootEnvKind(Kind):
         if marker is not None:
             plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
         if purge and os.path.lexists(path):
-            request = ((marker or {}).get('bootstrap') or {}).get('request') or {}
-            if request.get('method') == 'zfs_clone':
-                plan.add('purge', 'destroy dataset %s' % request['dataset'],
-                         argv=zfs.destroy_argv(request['dataset'], recursive=True))
+            clone = current.extra.get('clone')
+            if clone and clone[1] is not None:
+                dataset, props = clone
+                self._check_own_clone(path, desired.extra['real'], marker, dataset, props)
+                # Not -r: a dataset or snapshot made below it is someone's data; zfs refuses and says so.
+                plan.add('purge', 'destroy dataset %s' % dataset, argv=zfs.destroy_argv(dataset))
             else:
                 plan.add('purge', 'remove %s' % path, func=lambda: remove_tree(path))
+
+    @staticmethod
+    def _check_own_clone(path, real, marker, dataset, props):
+        """The dataset a marker names is destroyed only if zfs says it is this chroot's: mounted at its
+        path and cloned from the template the marker records."""
+        template = marker['bootstrap']['request'].get('template')
+        mountpoint = os.path.normpath(props.get('mountpoint') or '-')
+        if mountpoint not in (os.path.normpath(path), real) or props.get('origin') != template:
+            raise MultiplicityError(
+                'Refusing to purge chroot %s: its marker names dataset %s, but zfs says that dataset is mounted '
+                'at %s and cloned from %s, not at this path from %s; the marker is not to be trusted, so nothing '
+                'is destroyed (remove what you want gone yourself)' % (
+                    path, dataset, props.get('mountpoint'), props.get('origin') or 'nothing', template))
 
     def provides(self, desired):
         """A present chroot is a directory (a jail of the same call may be rooted there)."""
@@ -346,9 +380,15 @@ class ChrootEnvKind(Kind):
         if method == 'none':
             plan.require(Directory(path, 'path', hint=' (bootstrap.method=none adopts an existing directory)'))
             return dict(bootstrap=dict(request=request))
+        unfinished = Unfinished('chroot', path, path)
         if _populated(path):
-            raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing files '
-                                    '(use bootstrap.method=none to adopt them)' % (path, MARKER))
+            if not unfinished.found():
+                raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing '
+                                        'files (use bootstrap.method=none to adopt them)' % (path, MARKER))
+            # The host's record says an earlier run began the bootstrap and was cut: what is there is its.
+            plan.warn('The bootstrap of %s stopped half way in an earlier run; it is emptied and made again' % path)
+            plan.add('clean', 'empty %s: an earlier bootstrap into it stopped half way' % path,
+                     func=lambda: remove_tree(path, keep_top=True))
         record = dict(request=request)
         if method == 'zfs_clone':
             plan.require(Snapshot(request['template'], 'bootstrap.template'))
@@ -356,7 +396,7 @@ class ChrootEnvKind(Kind):
                      argv=zfs.clone_argv(request['template'], request['dataset'], [('mountpoint', path)]))
             return dict(bootstrap=record)
         argv = self._debootstrap_argv(boot, path) if method == 'debootstrap' else None
-        if argv is None or not argv[0].endswith('mmdebstrap'):
+        if (argv is None or not argv[0].endswith('mmdebstrap')) and not os.path.isdir(path):
             # mmdebstrap wants an empty directory or none; the others need it to exist.
             plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
         if method == 'archives':
@@ -365,17 +405,30 @@ class ChrootEnvKind(Kind):
             if not checked:
                 plan.warn('No MANIFEST beside %s and no bootstrap.checksums: archives are extracted '
                           'without a checksum check' % boot['archives'][0])
-            plan.add('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in boot['archives']), path),
-                     func=lambda: release.extract(self.runner, boot['archives'], path,
-                                                  boot.get('manifest'), boot.get('checksums')))
+            self._bootstrap_step(plan, unfinished, 'extract', 'extract %s into %s' % (
+                ', '.join(os.path.basename(a) for a in boot['archives']), path),
+                func=lambda: release.extract(self.runner, boot['archives'], path, boot.get('manifest'),
+                                             boot.get('checksums')))
         elif method == 'debootstrap':
-            plan.add('debootstrap', 'bootstrap %s into %s with %s' % (request['suite'], path, argv[0]), argv=argv)
+            self._bootstrap_step(plan, unfinished, 'debootstrap', 'bootstrap %s into %s with %s' % (
+                request['suite'], path, argv[0]), argv=argv)
         elif method == 'copy':
             source = request['source']
             plan.require(Directory(source, 'bootstrap.source'))
             # "source/." copies the contents, with BSD and GNU cp alike.
-            plan.add('copy', 'copy %s into %s' % (source, path), argv=['cp', '-Rp', os.path.join(source, '.'), path])
+            self._bootstrap_step(plan, unfinished, 'copy', 'copy %s into %s' % (source, path),
+                                 argv=['cp', '-Rp', os.path.join(source, '.'), path])
         return dict(bootstrap=record)
+
+    def _bootstrap_step(self, plan, unfinished, verb, description, argv=None, func=None):
+        """The step that fills the tree, begun by recording it on the host (the marker's write ends it)."""
+        def run():
+            unfinished.begin(description)
+            if func is not None:
+                func()
+            else:
+                self.runner.run(argv, action=description)
+        plan.add(verb, description, argv=argv, func=run)
 
     def _debootstrap_argv(self, boot, path):
         tool = None

@@ -400,7 +400,7 @@ class Call(object):
         # those wait for each other; one alone runs in turn.
         doomed = set(failed)
         for outcome in ordered:
-            if doomed & set(outcome.desired.depends):
+            if doomed & set(outcome.desired.depends) or doomed & self._dependants_going_down(outcome):
                 doomed.add(outcome.name)
         planned = collections.Counter(_group_of(o, a) for o in ordered if o.plan is not None and o.name not in doomed
                                       for a in o.plan.actions if a.batch is not None)
@@ -416,17 +416,27 @@ class Call(object):
                     later.append(outcome)
                     continue
                 blocked = [d for d in outcome.desired.depends if d in failed]
-                if blocked:
+                kept = sorted(self._dependants_going_down(outcome) & failed)
+                if blocked or kept:
                     failed.add(outcome.name)
                     outcome.skipped = True
-                    outcome.error = MultiplicityError('not converged: it depends on %s, which failed'
-                                                      % ', '.join(blocked))
+                    outcome.error = MultiplicityError(
+                        'not converged: it depends on %s, which failed' % ', '.join(blocked) if blocked else
+                        'kept as it is: %s, which depends on it, failed to go down' % ', '.join(kept))
                     continue
                 if outcome.error is None and self._advance(outcome, waiting, failed):
                     held.add(outcome.name)
             while waiting:
                 self._run_batches(waiting, failed)
             queue = later
+
+    def _dependants_going_down(self, outcome):
+        """Names of the objects going down that depend on ``outcome`` when it goes down too: it waits for
+        them (dependants first) and stays up, as configured, while one of them failed to go down."""
+        if outcome.desired.state not in STOPPING:
+            return set()
+        return set(o.name for o in self.outcomes if outcome.name in o.desired.depends
+                   and o.desired.state in STOPPING and o is not outcome)
 
     def _advance(self, outcome, waiting, failed):
         """Run the object's actions from where it stands up to its next batched one; True when it waits
@@ -507,9 +517,9 @@ class Call(object):
         for path, argv, ordered in merged_sysrc(sysrc, order):
             verb = _verb_of(e for e in sysrc if e.path == path)
             if ordered:
-                action = self.edits.add(verb, 'update %s' % path, func=lambda: None)
+                action = self.edits.add(verb, 'update %s' % path, argv=argv, func=lambda: None)
                 # Shown as planned (VAR+=items) until it runs; then as it ran (VAR=list).
-                action.func, action.argv = self._ordered_sysrc(action, path, argv, ordered, order), argv
+                action.func = self._ordered_sysrc(action, path, argv, ordered, order)
             else:
                 self.edits.add(verb, 'update %s' % path, argv=argv, lock=path)
             paths.append(path)

@@ -391,8 +391,9 @@ class GuestTree(object):
             os.close(fd)
 
 
-def remove_tree(path):
-    """Remove a directory tree the user asked to purge (BSD file flags such as schg cleared first).
+def remove_tree(path, keep_top=False):
+    """Remove a directory tree the user asked to purge (BSD file flags such as schg cleared first);
+    with ``keep_top``, only what is in it (the directory may be a dataset's mount point).
 
     Refuses a path near the root, a path that is itself a symlink, and any
     tree with a filesystem mounted on or below it (checked against the path
@@ -409,7 +410,7 @@ def remove_tree(path):
     if os.path.islink(path):
         raise MultiplicityError('Refusing to purge %s: it is a symlink (to %s); remove the link itself if that '
                                 'is what you want' % (path, os.readlink(path)))
-    mounted = mounts_below(path)
+    mounted = [m for m in mounts_below(path) if not (keep_top and m == os.path.realpath(path))]
     if mounted:
         raise MultiplicityError('Refusing to purge %s: %s is mounted on or below it (unmount it first)'
                                 % (path, ', '.join(mounted)))
@@ -423,7 +424,15 @@ def remove_tree(path):
                     pass
     # A mount that appeared since the check makes rmtree fail (EBUSY/EXDEV at the mount point's
     # directory) rather than descend: rmtree compares each directory it opens with what it lstat'ed.
-    shutil.rmtree(path)
+    if not keep_top:
+        shutil.rmtree(path)
+        return
+    for entry in os.listdir(path):
+        full = os.path.join(path, entry)
+        if stat.S_ISDIR(os.lstat(full).st_mode):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
 
 
 def mount_table_nodes():

@@ -118,14 +118,14 @@ class Change(object):
 
 class Action(object):
     """One step of a plan: a command line (with ``data`` on its standard input), or a callable for
-    file edits.  ``batch`` names the steps that one command may do for many objects of a call
+    file edits (given both, the callable runs and the command line shows what it runs).  ``batch`` names the steps that one command may do for many objects of a call
     (``('jail', 'start')``): the engine runs those of several objects as one (:meth:`engine.Kind.batch`)."""
 
     __slots__ = ('verb', 'description', 'argv', 'func', 'lock', 'data', 'batch', 'edit')
 
     def __init__(self, verb, description, argv=None, func=None, lock=None, data=None, batch=None, edit=None):
-        if (argv is None) == (func is None):
-            raise ValueError('an action needs exactly one of argv or func')
+        if argv is None and func is None:
+            raise ValueError('an action needs an argv or a func (or both: a func that runs what argv shows)')
         self.verb = verb
         self.description = description
         self.argv = list(argv) if argv is not None else None

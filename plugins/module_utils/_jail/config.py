@@ -8,6 +8,7 @@ read or changed, and each function returns data the manager compares.
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import re
@@ -41,6 +42,12 @@ def is_live(param):
 def config_candidates(name):
     """Where rc.d/jail looks for one jail's configuration, in its order (src-notes section 4)."""
     return ['/etc/jail.%s.conf' % name, os.path.join(CONF_D, '%s.conf' % name), SHARED_CONF]
+
+
+def host_conf_files():
+    """Every file jail(8) and rc.d/jail may read a jail's block from, on this host now."""
+    own = sorted(glob.glob(os.path.join(os.path.dirname(SHARED_CONF), 'jail.*.conf')))
+    return [SHARED_CONF] + sorted(glob.glob(os.path.join(CONF_D, '*.conf'))) + own
 
 
 def _text(parameter, value, allow_newline=False):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import glob
 import os
+import re
 import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership, zfs
@@ -20,7 +21,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
     CommandError, MultiplicityError, ParameterError,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, read_text,
+    GuestTree, read_text, remove_tree,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import release
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import (
@@ -28,6 +29,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.unfinished import Unfinished
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
     Bridge, Directory, File, Snapshot,
 )
@@ -160,6 +162,10 @@ def _include_reader(path):
     if text is None:
         raise JailConfError('%s: cannot open included file' % path)
     return text
+
+
+# The interfaces a jail.conf block moves into its jail, found in a file's text before it is parsed.
+VNET_INTERFACE_RE = re.compile(r'vnet\.interface\s*\+?=\s*"?([A-Za-z0-9_.]+)')
 
 
 def _names(value):
@@ -352,20 +358,25 @@ class JailKind(Kind):
         return parse_ifconfig_addresses(result.stdout if result else '')
 
     def _check_mount_points(self, d, ctx):
-        """jail(8) mounts devfs and the fstab lines at paths inside the jail's root, following symlinks
-        there: a guest that turned /mnt into a link to /etc would get host data mounted over.  Refuse
-        a mount point that is a symlink, or lies below one, before starting."""
+        """jail(8) mounts the fstab lines, then devfs and procfs, at paths inside the jail's root,
+        following symlinks there: a guest that turned /mnt into a link to /etc would get host data
+        mounted over.  Refuse a mount point that is a symlink, or lies below one, before starting; and
+        one that is missing, as jail(8) would fail on it after its first mounts (a point inside an
+        earlier mount of the jail is not known before that mount)."""
         after, path = ctx['after'], ctx['path'].rstrip('/')
-        nodes = [line.split()[1] for line in after.get('mount') or [] if len(line.split()) > 1]
+        nodes = [os.path.normpath(line.split()[1]) for line in after.get('mount') or [] if len(line.split()) > 1]
         relative = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
-        if after.get('mount.devfs'):
-            relative.append('dev')
+        relative += [rel for rel, option in (('dev', 'mount.devfs'), ('proc', 'mount.procfs')) if after.get(option)]
         tree = self._guest(d, ctx['path'])
-        for rel in relative:
+        for index, rel in enumerate(relative):
             info = tree.lstat(rel)
             if info is not None and stat.S_ISLNK(info.st_mode):
                 raise MultiplicityError('Jail %s: mount point %s/%s is a symlink; jail(8) would mount through it, '
                                         'so the jail is not started' % (d.name, path, rel))
+            if info is None and not any(rel.startswith(earlier + '/') for earlier in relative[:index]):
+                raise MultiplicityError('Jail %s: mount point %s/%s does not exist; jail(8) would fail to mount '
+                                        'there (make the directory in the jail\'s root, or remove the mount)'
+                                        % (d.name, path, rel))
 
     def _guest(self, d, path):
         """The jail's root as the guest's root user may have shaped it: no symlink is followed."""
@@ -416,6 +427,7 @@ class JailKind(Kind):
         for current in found.values():
             if isinstance(current, Current) and paths[current.extra['conf_path']] > 1:
                 current.extra['holds_only'] = False
+        self._refuse_shared_interfaces(view, wanted, found)
         # How each is started needs the files of the jails it depends on: this call's, as they will be.
         files = dict((name, (c.extra['conf_path'], c.extra['holds_only'], _names(c.extra['after'].get('depend'))))
                      for name, c in found.items() if isinstance(c, Current))
@@ -429,6 +441,44 @@ class JailKind(Kind):
                 except MultiplicityError as exc:
                     found[d.name] = exc
         return found
+
+    @staticmethod
+    def _refuse_shared_interfaces(view, wanted, found):
+        """Two jails whose VNET epairs get the same names (``web-1`` and ``web_1`` both make ``ej_web_1a``)
+        would take each other's interfaces: the epair hook first destroys a host-side interface of its
+        name that a failed start left.  Such a jail fails before any change, naming the other, whether
+        the other is of this call or configured on the host."""
+        mine = collections.defaultdict(list)
+        for d in wanted:
+            if d.jail_if and d.state != 'absent' and isinstance(found.get(d.name), Current):
+                mine[d.jail_if].append(d.name)
+        if not mine:
+            return
+        owners = dict((iface, set(names)) for iface, names in mine.items())
+        for path in config.host_conf_files():
+            text = view.cached(('file', path), lambda path=path: read_text(path)) or ''
+            if not any(iface in owners for iface in VNET_INTERFACE_RE.findall(text)):
+                continue
+            try:
+                conf = read_config(view, path)
+            except MultiplicityError:
+                continue        # jail(8) cannot read it either
+            for other in conf.jails:
+                try:
+                    ifaces = conf.resolve(other).get('vnet.interface') or []
+                except JailConfError:
+                    continue
+                for iface in [ifaces] if isinstance(ifaces, str) else ifaces:
+                    if iface in owners:
+                        owners[iface].add(other)
+        for iface, names in owners.items():
+            for name in mine[iface]:
+                others = sorted(names - set([name]))
+                if others:
+                    found[name] = MultiplicityError(
+                        'Jail %s: its VNET epair would be named %sa/%s, as that of jail %s: the jails would take '
+                        'each other\'s interfaces; set vnet.epair to another name for one of them'
+                        % (name, iface[:-1], iface, ', '.join(others)))
 
     @staticmethod
     def _depended(view, name, files):
@@ -507,13 +557,19 @@ class JailKind(Kind):
         live_addresses = self._read_live_addresses(view, d, runtime)
         leftovers = bool(rc_settings or (d.purge and self._purge_target(root, dataset, path))
                          or self._rctl_changes(rctl_state))
-        incomplete = bool(current_state != 'absent' and root and not self._root_ready(root, dataset, path))
+        unfinished = bool(root and path and root['type'] == rootfs.RELEASE and Unfinished('jail', d.name, path).found())
+        if unfinished:
+            warnings.append('Jail %s: the extraction into %s stopped half way in an earlier run; it is emptied and '
+                            'extracted again' % (d.name, path))
+        incomplete = bool(current_state != 'absent' and root and not self._root_ready(root, dataset, path,
+                                                                                        unfinished))
         return Current(
             current_state, leftovers=leftovers, incomplete=incomplete, warnings=warnings,
             conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured, root=root,
             dataset=dataset, path=path, rc_path=rc_path, rc_text=rc_text, rc_new=rc_new, rc_wanted=rc_wanted,
             rc_vars=rc_vars, rc_new_vars=rc_new_vars, rc_settings=rc_settings, rctl=rctl_state, runtime=runtime,
             before=before, after=after, live_addresses=live_addresses, holds_only=new_conf.holds_only(d.name),
+            unfinished=unfinished,
             recorded=_pending(d).recorded((runtime or {}).get('jid')))
 
     def compare(self, desired, current):
@@ -569,8 +625,19 @@ class JailKind(Kind):
     def check(self, view, plan, desired, current):
         # What the real run would fail on fails now, in check mode too, before the first change.
         ctx = current.extra
-        if any(a.verb == 'start' for a in plan.actions) and ctx['path'] and os.path.isdir(ctx['path']):
-            self._check_mount_points(desired, ctx)
+        verbs = set(a.verb for a in plan.actions)
+        if 'extract' in verbs:
+            root = ctx['root']
+            # Archives there now are checked against their MANIFEST (listed, and their SHA-256) before any
+            # change; one another object of the call makes, and a URL, when it is fetched.
+            local = [a for a in root['archives'] if os.path.isfile(a)]
+            if local:
+                release.check_local(self.runner, local, root.get('manifest') or release.default_manifest(
+                    root['archives']))
+        if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']):
+            # A root this plan makes has its mount points once made; the symlink check waits for it too.
+            if not verbs & set(('create_dataset', 'extract', 'thin_root')):
+                self._check_mount_points(desired, ctx)
 
     def on_host(self, view, wanted):
         """Running jails and jails configured in the files rc.d/jail reads for them."""
@@ -736,11 +803,11 @@ class JailKind(Kind):
         return (root and root.get('dataset') and dataset is not None) or (path and os.path.lexists(path))
 
     @staticmethod
-    def _root_ready(root, dataset, path):
+    def _root_ready(root, dataset, path, unfinished=False):
         if root.get('dataset') and dataset is None:
             return False
         if root['type'] == rootfs.RELEASE:
-            return rootfs.populated(path)
+            return rootfs.populated(path) and not unfinished
         if root['type'] == rootfs.THIN:
             return rootfs.thin_ready(path)
         return True
@@ -767,18 +834,26 @@ class JailKind(Kind):
             plan.require(Directory(root['base'], 'root.base'))
             populate = ('thin_root', 'lay out a thin root in %s on the read-only base %s' % (path, root['base']),
                         lambda: rootfs.make_thin(self.runner, root['base'], path))
-        elif root['type'] == rootfs.RELEASE and not rootfs.populated(path):
+        elif root['type'] == rootfs.RELEASE and (ctx['unfinished'] or not rootfs.populated(path)):
             for archive in root['archives']:
                 if archive.startswith('/'):
                     plan.require(File(archive, 'root.archives'))
-            populate = ('extract', 'extract %s into %s' % (', '.join(os.path.basename(a) for a in root['archives']),
-                                                           path),
-                        lambda: plan.warnings.extend(release.extract(self.runner, root['archives'], path,
-                                                                     manifest=root.get('manifest'))))
+            names = ', '.join(os.path.basename(a) for a in root['archives'])
+            populate = ('extract', 'extract %s into %s' % (names, path), lambda: self._extract(d, root, path, plan))
         if populate:
-            if not root.get('dataset'):
+            if not root.get('dataset') and not os.path.isdir(path):
                 plan.add('mkdir', 'create directory %s' % path, func=lambda: os.makedirs(path, 0o755, exist_ok=True))
+            if ctx['unfinished']:
+                plan.add('clean', 'empty %s: an earlier extraction into it stopped half way' % path,
+                         func=lambda: remove_tree(path, keep_top=True))
             plan.add(populate[0], populate[1], func=populate[2])
+
+    def _extract(self, d, root, path, plan):
+        """The archives into the root, recorded on the host while it runs (a cut run is seen by the next)."""
+        record = Unfinished('jail', d.name, path)
+        record.begin('extract %s' % ', '.join(root['archives']))
+        plan.warnings.extend(release.extract(self.runner, root['archives'], path, manifest=root.get('manifest')))
+        record.finish()
 
     # ------------------------------------------------------------ plan verbs
     def _plan_stop(self, d, plan, ctx, running):

@@ -37,6 +37,8 @@ def run_module(main, params, commands, monkeypatch, check_mode=False, diff=False
             pytest.fail('expected command %r, got %r' % (argv, list(args)))
         if len(wanted) > 4 and kwargs.get('data') != wanted[4]:
             pytest.fail('expected %r on the standard input of %r, got %r' % (wanted[4], argv, kwargs.get('data')))
+        if callable(rc):
+            return rc(list(args), kwargs.get('data'))      # a command with effects on the test's files
         return rc, out, err
 
     def with_warnings(result):

@@ -181,3 +181,70 @@ def test_symlinked_path_is_compared_resolved_and_guest_symlinks_are_refused(host
     os.symlink(str(host['fstab']), str(marker))
     kind, result, ran = run_module(chroot_env.main, adopt, [UNAME, mount_p()], monkeypatch)
     assert kind == 'fail' and 'is a symlink; not touching it' in result['msg']
+
+
+def _cloned_chroot(host, dataset):
+    """A chroot whose marker (the guest's to write) says it was cloned to ``dataset``."""
+    path = host['path']
+    os.makedirs(path)
+    request = dict(method='zfs_clone', template='zroot/t@base', dataset=dataset)
+    with open(os.path.join(path, manager.MARKER), 'w') as handle:
+        json.dump(dict(bootstrap=dict(request=request), mounts=[]), handle)
+    return path
+
+
+def zfs_get(dataset, mountpoint, origin):
+    return (['/sbin/zfs', 'get', '-H', '-p', '-o', 'property,value', 'mountpoint,origin,mounted', dataset], 0,
+            'mountpoint\t%s\norigin\t%s\nmounted\tyes\n' % (mountpoint, origin), '')
+
+
+def test_purge_destroys_a_dataset_only_when_zfs_says_it_is_the_chroots_clone(host, monkeypatch):
+    path = _cloned_chroot(host, 'zroot/important')
+    kind, result, ran = run_module(chroot_env.main, dict(path=path, state='absent', purge=True, fstab=host['fstab']), [
+        UNAME, mount_p(), zfs_get('zroot/important', '/srv/important', '-')], monkeypatch)
+    assert kind == 'fail' and 'Refusing to purge chroot' in result['msg'] and 'zroot/important' in result['msg']
+    assert not any('destroy' in argv for argv in ran) and os.path.exists(os.path.join(path, manager.MARKER))
+    os.unlink(os.path.join(path, manager.MARKER))
+    path = _cloned_chroot(dict(host, path=path + '2'), 'zroot/chroots/build')
+    kind, result, ran = run_module(chroot_env.main, dict(path=path, state='absent', purge=True, fstab=host['fstab']), [
+        UNAME, mount_p(), zfs_get('zroot/chroots/build', path, 'zroot/t@base'),
+        (['/sbin/zfs', 'destroy', 'zroot/chroots/build'], 0, '', ''), mount_p()], monkeypatch)
+    assert kind == 'exit' and result['changed'], result
+    assert ['/sbin/zfs', 'destroy', 'zroot/chroots/build'] in ran       # never -r: below it is not its own
+
+
+def test_a_bootstrap_cut_half_way_is_emptied_and_made_again(host, monkeypatch):
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
+    path = host['path']
+    tar = ['/sbin/tar', '-xpf', host['archive'], '-C', path]
+
+    def cut(argv, data):
+        os.makedirs(os.path.join(path, 'bin'))
+        raise KeyboardInterrupt     # the run stops here, as a crash or a killed connection would stop it
+    with pytest.raises(KeyboardInterrupt):
+        run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p(), (tar, cut, None, None)], monkeypatch)
+    assert unfinished.Unfinished('chroot', path, path).found()
+    # Without the host's record, a tree that is not empty is someone's: refused, as before.
+    kind, result, ran = run_module(chroot_env.main, params(host, path=path + '-other', mounts=[]),
+                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert kind == 'exit'       # empty: bootstrapped
+    os.makedirs(path + '-other/bin')
+    kind, result, ran = run_module(chroot_env.main, params(host, path=path + '-other', mounts=[]),
+                                   [UNAME, mount_p()], monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'is not empty and has no' in result['msg']
+
+    kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p()], monkeypatch,
+                                   check_mode=True)
+    assert [a['verb'] for a in result['actions']] == ['clean', 'extract', 'marker'], result
+    assert any('stopped half way' in w for w in result['warnings'])
+
+    def extract(argv, data):
+        assert os.listdir(path) == []       # emptied first: what was there was the cut run's
+        os.makedirs(os.path.join(path, 'etc'))
+        return 0, '', ''
+    kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]),
+                                   [UNAME, mount_p(), (tar, extract, None, None), mount_p()], monkeypatch)
+    assert kind == 'exit' and result['changed'], result
+    assert not unfinished.Unfinished('chroot', path, path).found()
+    kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p()], monkeypatch)
+    assert kind == 'exit' and not result['changed'], result

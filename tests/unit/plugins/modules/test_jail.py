@@ -2,6 +2,7 @@
 """jail and jail_info at module level: exact command sequences in, files and results out."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -35,6 +36,7 @@ def host(tmp_path, monkeypatch):
     etc = jail_files_in(tmp_path, monkeypatch)
     path = tmp_path / 'jails' / 'web'
     (path / 'etc').mkdir(parents=True)
+    (path / 'dev').mkdir()      # jail(8) mounts devfs there
     (path / 'etc' / 'rc.conf').write_text('# jail rc.conf\nsshd_enable="YES"\n')
     HOST.update(root=tmp_path, etc=etc, path=str(path), conf=str(etc / 'jail.conf.d' / 'web.conf'))
     return HOST
@@ -151,6 +153,7 @@ def test_restart_pending_is_remembered_until_allowed(monkeypatch):
     write_conf('web {\n    path = %s;\n    mount.devfs;\n    exec.start = "/bin/sh /etc/rc";\n    exec.clean;\n}\n'
                % HOST['path'])
     share = dict(source='/data', target='/mnt', type='nullfs', options='ro')
+    os.mkdir(os.path.join(HOST['path'], 'mnt'))
     kind, result = run(jail, dict(base, mounts=[share]), [c(JLS_WEB, jls(running()))], monkeypatch)
     assert result['changed'] and result['jail']['pending_restart'] == ['mount']
     assert json.loads((HOST['root'] / 'bsd-multiplicity-jail.web.pending').read_text()) == {'jid': 7,
@@ -403,6 +406,58 @@ def test_missing_template_snapshot_and_archive_fail_first(monkeypatch):
     assert kind == 'fail' and '/nonexistent/base.txz does not exist' in result['msg']
 
 
+def test_release_archives_not_in_their_manifest_fail_first_in_check_mode_too(monkeypatch):
+    dist = HOST['root'] / 'dist'
+    dist.mkdir()
+    (dist / 'base.txz').write_bytes(b'not really xz')
+    (dist / 'lib32.txz').write_bytes(b'nor this')
+    digest = hashlib.sha256(b'not really xz').hexdigest()
+    (dist / 'MANIFEST').write_text('base.txz\t%s\t1\tbase\t"Base system"\ton\n' % digest)
+    release = dict(type='release', archives=[str(dist / 'base.txz'), str(dist / 'lib32.txz')])
+    for check_mode in (True, False):
+        kind, result = run(jail, dict(name='web', path=HOST['path'] + '2', root=release), [c(JLS_WEB, NOT_FOUND)],
+                           monkeypatch, check_mode=check_mode)
+        assert kind == 'fail' and 'lib32.txz is not listed in %s' % (dist / 'MANIFEST') in result['msg'], result
+        assert not os.path.exists(HOST['path'] + '2') and result['done'] == []
+    (dist / 'base.txz').write_bytes(b'changed')
+    kind, result = run(jail, dict(name='web', path=HOST['path'] + '2', root=dict(release, archives=release['archives'][:1])),
+                       [c(JLS_WEB, NOT_FOUND)], monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'does not match' in result['msg']
+
+
+def test_an_extraction_cut_half_way_is_emptied_and_done_again(monkeypatch):
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
+    dist = HOST['root'] / 'dist'
+    dist.mkdir()
+    (dist / 'base.txz').write_bytes(b'archive')
+    (dist / 'MANIFEST').write_text('base.txz\t%s\t1\tbase\t"Base system"\ton\n' % hashlib.sha256(b'archive').hexdigest())
+    path = HOST['path'] + '2'
+    params = dict(name='web', path=path, root=dict(type='release', archives=[str(dist / 'base.txz')]), state='present')
+    tar = ['/sbin/tar', '-xpf', str(dist / 'base.txz'), '-C', path]
+
+    def cut(argv, data):
+        os.makedirs(os.path.join(path, 'bin'))
+        with open(os.path.join(path, 'bin', 'sh'), 'w') as handle:
+            handle.write('half')
+        raise KeyboardInterrupt     # the run stops here, as a crash or a killed connection would stop it
+    with pytest.raises(KeyboardInterrupt):
+        run(jail, params, [c(JLS_WEB, NOT_FOUND), (tar, cut, None, None)], monkeypatch)
+    record = unfinished.Unfinished('jail', 'web', path)
+    assert record.found() and os.listdir(path) == ['bin']
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND)], monkeypatch, check_mode=True)
+    assert [a['verb'] for a in result['actions']] == ['clean', 'extract', 'config'], result
+    assert any('stopped half way' in w for w in result['warnings'])
+
+    def extract(argv, data):
+        assert os.listdir(path) == []       # emptied first: what was there was the cut run's
+        os.makedirs(os.path.join(path, 'dev'))
+        return 0, '', ''
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND), (tar, extract, None, None)], monkeypatch)
+    assert kind == 'exit' and result['changed'] and not record.found(), result
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND)], monkeypatch)
+    assert not result['changed'], result
+
+
 def test_ipv6_and_addresses_compare_in_canonical_form(monkeypatch):
     write_conf('web {\n    path = %s;\n    ip6.addr = 2001:db8::5;\n}\n' % HOST['path'])
     kind, result = run(jail, dict(name='web', path=HOST['path'], ip6=['2001:DB8:0::5'], state='present'),
@@ -471,6 +526,13 @@ def test_a_mount_point_the_guest_made_a_symlink_stops_the_start(monkeypatch):
                            monkeypatch, check_mode=check_mode)
         assert kind == 'fail' and 'mount point %s/mnt is a symlink' % HOST['path'] in result['msg'], result
         assert not os.path.exists(HOST['conf'])
+    os.rmdir(os.path.join(HOST['path'], 'dev'))
+    for check_mode in (True, False):
+        # A root without the directory devfs goes on: jail(8) would fail after its first mounts.
+        kind, result = run(jail, dict(name='web', path=HOST['path']), [c(JLS_WEB, NOT_FOUND)], monkeypatch,
+                           check_mode=check_mode)
+        assert kind == 'fail' and 'mount point %s/dev does not exist' % HOST['path'] in result['msg'], result
+        assert not os.path.exists(HOST['conf'])
     os.symlink('/', os.path.join(HOST['path'], 'dev'))
     kind, result = run(jail, dict(name='web', path=HOST['path']), [c(JLS_WEB, NOT_FOUND)], monkeypatch)
     assert kind == 'fail' and '/dev is a symlink' in result['msg']
@@ -497,7 +559,7 @@ def test_a_new_path_recreates_the_jail_and_never_purges_the_old_root(monkeypatch
     and the old root stays with its data."""
     write_conf('web {\n    path = %s;\n    host.hostname = web.test;\n}\n' % HOST['path'])
     new_root = os.path.join(str(HOST['root']), 'jails', 'web2')
-    os.makedirs(new_root)
+    os.makedirs(os.path.join(new_root, 'dev'))
     params = dict(name='web', path=new_root, hostname='web.test', purge=True, state='started')
     kind, result = run(jail, params, [c(JLS_WEB, jls(running()))], monkeypatch, check_mode=True)
     assert kind == 'exit' and result['jail']['pending_restart'] == ['path'], result

@@ -152,8 +152,8 @@ def test_a_recreate_with_purge_declared_keeps_the_data(monkeypatch):
 def with_shelves(tmp_path, monkeypatch):
     """topology with shelves as one more kind: its key is an option, its guests are declared beside jails."""
     etc = jail_files_in(tmp_path, monkeypatch)
-    (tmp_path / 'jails' / 'web').mkdir(parents=True)
-    (tmp_path / 'jails' / 'db').mkdir(parents=True)
+    (tmp_path / 'jails' / 'web' / 'dev').mkdir(parents=True)
+    (tmp_path / 'jails' / 'db' / 'dev').mkdir(parents=True)
     monkeypatch.setattr(topology_manager, 'KINDS', topology_manager.KINDS + (ShelfKind,))
     return dict(root=str(tmp_path / 'jails'), conf_d=str(etc / 'jail.conf.d'))
 

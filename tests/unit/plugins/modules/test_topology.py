@@ -32,7 +32,7 @@ def running(name, jid):
 def host(tmp_path, monkeypatch):
     etc = jail_files_in(tmp_path, monkeypatch)
     for name in ('db', 'web', 'other'):
-        (tmp_path / 'jails' / name).mkdir(parents=True)
+        (tmp_path / 'jails' / name / 'dev').mkdir(parents=True)     # where jail(8) mounts devfs
     HOST.update(root=str(tmp_path / 'jails'), etc=etc)
     return HOST
 
@@ -99,7 +99,7 @@ def test_dependencies_first_one_read_for_all_then_idempotent(monkeypatch):
 def test_no_change_reads_are_constant_in_the_number_of_jails(monkeypatch):
     names = ['j%03d' % i for i in range(60)]
     for name in names:
-        os.makedirs(os.path.join(HOST['root'], name))
+        os.makedirs(os.path.join(HOST['root'], name, 'dev'))
     declared = dict(jails=[jail(name, autostart=True) for name in names])
     for name in names:
         with open(conf(name), 'w') as handle:
@@ -260,7 +260,7 @@ def test_new_jails_start_in_one_jail_run_each_failure_reported_by_name(monkeypat
     one that fails is found by reading the jails back and reported by its name, with what jail(8) said
     of it; the ones depending on it are skipped; the others started, and the next run retries it alone."""
     for name in ('api', 'cache'):
-        os.makedirs(os.path.join(HOST['root'], name))
+        os.makedirs(os.path.join(HOST['root'], name, 'dev'))
     declared = dict(jails=[jail('db'), jail('web'), jail('other'), jail('api', depend=['web']), jail('cache')])
     kind, result, ran = run(declared, [jls()], monkeypatch, check_mode=True)
     assert kind == 'exit' and ran == [JLS_ALL]
@@ -357,3 +357,24 @@ def test_a_jail_rooted_in_a_chroot_of_the_same_call_plans_on_it_when_it_depends_
                             check_mode=True)
     assert kind == 'fail' and result['guests']['web']['failed']
     assert '%s of this call makes it: add it to depend' % root in result['guests']['web']['msg']
+
+
+def test_two_jails_whose_epairs_get_one_name_fail_before_any_change(monkeypatch):
+    for name in ('web-1', 'web_1', 'web-2'):
+        os.makedirs(os.path.join(HOST['root'], name, 'dev'))
+    # web_2 is configured on the host (not declared): its block moves ej_web_2b into it.
+    with open(conf('web_2'), 'w') as handle:
+        handle.write('web_2 {\n    path = /j/web_2;\n    vnet;\n    vnet.interface = "ej_web_2b";\n}\n')
+    declared = dict(jails=[jail('web-1', vnet={}), jail('web_1', vnet={}), jail('web-2', vnet={}),
+                           jail('db')])
+    for check_mode in (True, False):
+        kind, result, ran = run(declared, [jls()] + ([] if check_mode else [start('db'), jls(running('db', 1))]),
+                                monkeypatch, check_mode=check_mode)
+        guests = result['guests']
+        assert 'as that of jail web_1' in guests['web-1']['msg'] and 'as that of jail web-1' in guests['web_1']['msg']
+        assert 'ej_web_2a/ej_web_2b, as that of jail web_2' in guests['web-2']['msg']
+        assert 'vnet.epair' in guests['web-2']['msg'] and not guests['db'].get('failed')
+        assert not os.path.exists(conf('web-1')) and not os.path.exists(conf('web_1'))
+    kind, result, ran = run(dict(jails=[jail('web-2', vnet=dict(epair='ej_w2'))]), [jls()], monkeypatch,
+                            check_mode=True)
+    assert not result['guests']['web-2'].get('failed'), result

@@ -229,6 +229,25 @@ def test_a_contract_kind_in_a_topology_check_mode_failure_isolation_and_prune():
     assert ['sysrc', 'box_list+=other'] in runner.ran
 
 
+def test_a_dependant_that_fails_to_go_down_keeps_what_it_depends_on_up_and_configured():
+    runner = Runner({'db': ('running', 'blue'), 'web': ('running', 'red'), 'other': ('running', 'red')},
+                    fail={'stopbox'})
+    results, order, undeclared = topology_run(runner, dict(boxes=[
+        dict(name='web', state='absent', depend=['db']), dict(name='db', state='absent'),
+        dict(name='other', state='absent')]))
+    assert results['web']['failed'] and not results['web'].get('skipped')
+    assert results['db']['skipped'] and 'web, which depends on it, failed to go down' in results['db']['msg']
+    assert ['stopbox', 'db'] not in runner.ran and ['rmbox', 'db'] not in runner.ran
+    assert runner.boxes['db'] == ('running', 'blue')
+    # What does not depend on the failure goes on; only its own rc.conf entry goes.
+    assert results['other']['failed']       # its stop fails too (every stopbox does here)
+    runner = Runner({'db': ('running', 'blue'), 'web': ('running', 'red')})
+    results, order, undeclared = topology_run(runner, dict(boxes=[
+        dict(name='web', state='absent', depend=['db']), dict(name='db', state='absent')]))
+    assert runner.ran[1:5] == [['stopbox', 'web'], ['rmbox', 'web'], ['stopbox', 'db'], ['rmbox', 'db']]
+    assert not results['db'].get('failed') and runner.boxes == {}
+
+
 def test_a_bad_option_of_a_contract_kind_fails_before_anything_runs():
     runner = Runner({})
     with pytest.raises(topology.TopologyError) as failure:

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
     EQUAL, LIVE, RECREATE, RESTART, SET, SUBSET, Action, Change, Option, Plan, compare, execute,
-    plan_lifecycle, structured_diff,
+    plan_lifecycle, run_action, structured_diff,
 )
 
 OPTIONS = (
@@ -134,11 +134,12 @@ def test_plan_without_actions_is_unchanged_and_describes_actions():
     assert plan.describe() == [{'verb': 'load', 'description': 'load vmm', 'argv': ['kldload', 'vmm']}]
 
 
-def test_action_needs_exactly_one_of_argv_or_func():
+def test_action_needs_argv_or_func_and_with_both_runs_the_func():
     with pytest.raises(ValueError):
         Action('x', 'y')
-    with pytest.raises(ValueError):
-        Action('x', 'y', argv=['a'], func=lambda: None)
+    ran = []
+    run_action(Action('x', 'y', argv=['shown'], func=lambda: ran.append('func')), None)
+    assert ran == ['func']
 
 
 def test_equal_comparison_is_order_sensitive():
