@@ -293,8 +293,30 @@ class JailKind(Kind):
                 continue
             if conf.block_span(d.name) or d.p.get('config_file'):
                 return path, conf
+        if not d.p.get('config_file'):
+            # A block in a file of several jails (jail.conf.d/web.conf holding web1 and web2), which
+            # jail(8) reads through an .include of /etc/jail.conf: that file holds the jail.
+            path = self._configured_elsewhere(view).get(d.name)
+            if path is not None:
+                return path, read_config(view, path)
         default = d.p.get('config_file') or os.path.join(config.CONF_D, '%s.conf' % d.name)
         return default, parse('', default)
+
+    @staticmethod
+    def _configured_elsewhere(view):
+        """{jail: the file configuring it} over every file of the host, for jails not in their own file;
+        read once per call."""
+        def scan():
+            found = {}
+            for path in config.host_conf_files():
+                try:
+                    conf = read_config(view, path)
+                except MultiplicityError:
+                    continue        # jail(8) reports a file it cannot read; a task naming the jail too
+                for name in (conf.jails if conf else []):
+                    found.setdefault(name, path)
+            return found
+        return view.cached('jail_conf_files', scan)
 
     def _read_runtime(self, view, d):
         """The running jail as jls reports it, or None."""

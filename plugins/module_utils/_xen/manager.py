@@ -135,6 +135,10 @@ class XenDomuKind(Kind):
     module_kwargs = dict(mutually_exclusive=[('kernel', 'bootloader')])
     OPTIONS = OPTIONS
 
+    def __init__(self, runner):
+        super().__init__(runner)
+        self.files_found = {}       # {name: where on_host found its guest file}, for its removal
+
     # -- desired (no I/O) -------------------------------------------------------------
     def desired(self, params):
         name = config.check_domain_name(params['name'])
@@ -239,9 +243,21 @@ class XenDomuKind(Kind):
     def on_host(self, view, wanted):
         """Domains xl knows and guest files in the declared guests' config directories."""
         names = set(view.cached('xl', lambda: runtime.read_all_domains(self.runner)))
-        for directory in sorted(set(d.extra['config_dir'] for d in wanted)):
-            names.update(read_config_dir(directory)[0])
+        self.files_found = {}
+        auto_dirs = dict((d.extra['config_dir'], d.extra['auto_dir']) for d in reversed(wanted))
+        for directory in sorted(auto_dirs):
+            for name, info in read_config_dir(directory)[0].items():
+                self.files_found.setdefault(name, dict(config_dir=directory, config_file=info['config_file'],
+                                                       auto_dir=auto_dirs[directory]))
+        names.update(self.files_found)
         return sorted(names)
+
+    def removal(self, name):
+        """As any kind's, with the directory and file the domain was found in (a custom config_dir, a file
+        not named after the domain): the removal edits what was listed."""
+        params = super().removal(name)
+        params.update(self.files_found.get(name) or {})
+        return params
 
     def needs_reread(self, plan):
         """The new domid and state after a start or stop; a file write changes nothing xl reports."""

@@ -378,3 +378,28 @@ def test_two_jails_whose_epairs_get_one_name_fail_before_any_change(monkeypatch)
     kind, result, ran = run(dict(jails=[jail('web-2', vnet=dict(epair='ej_w2'))]), [jls()], monkeypatch,
                             check_mode=True)
     assert not result['guests']['web-2'].get('failed'), result
+
+
+def test_prune_edits_a_file_of_several_jails_block_by_block_and_the_next_run_finds_none(monkeypatch):
+    # A hand-written file of two jails that jail(8) reads through /etc/jail.conf's .include.
+    pair = str(HOST['etc'] / 'jail.conf.d' / 'pair.conf')
+    with open(pair, 'w') as handle:
+        handle.write('# two old jails\nold1 {\n    path = /j/old1;\n}\nold2 {\n    path = /j/old2;\n}\n')
+    with open(conf('keep'), 'w') as handle:
+        handle.write('keep {\n    path = /j/keep;\n}\nmine {\n    path = /j/mine;\n}\n')
+    declared = dict(jails=[jail('db', state='present'), dict(name='mine', state='present')], prune=True)
+    kind, result, ran = run(declared, [jls(running('old2', 4)), (SYSRC, 0, 'jail_enable="YES"\njail_list=""\n', '')],
+                            monkeypatch, check_mode=True)
+    assert result['undeclared'] == ['old2', 'keep', 'old1'], result
+    stop = result['guests']['old2']['actions'][0]
+    assert stop['argv'] == ['jail', '-f', pair, '-r', 'old2'], stop
+    kind, result, ran = run(declared, [
+        jls(running('old2', 4)), (SYSRC, 0, 'jail_enable="YES"\njail_list=""\n', ''),
+        (['/sbin/jail', '-f', pair, '-r', 'old2'], 0, '', ''), jls()], monkeypatch)
+    assert kind == 'exit' and result['plan']['remove'] == ['old2', 'keep', 'old1'], result
+    assert open(pair).read().strip() in ('', '# two old jails')
+    # mine is declared (its block in keep.conf is adopted there, not written a second time): only keep goes.
+    assert 'keep' not in open(conf('keep')).read() and 'mine {' in open(conf('keep')).read()
+    assert not os.path.exists(conf('mine'))
+    kind, result, ran = run(declared, [jls()], monkeypatch)
+    assert result['undeclared'] == [] and not result['changed'], result

@@ -67,3 +67,19 @@ def test_a_vnc_password_is_masked_everywhere_topology_returns_and_its_file_is_pr
                           domu(tmp_path, 'web', type='hvm', kernel=None)])
     kind, result, ran = run_module(topology.main, bad, [], monkeypatch)
     assert kind == 'fail' and secret not in json.dumps(result)
+
+
+def test_prune_removes_a_domain_from_the_custom_directory_and_file_it_was_found_in(tmp_path, monkeypatch):
+    (tmp_path / 'auto').mkdir()
+    (tmp_path / 'legacy-guest.cfg').write_text('name = "old"\nmemory = 64\n')      # not named after it
+    os.symlink(str(tmp_path / 'legacy-guest.cfg'), str(tmp_path / 'auto' / 'legacy-guest.cfg'))
+    (tmp_path / 'db.cfg').write_text('name = "db"\ntype = "pv"\nmemory = 160\nvcpus = 1\nkernel = "/guest/vmlinuz"\n')
+    declared = dict(xen_domus=[domu(tmp_path, 'db')], prune=True)
+    kind, result, ran = run_module(topology.main, declared, [xl_list()], monkeypatch, check_mode=True)
+    assert result['undeclared'] == ['old'], result
+    assert str(tmp_path / 'legacy-guest.cfg') in json.dumps(result['guests']['old']['actions'])
+    kind, result, ran = run_module(topology.main, declared, [xl_list()], monkeypatch)
+    assert kind == 'exit' and result['plan']['remove'] == ['old'], result
+    assert not (tmp_path / 'legacy-guest.cfg').exists() and not os.path.lexists(str(tmp_path / 'auto' / 'legacy-guest.cfg'))
+    kind, result, ran = run_module(topology.main, declared, [xl_list()], monkeypatch)
+    assert result['undeclared'] == [] and not result['changed'], result
