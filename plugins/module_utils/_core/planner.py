@@ -118,8 +118,9 @@ class Change(object):
 
 class Action(object):
     """One step of a plan: a command line (with ``data`` on its standard input), or a callable for
-    file edits (given both, the callable runs and the command line shows what it runs).  ``batch`` names the steps that one command may do for many objects of a call
-    (``('jail', 'start')``): the engine runs those of several objects as one (:meth:`engine.Kind.batch`)."""
+    file edits (given both, the callable runs and the command line shows what it runs).  ``batch``
+    names the steps that one command may do for many objects of a call (``('jail', 'start')``): the
+    engine runs those of several objects as one (:meth:`engine.Kind.batch`)."""
 
     __slots__ = ('verb', 'description', 'argv', 'func', 'lock', 'data', 'batch', 'edit')
 

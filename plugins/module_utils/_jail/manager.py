@@ -583,8 +583,8 @@ class JailKind(Kind):
         if unfinished:
             warnings.append('Jail %s: the extraction into %s stopped half way in an earlier run; it is emptied and '
                             'extracted again' % (d.name, path))
-        incomplete = bool(current_state != 'absent' and root and not self._root_ready(root, dataset, path,
-                                                                                        unfinished))
+        ready = bool(root) and self._root_ready(root, dataset, path, unfinished)
+        incomplete = bool(current_state != 'absent' and root and not ready)
         return Current(
             current_state, leftovers=leftovers, incomplete=incomplete, warnings=warnings,
             conf_path=conf_path, old_text=conf.text, new_text=new_text, configured=configured, root=root,
