@@ -59,10 +59,11 @@ def quote(value):
     return '"%s"' % re.sub(r'(["\\$`])', r'\\\1', value)
 
 
-def set_value(text, name, value):
-    """Replace the last assignment of ``name`` (or append one); keep every other line."""
+def set_value(text, name, value, raw=False):
+    """Replace the last assignment of ``name`` (or append one); keep every other line.  ``raw`` writes
+    the value between double quotes as it is, as sysrc(8) does (sysrc.subr's f_sysrc_set escapes nothing)."""
     lines = (text or '').splitlines(True)
-    line = '%s=%s\n' % (name, quote(value))
+    line = '%s="%s"\n' % (name, value) if raw else '%s=%s\n' % (name, quote(value))
     matches = [number for number, found, value in assignments(text) if found == name]
     if matches:
         lines[matches[-1]] = line

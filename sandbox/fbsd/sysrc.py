@@ -1,6 +1,7 @@
 """sysrc(8): query and change rc.conf(5) variables, as documented in sysrc.8."""
 
 import os
+import subprocess
 
 from fbsd import rcconf
 from fbsd.core import Command, getopt, locked_state
@@ -31,6 +32,12 @@ def _write(path, text):
     os.rename(tmp, path)
 
 
+def _sh_accepts(text):
+    """Whether /bin/sh -n finds no syntax error in ``text`` (sysrc's taint check of what it writes)."""
+    return subprocess.run(['/bin/sh', '-n'], input=text.encode(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0
+
+
 def _split(items):
     """Items of ``items`` (the right side of += or -=) and the delimiter they imply."""
     if items[:1] in (' ', ',', ':', ';', '|'):
@@ -49,11 +56,12 @@ class Files(object):
     def __init__(self, root, explicit):
         self.root = root
         self.explicit = explicit
+        # The defaults are read first with -f too (sysrc.subr's f_sysrc_get sources RC_DEFAULTS, then
+        # RC_CONFS): `sysrc -f /etc/rc.conf sshd_enable` answers NO from them.  Writes go to the files.
+        self.defaults = RC_DEFAULTS
         if explicit:
-            self.defaults = None
             self.files = explicit
         else:
-            self.defaults = RC_DEFAULTS
             defaults = rcconf.values(_read(self.path(RC_DEFAULTS)))
             self.files = defaults.get('rc_conf_files', '/etc/rc.conf /etc/rc.conf.local').split()
 
@@ -182,7 +190,13 @@ def main(prog, args):
             status = status or (0 if (current is not None and new == old) else 1)
             continue
         target = files.target(name)
-        text = _read(files.path(target))
-        _write(files.path(target), rcconf.set_value(text, name, new))
+        text = rcconf.set_value(_read(files.path(target)), name, new, raw=True)
+        # f_sysrc_set writes "value" unescaped and keeps the result only if `sh -n` accepts it: a value
+        # with a lone double quote fails here; one with $(...) or `...` passes (and runs at boot).
+        if not _sh_accepts(text):
+            cmd.warnx('Previous syntax errors in %s' % target)
+            status = 1
+            continue
+        _write(files.path(target), text)
         cmd.out('%s: %s -> %s' % (name, old, new))
     return status

@@ -15,6 +15,9 @@ import re
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import split_lines
 
 _ASSIGNMENT = re.compile(r'^(\s*)([A-Za-z_][A-Za-z0-9_]*)=(.*?)\s*$')
+# loader.conf's names also hold dots (kern.racct.enable, vmm_load); its "..." values read as sh's do
+# when they hold no character special inside them.
+_LOADER_ASSIGNMENT = re.compile(r'^(\s*)([A-Za-z_][A-Za-z0-9_.]*)=(.*?)\s*$')
 
 
 def _unquote(raw):
@@ -66,11 +69,11 @@ def quote(value):
     return '"%s"' % re.sub(r'([\\"$`])', r'\\\1', value)
 
 
-def _assignments(text):
+def _assignments(text, pattern=_ASSIGNMENT):
     """(line index, name, value) of every plain assignment line."""
     found = []
     for number, line in enumerate(line.rstrip('\n') for line in split_lines(text)):
-        match = _ASSIGNMENT.match(line)
+        match = pattern.match(line)
         if match:
             value = _unquote(match.group(3))
             if value is not None:
@@ -80,11 +83,12 @@ def _assignments(text):
 
 class ShVars(object):
     """One parse of an rc.conf-style text: its plain assignments (``vars``, the last of a name wins,
-    as in sh), and the text and variables an edit gives, without parsing again."""
+    as in sh), and the text and variables an edit gives, without parsing again.  ``loader``: names
+    as loader.conf takes them (with dots)."""
 
-    def __init__(self, text):
+    def __init__(self, text, loader=False):
         self.text = text or ''
-        self._found = _assignments(self.text)
+        self._found = _assignments(self.text, _LOADER_ASSIGNMENT if loader else _ASSIGNMENT)
         self.vars = dict((name, value) for unused, name, value in self._found)
 
     def edited(self, values):
