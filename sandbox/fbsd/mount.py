@@ -14,7 +14,7 @@ from fbsd import store
 from fbsd.core import Command, getopt, locked_state
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
-MNT_DETACH = 2
+MNT_DETACH, UMOUNT_NOFOLLOW = 2, 8
 FSTYPES = ('devfs', 'nullfs', 'tmpfs', 'fdescfs', 'procfs', 'linprocfs', 'linsysfs', 'zfs', 'ufs')
 # The root and /dev of the simulated host, always mounted.
 BASE_MOUNTS = [
@@ -38,14 +38,16 @@ def _sys_mount(source, target, fstype, flags, data=None):
         raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), target)
 
 
-def realise(entry):
-    """Make the Linux equivalent of a FreeBSD mount, where there is one."""
-    fstype, node = entry['fstype'], entry['node']
+def realise(entry, node=None):
+    """Make the Linux equivalent of a FreeBSD mount, where there is one (on ``node``: the directory as
+    add_mount opened it, so that the real mount is where the table says)."""
+    fstype, node = entry['fstype'], node or entry['node']
     read_only = 'read-only' in entry['options']
     if fstype == 'nullfs':
         _sys_mount(entry['special'], node, None, MS_BIND)
         if read_only:
-            _sys_mount(entry['special'], node, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+            # A remount names the new mount's root: the path, which the bind now covers.
+            _sys_mount(entry['special'], entry['node'], None, MS_BIND | MS_REMOUNT | MS_RDONLY)
     elif fstype == 'devfs':
         _sys_mount('/dev', node, None, MS_BIND | MS_REC)
     elif fstype == 'tmpfs':
@@ -61,7 +63,7 @@ def realise(entry):
 
 def unrealise(entry):
     if entry.get('real'):
-        libc().umount2(entry['node'].encode(), MNT_DETACH)
+        libc().umount2(entry['node'].encode(), MNT_DETACH | UMOUNT_NOFOLLOW)
 
 
 def mounts(state):
@@ -104,16 +106,27 @@ def _parent(state, node):
 
 
 def add_mount(state, special, node, fstype, options, owner=None):
-    """Record (and realise) one mount; raises OSError like mount(2)."""
-    node = os.path.normpath(node)
-    if not os.path.isdir(node):
+    """Record (and realise) one mount; raises OSError like mount(2).  The node is resolved first, as
+    mount(8)'s checkpath() does with realpath(3): a symlink on the way is followed, and the mount
+    table names where the mount landed."""
+    try:
+        # One open of the resolved directory: the table records the directory that is mounted on, even
+        # when a component is swapped for a symlink meanwhile (FreeBSD's own window between
+        # realpath(3) and nmount(2) is not simulated).
+        fd = os.open(os.path.realpath(node), os.O_PATH | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
         raise OSError(2, 'No such file or directory', node)
-    if fstype == 'nullfs' and not os.path.exists(special):
-        raise OSError(2, 'No such file or directory', special)
-    entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options), 'parent': _parent(state, node)}
-    if owner:
-        entry['jail'] = owner
-    entry['real'] = realise(entry)
+    try:
+        node = os.readlink('/proc/self/fd/%d' % fd)
+        if fstype == 'nullfs' and not os.path.exists(special):
+            raise OSError(2, 'No such file or directory', special)
+        entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options),
+                 'parent': _parent(state, node)}
+        if owner:
+            entry['jail'] = owner
+        entry['real'] = realise(entry, '/proc/self/fd/%d' % fd)
+    finally:
+        os.close(fd)
     number = state.get('next_mount', 1)
     state['next_mount'] = number + 1
     mounts(state)[str(number)] = entry

@@ -116,3 +116,11 @@ def test_rename_keeps_bridge_membership(fresh):
     assert fresh.run('ifconfig', 'tap0', 'name', 'vm0tap') == (0, 'vm0tap\n', '')
     assert '\tmember: vm0tap flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>' in fresh.run('ifconfig', 'bridge0')[1]
     assert fresh.run('ifconfig', 'tap0') == (1, '', 'ifconfig: interface tap0 does not exist\n')
+
+
+def test_mount_follows_a_symlinked_node_and_the_table_names_where_it_landed(fresh):
+    fresh.sh('mkdir -p /srv/c /srv/victim /srv/src && ln -s /srv/victim /srv/c/mnt')
+    assert fresh.run('mount', '-t', 'nullfs', '/srv/src', '/srv/c/mnt')[0] == 0
+    nodes = [line.split()[1] for line in fresh.run('mount', '-p')[1].splitlines()]
+    assert '/srv/victim' in nodes and '/srv/c/mnt' not in nodes
+    assert fresh.run('umount', '/srv/victim')[0] == 0

@@ -164,6 +164,10 @@ class ChrootEnvKind(Kind):
     argument_spec = chroot_argument_spec()['argument_spec']
     OPTIONS = OPTIONS
 
+    def __init__(self, runner):
+        super().__init__(runner)
+        self.table_now = None       # the mount table after this call's last mount (None: as observed)
+
     # -- desired (no I/O but resolving the path) ---------------------------------------------
     def desired(self, params):
         path = validate_path(params['path'])
@@ -478,8 +482,14 @@ class ChrootEnvKind(Kind):
             if not _mount_point_exists(tree, entry):
                 plan.add('mkdir', 'create mount point %s' % node,
                          func=lambda target=entry['target']: tree.makedirs(target))
-            plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform))
+            plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform),
+                     func=lambda entry=entry: self._mount(entry, platform, current))
         return wanted, found
+
+    def _mount(self, entry, platform, current):
+        """One mount, checked against where it landed, from the table as the call's last mount left it."""
+        before = self.table_now if self.table_now is not None else current.extra['table']
+        self.table_now = mnt.mount_checked(self.runner, entry, platform, before)
 
 
 def _populated(path):

@@ -10,12 +10,13 @@ its fstab line and the test for "already mounted as declared".
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import find_block, replace_block
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import find_block, read_text, replace_block
 
 FREEBSD, LINUX = 'FreeBSD', 'Linux'
 # Declared type -> the platform's filesystem type (None: not available there).
@@ -154,6 +155,39 @@ def satisfied(entry, mounted, platform):
     if entry['type'] in LINUX_SEEN_AS:
         return mounted['type'] in LINUX_SEEN_AS[entry['type']]
     return True
+
+
+def read_table(runner, platform):
+    """The mount table now: FreeBSD's ``mount -p``, Linux's /proc/self/mountinfo."""
+    if platform == LINUX:
+        return parse_mountinfo(read_text('/proc/self/mountinfo') or '')
+    return parse_mount_p(runner.run(['mount', '-p'], action='read the mount table').stdout)
+
+
+def _key(mount):
+    return tuple(sorted((k, str(v)) for k, v in mount.items()))
+
+
+def mount_checked(runner, entry, platform, before):
+    """Mount ``entry`` and read where it landed; the table after it.
+
+    mount(8) resolves its node with realpath: a guest that turns the checked mount point into a
+    symlink between the check and the mount gets the filesystem mounted where the link points (on
+    the host).  A new mount of this entry elsewhere than its node is unmounted at once and the run
+    fails, naming both; mounts made meanwhile by others are left alone (they are not this entry's).
+    """
+    runner.run(mount_argv(entry, platform), action='mount %s on %s' % (entry['declared'], entry['node']))
+    after = read_table(runner, platform)
+    new = collections.Counter(_key(m) for m in after) - collections.Counter(_key(m) for m in before)
+    ours = [m for m in after if _key(m) in new and satisfied(entry, m, platform)]
+    if ours and not any(m['node'] == entry['node'] for m in ours):
+        for mount in reversed(ours):
+            runner.run(['umount', mount['node']], action='unmount %s, where a mount meant for %s landed'
+                       % (mount['node'], entry['node']))
+        raise MultiplicityError('The mount of %s on %s landed on %s: the mount point was changed (into a symlink) '
+                                'after it was checked; it was unmounted again and nothing is mounted there'
+                                % (entry['declared'], entry['node'], ', '.join(m['node'] for m in ours)))
+    return after
 
 
 def below(table, root):

@@ -48,7 +48,9 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
         UNAME, mount_p(),
         (['/sbin/tar', '-xpf', host['archive'], '-C', path], 0, '', ''),
         (['/sbin/mount', '-t', 'devfs', '-o', 'ruleset=4', 'devfs', path + '/dev'], 0, '', ''),
+        mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path),        # where each mount landed, read after it
         (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', path + '/tmp'], 0, '', ''),
+        mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path),
         mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path),
     ], monkeypatch, diff=True)
     assert kind == 'exit' and result['changed'], result
@@ -248,3 +250,20 @@ def test_a_bootstrap_cut_half_way_is_emptied_and_made_again(host, monkeypatch):
     assert not unfinished.Unfinished('chroot', path, path).found()
     kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p()], monkeypatch)
     assert kind == 'exit' and not result['changed'], result
+
+
+def test_a_mount_that_landed_outside_the_chroot_is_undone_and_reported(host, monkeypatch):
+    """The guest swapped the checked mount point for a symlink to /srv/victim before mount(8) ran."""
+    path = host['path']
+    os.makedirs(os.path.join(path, 'mnt'))
+    share = dict(type='nullfs', source='/srv/src', target='/mnt')
+    monkeypatch.setattr(os.path, 'exists', lambda p, real=os.path.exists: True if p == '/srv/src' else real(p))
+    kind, result, ran = run_module(chroot_env.main, params(host, bootstrap=dict(method='none'), mounts=[share],
+                                                           persist=False), [
+        UNAME, mount_p(),
+        (['/sbin/mount', '-t', 'nullfs', '/srv/src', path + '/mnt'], 0, '', ''),
+        mount_p('/srv/src\t/srv/victim\tnullfs\trw\t0 0'),
+        (['/sbin/umount', '/srv/victim'], 0, '', ''),
+    ], monkeypatch)
+    assert kind == 'fail' and 'landed on /srv/victim' in result['msg'], result
+    assert 'unmounted again' in result['msg']

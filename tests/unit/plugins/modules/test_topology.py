@@ -212,7 +212,7 @@ def test_chroots_and_jails_in_one_call_across_kinds(monkeypatch):
     mounted = (['/sbin/mount', '-p'], 0, 'zroot/ROOT/default\t/\tzfs\trw\t0 0\ntmpfs\t%s/tmp\ttmpfs\trw\t0 0\n' % build,
                '')
     kind, result, ran = run(declared, [
-        jls(), uname, mount_p, (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', build + '/tmp'], 0, '', ''),
+        jls(), uname, mount_p, (['/sbin/mount', '-t', 'tmpfs', 'tmpfs', build + '/tmp'], 0, '', ''), mounted,
         start('web'), jls(running('web', 4)), mounted,
     ], monkeypatch)
     assert kind == 'exit', result
