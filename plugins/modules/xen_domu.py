@@ -235,8 +235,10 @@ options:
   purge:
     description:
       - With O(state=absent), also remove the domain's writable disk images named in its config file (regular
-        files, and ZFS volumes under C(/dev/zvol/) with C(zfs destroy)). Other block devices (LVM volumes,
-        partitions) and CD-ROM images are never removed.
+        files, and ZFS volumes under C(/dev/zvol/) with C(zfs destroy)) that this collection made for it (with
+        O(disks[].size)), as recorded on the host in C(/var/db/bsd-multiplicity). A disk it did not make (attached
+        by hand, made by an earlier version) is kept, with a warning. Other block devices (LVM volumes,
+        partitions), read-only disks and CD-ROM images are never removed.
     type: bool
     default: false
 notes:

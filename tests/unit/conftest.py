@@ -15,5 +15,5 @@ settings.load_profile('units')
 @pytest.fixture(autouse=True)
 def host_records_in_tmp(tmp_path, monkeypatch):
     """The collection's host-side records (work begun and not finished) go to the test's directory."""
-    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
-    monkeypatch.setattr(unfinished, 'RECORD_DIR', str(tmp_path / 'var-db'))
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import records
+    monkeypatch.setattr(records, 'RECORD_DIR', str(tmp_path / 'var-db'))

@@ -25,7 +25,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import Directory, Path, Snapshot
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options, Plan
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.unfinished import Unfinished
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Unfinished
 
 MARKER = '.bsd-multiplicity-chroot.json'
 METHODS = ('none', 'archives', 'debootstrap', 'copy', 'zfs_clone')

@@ -3,7 +3,8 @@
 """The disks guests boot from (Xen domUs, bhyve VMs): a zvol (``/dev/zvol/POOL/NAME``) or a file.
 
 Made on request with a size, sparse (a zvol with ``-s``, a file by ``ftruncate``), never shrunk,
-never overwritten (a file is opened with O_EXCL); removed only when the caller purges.
+never overwritten (a file is opened with O_EXCL), and recorded on the host as made; removed only when
+the caller purges, and only when that record lists it.
 """
 
 from __future__ import annotations
@@ -34,13 +35,17 @@ def check_makeable(target, parameter):
         raise ParameterError(parameter, 'directory %s does not exist' % os.path.dirname(target))
 
 
-def plan_create(plan, target, size, properties=()):
+def plan_create(plan, runner, target, size, made, properties=()):
     """Add to ``plan`` the making of a sparse disk of ``size`` bytes (zvol ``properties`` as pairs,
-    ``volmode=dev`` for a VM's)."""
+    ``volmode=dev`` for a VM's), recorded in ``made`` (:class:`records.Made`) once it is there."""
     dataset = zvol_of(target)
     if dataset is not None:
-        plan.add('create', 'create sparse zvol for %s' % target,
-                 argv=zfs.create_argv(dataset, properties, volume_size=size, sparse=True))
+        argv = zfs.create_argv(dataset, properties, volume_size=size, sparse=True)
+
+        def create_zvol():
+            runner.run(argv, action='create sparse zvol for %s' % target)
+            made.add(target)
+        plan.add('create', 'create sparse zvol for %s' % target, argv=argv, func=create_zvol)
         return
 
     def create_file():
@@ -49,14 +54,27 @@ def plan_create(plan, target, size, properties=()):
             os.ftruncate(fd, size)      # sparse: no blocks are written
         finally:
             os.close(fd)
+        made.add(target)
     plan.add('create', 'create sparse disk image %s (%d bytes)' % (target, size), func=create_file)
 
 
-def plan_purge(plan, target, label):
-    """Add to ``plan`` the removal of a disk that is there: its zvol destroyed, or its file removed (never a
-    device or a directory)."""
+def plan_purge(plan, runner, target, label, made):
+    """Add to ``plan`` the removal of a disk that is there and that ``made`` lists (this collection made
+    it): its zvol destroyed, or its file removed (never a device or a directory).  False when it is
+    kept because something else made it (an operator's disk, install media)."""
+    if target not in made.items():
+        return not os.path.lexists(target)
     dataset = zvol_of(target)
     if dataset is not None and os.path.exists(target):
-        plan.add('purge', 'destroy zvol of %s' % label, argv=zfs.destroy_argv(dataset))
+        argv = zfs.destroy_argv(dataset)
+
+        def destroy_zvol():
+            runner.run(argv, action='destroy zvol of %s' % label)
+            made.discard(target)
+        plan.add('purge', 'destroy zvol of %s' % label, argv=argv, func=destroy_zvol)
     elif dataset is None and os.path.isfile(target) and not os.path.islink(target):
-        plan.add('purge', 'remove disk image %s' % target, func=lambda: os.unlink(target))
+        def remove_file():
+            os.unlink(target)
+            made.discard(target)
+        plan.add('purge', 'remove disk image %s' % target, func=remove_file)
+    return True

@@ -29,7 +29,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.unfinished import Unfinished
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Unfinished
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
     Bridge, Directory, File, Snapshot,
 )

@@ -14,6 +14,7 @@ import os
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Made
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     MultiplicityError, ParameterError, WaitTimeout,
 )
@@ -327,14 +328,14 @@ class XenDomuKind(Kind):
             plan.write(FileEdit(config_file, lambda text: config.render_file(text or '', wanted),
                                 'write %s' % config_file, verb='write', parent=not given_file, private=secret))
         for disk in current.extra['disks_missing']:
-            self._plan_disk(plan, disk)
+            self._plan_disk(plan, desired, disk)
         autostart = desired.extra['params']['autostart']
         if autostart is not None and autostart != current.extra['autostart_now']:
             self._plan_autostart(plan, desired, autostart)
 
-    @staticmethod
-    def _plan_disk(plan, disk):
-        disks.plan_create(plan, disk['target'], require_size(disk['size'], 'disks.size'))
+    def _plan_disk(self, plan, desired, disk):
+        disks.plan_create(plan, self.runner, disk['target'], require_size(disk['size'], 'disks.size'),
+                          Made('xen_domu', desired.name))
 
     @staticmethod
     def _plan_autostart(plan, desired, enable):
@@ -396,7 +397,9 @@ class XenDomuKind(Kind):
             for vdev, target, fields in config.disks_of(current.extra['old_settings']):
                 if not target or config.shared_medium(fields):
                     continue        # install media and read-only disks may serve other domains
-                disks.plan_purge(plan, target, vdev)
+                if not disks.plan_purge(plan, self.runner, target, vdev, Made('xen_domu', desired.name)):
+                    plan.warn('Domain %s: disk %s was not made by this collection (the host has no record of '
+                              'it), so purge keeps it' % (desired.name, target))
 
     # -- results -----------------------------------------------------------------------
     def expected(self, outcome):

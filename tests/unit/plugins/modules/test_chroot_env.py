@@ -216,7 +216,7 @@ def test_purge_destroys_a_dataset_only_when_zfs_says_it_is_the_chroots_clone(hos
 
 
 def test_a_bootstrap_cut_half_way_is_emptied_and_made_again(host, monkeypatch):
-    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import records
     path = host['path']
     tar = ['/sbin/tar', '-xpf', host['archive'], '-C', path]
 
@@ -225,7 +225,7 @@ def test_a_bootstrap_cut_half_way_is_emptied_and_made_again(host, monkeypatch):
         raise KeyboardInterrupt     # the run stops here, as a crash or a killed connection would stop it
     with pytest.raises(KeyboardInterrupt):
         run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p(), (tar, cut, None, None)], monkeypatch)
-    assert unfinished.Unfinished('chroot', path, path).found()
+    assert records.Unfinished('chroot', path, path).found()
     # Without the host's record, a tree that is not empty is someone's: refused, as before.
     kind, result, ran = run_module(chroot_env.main, params(host, path=path + '-other', mounts=[]),
                                    [UNAME, mount_p()], monkeypatch, check_mode=True)
@@ -247,7 +247,7 @@ def test_a_bootstrap_cut_half_way_is_emptied_and_made_again(host, monkeypatch):
     kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]),
                                    [UNAME, mount_p(), (tar, extract, None, None), mount_p()], monkeypatch)
     assert kind == 'exit' and result['changed'], result
-    assert not unfinished.Unfinished('chroot', path, path).found()
+    assert not records.Unfinished('chroot', path, path).found()
     kind, result, ran = run_module(chroot_env.main, params(host, mounts=[]), [UNAME, mount_p()], monkeypatch)
     assert kind == 'exit' and not result['changed'], result
 

@@ -426,7 +426,7 @@ def test_release_archives_not_in_their_manifest_fail_first_in_check_mode_too(mon
 
 
 def test_an_extraction_cut_half_way_is_emptied_and_done_again(monkeypatch):
-    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import unfinished
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import records
     dist = HOST['root'] / 'dist'
     dist.mkdir()
     (dist / 'base.txz').write_bytes(b'archive')
@@ -442,7 +442,7 @@ def test_an_extraction_cut_half_way_is_emptied_and_done_again(monkeypatch):
         raise KeyboardInterrupt     # the run stops here, as a crash or a killed connection would stop it
     with pytest.raises(KeyboardInterrupt):
         run(jail, params, [c(JLS_WEB, NOT_FOUND), (tar, cut, None, None)], monkeypatch)
-    record = unfinished.Unfinished('jail', 'web', path)
+    record = records.Unfinished('jail', 'web', path)
     assert record.found() and os.listdir(path) == ['bin']
     kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND)], monkeypatch, check_mode=True)
     assert [a['verb'] for a in result['actions']] == ['clean', 'extract', 'config'], result

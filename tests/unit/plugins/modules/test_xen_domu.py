@@ -222,6 +222,21 @@ def test_purge_never_takes_shared_media_in_any_disk_syntax(dom0, monkeypatch):
     assert all(os.path.exists(path) for path in kept)
 
 
+def test_purge_keeps_a_writable_disk_the_module_did_not_make(dom0, monkeypatch):
+    run_module(xen_domu.main, params(dom0, state='present', autostart=None), [xl_list('web')], monkeypatch)
+    image = os.path.join(dom0['images'], 'web.img')
+    data = os.path.join(dom0['images'], 'data.img')      # the operator's, attached by hand
+    with open(data, 'w') as handle:
+        handle.write('precious')
+    with open(dom0['cfg'], 'a') as handle:
+        handle.write('disk += ["format=raw, vdev=xvdb, access=rw, target=%s"]\n' % data)
+    purge = dict(name='web', state='absent', purge=True, config_dir=dom0['dir'])
+    kind, result, ran = run_module(xen_domu.main, purge, [xl_list('web')], monkeypatch)
+    assert kind == 'exit' and result['changed'] and not os.path.exists(image), result
+    assert open(data).read() == 'precious'
+    assert any('data.img was not made by this collection' in w for w in result['warnings'])
+
+
 def test_a_config_file_that_defines_another_domain_is_never_written_removed_or_purged(dom0, monkeypatch):
     image = os.path.join(dom0['images'], 'db.img')
     open(image, 'w').close()

@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Guest disks: zvols and sparse files, made once, never overwritten, removed only when purged."""
+"""Guest disks: zvols and sparse files, made once, never overwritten, recorded as made on the host,
+removed only when purged and only when the record says this collection made them."""
 from __future__ import annotations
 
 import os
@@ -7,8 +8,17 @@ import os
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Made
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan, execute
+
+
+class Runner(object):
+    def __init__(self):
+        self.ran = []
+
+    def run(self, argv, action=None):
+        self.ran.append(argv)
 
 
 class View(object):
@@ -25,18 +35,20 @@ def test_a_zvol_is_there_by_its_dataset_and_made_sparse_with_its_properties():
     assert disks.zvol_of('/dev/zvol/zroot/vm/disk0') == 'zroot/vm/disk0' and disks.zvol_of('/vm/d.img') is None
     assert disks.exists(View(['zroot/vm/disk0']), '/dev/zvol/zroot/vm/disk0')
     assert not disks.exists(View(), '/dev/zvol/zroot/vm/disk1')
-    plan = Plan()
-    disks.plan_create(plan, '/dev/zvol/zroot/vm/disk1', 1 << 30, [('volmode', 'dev')])
-    assert plan.actions[0].argv == ['zfs', 'create', '-p', '-o', 'volmode=dev', '-s', '-V', str(1 << 30),
-                                    'zroot/vm/disk1']
+    plan, runner, made = Plan(), Runner(), Made('vm', 'a')
+    disks.plan_create(plan, runner, '/dev/zvol/zroot/vm/disk1', 1 << 30, made, [('volmode', 'dev')])
+    argv = ['zfs', 'create', '-p', '-o', 'volmode=dev', '-s', '-V', str(1 << 30), 'zroot/vm/disk1']
+    assert plan.actions[0].argv == argv and made.items() == []
+    execute(plan, runner, False)
+    assert runner.ran == [argv] and made.items() == ['/dev/zvol/zroot/vm/disk1']
 
 
 def test_a_file_is_made_sparse_once_and_never_overwritten(tmp_path):
     target = str(tmp_path / 'd.img')
-    plan = Plan()
-    disks.plan_create(plan, target, 1 << 20)
+    plan, made = Plan(), Made('vm', 'a')
+    disks.plan_create(plan, None, target, 1 << 20, made)
     execute(plan, None, False)
-    assert os.path.getsize(target) == 1 << 20 and os.stat(target).st_blocks == 0
+    assert os.path.getsize(target) == 1 << 20 and os.stat(target).st_blocks == 0 and made.items() == [target]
     with pytest.raises(MultiplicityError) as failed:
         execute(plan, None, False)      # O_EXCL: an existing image is never written over
     assert 'File exists' in str(failed.value)
@@ -45,14 +57,19 @@ def test_a_file_is_made_sparse_once_and_never_overwritten(tmp_path):
     assert 'disks[0].target' in str(refused.value)
 
 
-def test_purge_removes_files_and_zvols_but_not_what_a_link_points_at(tmp_path):
-    image, other = tmp_path / 'd.img', tmp_path / 'other.img'
-    image.write_text('')
-    other.write_text('')
+def test_purge_removes_only_what_the_record_lists_never_what_a_link_points_at(tmp_path):
+    image, other, attached = tmp_path / 'd.img', tmp_path / 'other.img', tmp_path / 'attached.img'
+    for path in (image, other, attached):
+        path.write_text('')
     os.symlink(str(other), str(tmp_path / 'link.img'))
+    made = Made('vm', 'a')
+    for target in (image, tmp_path / 'link.img', tmp_path / 'absent.img'):
+        made.add(str(target))
     plan = Plan()
-    for target in (str(image), str(tmp_path / 'link.img'), str(tmp_path / 'absent.img')):
-        disks.plan_purge(plan, target, 'xvda')
+    kept = [str(t) for t in (image, tmp_path / 'link.img', tmp_path / 'absent.img', attached)
+            if not disks.plan_purge(plan, None, str(t), 'xvda', made)]
+    assert kept == [str(attached)]         # the operator's disk: not made here, so not purged
     assert [a.description for a in plan.actions] == ['remove disk image %s' % image]
     execute(plan, None, False)
-    assert not image.exists() and other.exists()
+    assert not image.exists() and other.exists() and attached.exists()
+    assert str(image) not in made.items()
