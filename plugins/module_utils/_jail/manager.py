@@ -400,6 +400,23 @@ class JailKind(Kind):
                                         'there (make the directory in the jail\'s root, or remove the mount)'
                                         % (d.name, path, rel))
 
+    def _check_again_after_stop(self, plan, d, ctx):
+        """A restart checks the mount points again once the jail is stopped: its processes could change
+        them after the check above, while it ran; once it is stopped none is left to (jail(8) mounts
+        right after)."""
+        verbs = [a.verb for a in plan.actions]
+        if 'stop' not in verbs or verbs.index('stop') > verbs.index('start'):
+            return
+        stop = plan.actions[verbs.index('stop')]
+
+        def stop_then_check(argv=stop.argv, description=stop.description):
+            self.runner.run(argv, action=description)
+            try:
+                self._check_mount_points(d, ctx)
+            except MultiplicityError as exc:
+                raise MultiplicityError('%s; it was stopped for its restart and is left stopped' % exc)
+        stop.func = stop_then_check
+
     def _guest(self, d, path):
         """The jail's root as the guest's root user may have shaped it: no symlink is followed."""
         return GuestTree(path, 'Jail %s root' % d.name)
@@ -660,6 +677,7 @@ class JailKind(Kind):
             # A root this plan makes has its mount points once made; the symlink check waits for it too.
             if not verbs & set(('create_dataset', 'extract', 'thin_root')):
                 self._check_mount_points(desired, ctx)
+            self._check_again_after_stop(plan, desired, ctx)
 
     def on_host(self, view, wanted):
         """Running jails and jails configured in the files rc.d/jail reads for them."""

@@ -588,3 +588,23 @@ def test_a_block_marked_by_an_earlier_version_is_adopted_and_removed_with_its_ma
         c(JLS_WEB, NOT_FOUND), c(['sysrc', '-e', 'jail_enable', 'jail_list'], (0, 'jail_enable="YES"\njail_list=""\n', ''))],
         monkeypatch)
     assert kind == 'exit' and result['changed'] and not os.path.exists(HOST['conf'])
+
+
+def test_a_restart_checks_the_mount_points_again_once_the_jail_is_stopped(monkeypatch):
+    """While the jail ran, one of its processes turned /mnt into a link to /etc after the module's check:
+    the check made once the jail is stopped (none of its processes left) refuses the start."""
+    write_conf('web {\n    path = %s;\n    mount.devfs;\n    exec.start = "/bin/sh /etc/rc";\n}\n' % HOST['path'])
+    os.mkdir(os.path.join(HOST['path'], 'mnt'))
+    share = dict(source='/data', target='/mnt', type='nullfs', options='ro')
+    params = dict(name='web', path=HOST['path'], exec=dict(start=['/bin/sh /etc/rc']), mounts=[share],
+                  restart_on_change=True)
+
+    def stop_after_the_swap(argv, data):
+        os.rmdir(os.path.join(HOST['path'], 'mnt'))
+        os.symlink('/etc', os.path.join(HOST['path'], 'mnt'))
+        return 0, '', ''
+    kind, result = run(jail, params, [
+        c(JLS_WEB, jls(running())), (['/sbin/jail', '-f', HOST['conf'], '-r', 'web'], stop_after_the_swap, None, None),
+    ], monkeypatch)
+    assert kind == 'fail' and 'mount point %s/mnt is a symlink' % HOST['path'] in result['msg'], result
+    assert 'left stopped' in result['msg']      # jail -c never ran: the harness has no such command left
