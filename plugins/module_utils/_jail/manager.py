@@ -473,10 +473,11 @@ class JailKind(Kind):
         for d in wanted:
             current = found[d.name]
             if isinstance(current, Current) and d.state != 'absent':
+                depended, missing = self._depended(view, d.name, files)
+                current.extra['depend_missing'] = missing
                 try:
                     current.extra['start'] = startup.command(d.name, current.extra['conf_path'],
-                                                             current.extra['holds_only'],
-                                                             self._depended(view, d.name, files))
+                                                             current.extra['holds_only'], depended)
                 except MultiplicityError as exc:
                     found[d.name] = exc
         return found
@@ -521,8 +522,8 @@ class JailKind(Kind):
 
     @staticmethod
     def _depended(view, name, files):
-        """(path, holds_only) of the files configuring the jails this one depends on, directly or not
-        (jail(8) must find every one of them defined); None if one is configured nowhere."""
+        """([(path, holds_only)] of the files configuring the jails this one depends on, directly or not
+        (jail(8) must find every one of them defined), None); or (None, the first jail configured nowhere)."""
         found, seen, todo = [], set([name]), list(files[name][2])
         while todo:
             other = todo.pop(0)
@@ -530,7 +531,8 @@ class JailKind(Kind):
                 continue
             seen.add(other)
             if other not in files:
-                for path in config.config_candidates(other):
+                elsewhere = JailKind._configured_elsewhere(view).get(other)
+                for path in config.config_candidates(other) + ([elsewhere] if elsewhere else []):
                     conf = read_config(view, path)
                     if conf is not None and conf.block_span(other):
                         try:
@@ -540,11 +542,11 @@ class JailKind(Kind):
                         files[other] = (path, conf.holds_only(other), depend)
                         break
                 else:
-                    return None
+                    return None, other
             path, holds_only, depend = files[other]
             found.append((path, holds_only))
             todo.extend(depend)
-        return found
+        return found, None
 
     def _observe_one(self, view, d, properties):
         warnings = []
@@ -665,6 +667,10 @@ class JailKind(Kind):
         # What the real run would fail on fails now, in check mode too, before the first change.
         ctx = current.extra
         verbs = set(a.verb for a in plan.actions)
+        if 'start' in verbs and ctx.get('depend_missing'):
+            raise MultiplicityError('Jail %s: it depends on %s, which no jail.conf file of this host nor this call '
+                                    'configures: jail(8) would refuse to start it (depends on undefined jail)'
+                                    % (desired.name, ctx['depend_missing']))
         if 'extract' in verbs:
             root = ctx['root']
             # Archives there now are checked against their MANIFEST (listed, and their SHA-256) before any

@@ -608,3 +608,16 @@ def test_a_restart_checks_the_mount_points_again_once_the_jail_is_stopped(monkey
     ], monkeypatch)
     assert kind == 'fail' and 'mount point %s/mnt is a symlink' % HOST['path'] in result['msg'], result
     assert 'left stopped' in result['msg']      # jail -c never ran: the harness has no such command left
+
+
+def test_a_depend_on_a_jail_configured_nowhere_fails_before_any_change(monkeypatch):
+    params = dict(name='web', path=HOST['path'], depend=['db'])
+    for check_mode in (True, False):
+        kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND)], monkeypatch, check_mode=check_mode)
+        assert kind == 'fail' and 'depends on db, which no jail.conf file' in result['msg'], result
+        assert not os.path.exists(HOST['conf']) and result['done'] == []
+    # Configured in a file of several jails (read by jail(8) through an .include): found there.
+    with open(str(HOST['etc'] / 'jail.conf.d' / 'pair.conf'), 'w') as handle:
+        handle.write('db {\n    path = /j/db;\n}\nother {\n    path = /j/other;\n}\n')
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND)], monkeypatch, check_mode=True)
+    assert kind == 'exit' and result['changed'], result
