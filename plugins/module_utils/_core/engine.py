@@ -314,6 +314,7 @@ class Call(object):
         self.order = []         # the declared names, dependencies first
         self.sequence = []      # the outcomes in the order they were applied (would be, in check mode)
         self.shared = set()     # (kind, batch key) of the batched actions several objects plan
+        self.down_dependants = {}   # name -> names of the objects going down that depend on it
 
     @property
     def changed(self):
@@ -398,6 +399,13 @@ class Call(object):
         waiting = []        # outcomes stopped at a batched action, until their batch runs
         # Batched actions that more than one object plans (not counting the dependants of a failure):
         # those wait for each other; one alone runs in turn.
+        # Those going down that depend on each object going down: it waits for them and stays up, as
+        # configured, while one of them failed to go down.
+        self.down_dependants = collections.defaultdict(set)
+        for outcome in self.outcomes:
+            if outcome.desired.state in STOPPING:
+                for name in outcome.desired.depends:
+                    self.down_dependants[name].add(outcome.name)
         doomed = set(failed)
         for outcome in ordered:
             if doomed & set(outcome.desired.depends) or doomed & self._dependants_going_down(outcome):
@@ -431,12 +439,10 @@ class Call(object):
             queue = later
 
     def _dependants_going_down(self, outcome):
-        """Names of the objects going down that depend on ``outcome`` when it goes down too: it waits for
-        them (dependants first) and stays up, as configured, while one of them failed to go down."""
+        """Names of the objects going down that depend on ``outcome`` when it goes down too."""
         if outcome.desired.state not in STOPPING:
             return set()
-        return set(o.name for o in self.outcomes if outcome.name in o.desired.depends
-                   and o.desired.state in STOPPING and o is not outcome)
+        return self.down_dependants.get(outcome.name, set()) - set([outcome.name])
 
     def _advance(self, outcome, waiting, failed):
         """Run the object's actions from where it stands up to its next batched one; True when it waits

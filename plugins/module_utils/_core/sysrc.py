@@ -95,16 +95,35 @@ def merged_sysrc(edits, order=()):
 
 
 def _out_of_order(edits, path, assignments, order):
-    """The variables of ``path`` whose ``+=`` items, appended, would break the call's order."""
-    found = []
+    """The variables of ``path`` whose ``+=`` items, appended, would break the call's order (each
+    variable looked at once: its edits share the list as the call read it)."""
+    found, seen = [], set()
+    rank = dict((name, index) for index, name in enumerate(order))
     for edit in edits:
-        if edit.path != path or not edit.in_call_order or edit.variable in found:
+        if edit.path != path or not edit.in_call_order or edit.variable in seen:
             continue
-        items = assignments.get((edit.variable, '+='), [])
-        appended = edit.listed + [item for item in items if item not in edit.listed]
-        if placed(edit.listed, items, order) != appended:
+        seen.add(edit.variable)
+        if not _appends_in_order(edit.listed, assignments.get((edit.variable, '+='), []), rank):
             found.append(edit.variable)
     return found
+
+
+def _appends_in_order(listed, items, rank):
+    """Whether :func:`placed` would put each new item of ``items`` at the end, in linear time: an item
+    goes last when nothing listed is in the call's order yet, or when the last item is and comes before it."""
+    result, present = list(listed), set(listed)
+    any_ranked = any(name in rank for name in result)
+    for item in items:
+        if item in present:
+            continue
+        if item in rank:
+            last = result[-1] if result else None
+            if any_ranked and not (last in rank and rank[last] < rank[item]):
+                return False
+            any_ranked = True
+        result.append(item)
+        present.add(item)
+    return True
 
 
 def place_in_order(runner, argv, ordered, order):

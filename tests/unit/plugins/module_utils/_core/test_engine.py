@@ -405,3 +405,19 @@ def test_an_ordered_list_is_written_from_the_file_as_it_is_when_applied():
                           ['jail_list'], ['db', 'web1', 'web2'])
     assert runner.ran == [['sysrc', '-n', '-i', 'jail_list']]
     assert argv == ['sysrc', 'jail_enable=YES', 'jail_list=db web1 late web2']
+
+
+def test_the_linear_append_check_agrees_with_placing_every_small_case():
+    """_appends_in_order (linear, run for every call) says exactly when placed() would only append."""
+    import itertools
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import sysrc
+    order = ['a', 'b', 'c', 'd']
+    rank = dict((name, index) for index, name in enumerate(order))
+    names = order + ['x']       # x: not an object of the call
+    for size in range(4):
+        for listed in itertools.permutations(names, size):
+            for count in range(1, 4):
+                for items in itertools.permutations(names, count):
+                    appended = list(listed) + [i for i in items if i not in listed]
+                    expected = placed(list(listed), list(items), order) == appended
+                    assert sysrc._appends_in_order(list(listed), list(items), rank) == expected, (listed, items)
