@@ -185,15 +185,9 @@ class ChrootEnvKind(Kind):
             raise MultiplicityError('chroot_env supports FreeBSD and Linux hosts, not %s' % system)
         return system
 
-    @staticmethod
-    def mount_table(view, platform, fresh=False):
-        if platform == mnt.LINUX:
-            return mnt.parse_mountinfo(read_text('/proc/self/mountinfo') or '')
-        return mnt.parse_mount_p(view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
-
     def observe(self, view, wanted):
         platform = self.platform(view)
-        table = self.mount_table(view, platform)
+        table = mnt.read_table(view, platform)
         found = {}
         for desired in wanted:
             params, path = desired.extra['params'], desired.name
@@ -335,7 +329,7 @@ class ChrootEnvKind(Kind):
 
     def reread(self, view, outcomes):
         """One fresh mount table for every changed chroot: what is mounted in each now."""
-        table = self.mount_table(view, outcomes[0].current.extra['platform'], fresh=True)
+        table = mnt.read_table(view, outcomes[0].current.extra['platform'], fresh=True)
         return dict((o.name, o.current.but(state=expected_state(o), mounted=mnt.below(table, o.desired.extra['real'])))
                     for o in outcomes)
 

@@ -17,6 +17,7 @@ import re
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import find_block, read_text, replace_block
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 
 FREEBSD, LINUX = 'FreeBSD', 'Linux'
 # Declared type -> the platform's filesystem type (None: not available there).
@@ -157,11 +158,12 @@ def satisfied(entry, mounted, platform):
     return True
 
 
-def read_table(runner, platform):
-    """The mount table now: FreeBSD's ``mount -p``, Linux's /proc/self/mountinfo."""
+def read_table(view, platform, fresh=False):
+    """The mount table: FreeBSD's ``mount -p`` (read once per call through ``view``, again with
+    ``fresh``), Linux's /proc/self/mountinfo."""
     if platform == LINUX:
         return parse_mountinfo(read_text('/proc/self/mountinfo') or '')
-    return parse_mount_p(runner.run(['mount', '-p'], action='read the mount table').stdout)
+    return parse_mount_p(view.run(['mount', '-p'], action='read the mount table', fresh=fresh).stdout)
 
 
 def _key(mount):
@@ -177,7 +179,7 @@ def mount_checked(runner, entry, platform, before):
     fails, naming both; mounts made meanwhile by others are left alone (they are not this entry's).
     """
     runner.run(mount_argv(entry, platform), action='mount %s on %s' % (entry['declared'], entry['node']))
-    after = read_table(runner, platform)
+    after = read_table(HostView(runner), platform)
     new = collections.Counter(_key(m) for m in after) - collections.Counter(_key(m) for m in before)
     ours = [m for m in after if _key(m) in new and satisfied(entry, m, platform)]
     if ours and not any(m['node'] == entry['node'] for m in ours):
