@@ -143,7 +143,7 @@ def read_config(view, path):
     """The parsed config file (None when it does not exist), read once per call: /etc/jail.conf is a
     candidate for every jail, and a topology call looks at every file in /etc/jail.conf.d."""
     def read():
-        text = read_text(path)
+        text = file_text(view, path)
         if text is None:
             return None
         try:
@@ -154,6 +154,12 @@ def read_config(view, path):
     if isinstance(found, JailConfError):
         raise MultiplicityError('Cannot read %s: %s' % (path, found))
     return found
+
+
+def file_text(view, path):
+    """A host file's text (None: missing), read once per call: the parse of a jail.conf file and the
+    scans of its text share it."""
+    return view.cached(('file', path), lambda: read_text(path))
 
 
 def _include_reader(path):
@@ -338,7 +344,7 @@ class JailKind(Kind):
         """
         if d.rctl is None and d.state != 'absent':
             return None
-        text = view.cached(('file', rctl.RCTL_CONF), lambda: read_text(rctl.RCTL_CONF))
+        text = file_text(view, rctl.RCTL_CONF)
         in_conf = rctl.conf_rules(text, d.name)
         if d.rctl is None and not in_conf:
             return None
@@ -496,7 +502,7 @@ class JailKind(Kind):
             return
         owners = dict((iface, set(names)) for iface, names in mine.items())
         for path in config.host_conf_files():
-            text = view.cached(('file', path), lambda path=path: read_text(path)) or ''
+            text = file_text(view, path) or ''
             if not any(iface in owners for iface in VNET_INTERFACE_RE.findall(text)):
                 continue
             try:
