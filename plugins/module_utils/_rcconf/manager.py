@@ -59,7 +59,7 @@ def _text_value(parameter, value):
     """A declared value as the file holds it: booleans are YES/NO (rc.conf's words), numbers as written."""
     if isinstance(value, bool):
         return 'YES' if value else 'NO'
-    if isinstance(value, (int, float)) or isinstance(value, str):
+    if isinstance(value, (int, float, str)):
         text = str(value)
         bad = sorted(set(c for c in text if c in UNSAFE))
         if bad:
@@ -79,15 +79,6 @@ def _words(parameter, value):
         if word not in words:
             words.append(word)
     return words
-
-
-class FileVars(object):
-    """One file's plain assignments, read by the reader of its syntax."""
-
-    def __init__(self, text, syntax):
-        self.text = text
-        self.syntax = syntax
-        self.parsed = ShVars(text, loader=syntax == LOADER)
 
 
 def after_value(op, value, words, current):
@@ -140,8 +131,9 @@ class RcVarKind(Kind):
         found = {}
         for d in wanted:
             path, syntax = d.extra['path'], d.extra['syntax']
-            file_vars = view.cached(('rc vars', path, syntax), lambda: FileVars(read_text(path), syntax))
-            current = file_vars.parsed.vars.get(d.name)
+            # One file's plain assignments, read once per call by the reader of its syntax.
+            file_vars = view.cached(('rc vars', path, syntax), lambda: ShVars(read_text(path), loader=syntax == LOADER))
+            current = file_vars.vars.get(d.name)
             # A list's value after the edit depends on what the file lists now.
             after = after_value(d.extra['op'], d.extra['value'], d.extra['words'], current)
             found[d.name] = Current('absent' if current is None else 'stopped', dict(value=current),

@@ -76,14 +76,14 @@ def test_an_edit_keeps_what_another_writer_put_in_the_file_meanwhile(tmp_path, m
     from ansible_collections.bsd.multiplicity.plugins.module_utils._rcconf import manager
     path = tmp_path / 'rc.conf'
     path.write_text('cloned_interfaces="lo1"\n')
-    real, reads = manager.FileVars, []
+    real, reads = manager.ShVars, []
 
-    def read_then_someone_writes(text, syntax):
+    def read_then_someone_writes(text, loader=False):
         reads.append(text)
         if len(reads) == 1:
             path.write_text('cloned_interfaces="lo1 tap0"\njail_enable="YES"\n')      # a concurrent run's edit
-        return real(text, syntax)
-    monkeypatch.setattr(manager, 'FileVars', read_then_someone_writes)
+        return real(text, loader=loader)
+    monkeypatch.setattr(manager, 'ShVars', read_then_someone_writes)
     kind, result, ran = run(dict(path=str(path), list_add=dict(cloned_interfaces=['bridge0'])), monkeypatch)
     assert kind == 'exit' and result['changed'], result
     assert path.read_text() == 'cloned_interfaces="lo1 tap0 bridge0"\njail_enable="YES"\n'
