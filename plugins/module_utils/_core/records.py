@@ -25,6 +25,12 @@ def _record_path(kind, name, suffix):
     return os.path.join(RECORD_DIR, '%s.%s.%s' % (kind, quote(name, safe=''), suffix))
 
 
+def _save(path, data):
+    """A record written whole and atomically, readable by root only."""
+    os.makedirs(RECORD_DIR, 0o700, exist_ok=True)
+    atomic_write(path, json.dumps(data) + '\n', mode=0o600)
+
+
 class Unfinished(object):
     """The record of one object's work in ``target`` (a directory it fills)."""
 
@@ -47,9 +53,7 @@ class Unfinished(object):
 
     def begin(self, what):
         """Record that ``what`` starts in the target (run as the first step of the work)."""
-        os.makedirs(RECORD_DIR, 0o700, exist_ok=True)
-        atomic_write(self.path, json.dumps(dict(kind=self.kind, name=self.name, target=self.target, work=what)) + '\n',
-                     mode=0o600)
+        _save(self.path, dict(kind=self.kind, name=self.name, target=self.target, work=what))
 
     def finish(self):
         """The work is done (its last step): the record goes."""
@@ -78,11 +82,10 @@ class Made(object):
         return [item for item in data if isinstance(item, str)] if isinstance(data, list) else []
 
     def _change(self, add=(), remove=()):
-        os.makedirs(RECORD_DIR, 0o700, exist_ok=True)
+        os.makedirs(RECORD_DIR, 0o700, exist_ok=True)       # the lock is taken on this directory
         with locked(self.path):
             items = [i for i in self.items() if i not in remove]
-            items += [i for i in add if i not in items]
-            atomic_write(self.path, json.dumps(items) + '\n', mode=0o600)
+            _save(self.path, items + [i for i in add if i not in items])
 
     def add(self, item):
         """Record ``item`` as made (right after it was)."""
