@@ -289,24 +289,27 @@ class JailKind(Kind):
     # ------------------------------------------------------------ reading
     def _locate_config(self, view, d):
         """(path, parsed text) of the file that configures this jail, adopted if written by hand."""
-        if d.p.get('config_file'):
-            candidates = [d.p['config_file']]
-        else:
-            candidates = config.config_candidates(d.name)
-        for path in candidates:
-            conf = read_config(view, path)
-            if conf is None:
-                continue
-            if conf.block_span(d.name) or d.p.get('config_file'):
-                return path, conf
-        if not d.p.get('config_file'):
-            # A block in a file of several jails (jail.conf.d/web.conf holding web1 and web2), which
-            # jail(8) reads through an .include of /etc/jail.conf: that file holds the jail.
-            path = self._configured_elsewhere(view).get(d.name)
-            if path is not None:
-                return path, read_config(view, path)
-        default = d.p.get('config_file') or os.path.join(config.CONF_D, '%s.conf' % d.name)
+        given = d.p.get('config_file')
+        if given:
+            conf = read_config(view, given)
+            return given, conf if conf is not None else parse('', given)
+        path, conf = self._find_block(view, d.name)
+        if path is not None:
+            return path, conf
+        default = os.path.join(config.CONF_D, '%s.conf' % d.name)
         return default, parse('', default)
+
+    @staticmethod
+    def _find_block(view, name):
+        """(path, parsed text) of the file holding the jail's block, as rc.d/jail looks for it; else a file
+        of several jails (jail.conf.d/web.conf holding web1 and web2) that jail(8) reads through an
+        .include of /etc/jail.conf; (None, None) when no file configures it."""
+        for path in config.config_candidates(name):
+            conf = read_config(view, path)
+            if conf is not None and conf.block_span(name):
+                return path, conf
+        path = JailKind._configured_elsewhere(view).get(name)
+        return (path, read_config(view, path)) if path is not None else (None, None)
 
     @staticmethod
     def _configured_elsewhere(view):
@@ -537,18 +540,14 @@ class JailKind(Kind):
                 continue
             seen.add(other)
             if other not in files:
-                elsewhere = JailKind._configured_elsewhere(view).get(other)
-                for path in config.config_candidates(other) + ([elsewhere] if elsewhere else []):
-                    conf = read_config(view, path)
-                    if conf is not None and conf.block_span(other):
-                        try:
-                            depend = _names(conf.resolve(other).get('depend'))
-                        except JailConfError:
-                            depend = []     # jail(8) reports it when it reads the file
-                        files[other] = (path, conf.holds_only(other), depend)
-                        break
-                else:
+                path, conf = JailKind._find_block(view, other)
+                if path is None:
                     return None, other
+                try:
+                    depend = _names(conf.resolve(other).get('depend'))
+                except JailConfError:
+                    depend = []     # jail(8) reports it when it reads the file
+                files[other] = (path, conf.holds_only(other), depend)
             path, holds_only, depend = files[other]
             found.append((path, holds_only))
             todo.extend(depend)
