@@ -13,6 +13,10 @@ community.general.chroot connection; `sandbox run` enters it the same way.
                              the K-th simulated command from now fails, or the host loses
                              power right after it (see fbsd/fault.py)
     sandbox boot NAME        power on a host that crashed: the loader and rc run
+    sandbox guest NAME VM EVENT
+                             the simulated guest of bhyve VM VM does EVENT: reboot, poweroff,
+                             halt, triple-fault (its bhyve exits 0, 1, 2, 3), ignore-acpi or
+                             obey-acpi (whether SIGTERM's power button turns it off)
     sandbox create NAME --from OTHER
                              a copy of OTHER as it is now (files and simulated kernel)
     sandbox destroy NAME     unmount and remove everything the instance made
@@ -332,6 +336,11 @@ def arm_fault(name, mode, at):
         raise SandboxError('cannot arm the fault in %s' % name)
 
 
+def guest_event(name, vm, event):
+    if in_simulator(name, 'from fbsd import bhyve; sys.exit(bhyve.guest_event(%r, %r))' % (vm, event)) != 0:
+        raise SandboxError('guest %s of %s cannot %s' % (vm, name, event))
+
+
 def power_on(name):
     """Boot a host that crashed on an injected fault, then what rc printed."""
     if in_simulator(name, 'from fbsd import boot; sys.exit(boot.power_on())') != 0:
@@ -367,6 +376,11 @@ def main(argv=None):
     armed.add_argument('--fail', type=int, metavar='K', help='the K-th simulated command from now fails')
     armed.add_argument('--crash', type=int, metavar='K', help='the host loses power right after the K-th command')
     sub.add_parser('boot').add_argument('name')
+    guest_parser = sub.add_parser('guest')
+    guest_parser.add_argument('name')
+    guest_parser.add_argument('vm')
+    guest_parser.add_argument('event', choices=['reboot', 'poweroff', 'halt', 'triple-fault', 'ignore-acpi',
+                                                'obey-acpi'])
     log = sub.add_parser('log')
     log.add_argument('name')
     log.add_argument('--json', action='store_true', help='one JSON record per command')
@@ -377,7 +391,7 @@ def main(argv=None):
     sub.add_parser('reboot').add_argument('name')
     args = parser.parse_args(argv)
     try:
-        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot'):
+        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot', 'guest'):
             raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
         if args.verb == 'create':
             create(args.name, args.source)
@@ -388,6 +402,8 @@ def main(argv=None):
             arm_fault(args.name, mode, at)
         elif args.verb == 'boot':
             power_on(args.name)
+        elif args.verb == 'guest':
+            guest_event(args.name, args.vm, args.event)
         elif args.verb == 'destroy':
             destroy(args.name)
         elif args.verb == 'path':

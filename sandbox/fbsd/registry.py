@@ -87,6 +87,8 @@ SUBSYSTEMS = (
               scripts={'devfs': ('devfs', None), 'jail': ('jail', 'jail_enable'), 'netif': ('netif', None)},
               rc={'devfs': 'rc_devfs', 'netif': 'rc_netif_start', 'jail': 'rc_jail_start'},
               shutdown='rc_jail_stop'),
+    Subsystem('daemon', commands={'/usr/sbin/daemon': 'daemon_main', '/bin/pgrep': 'pkill_main',
+                                  '/bin/pkill': 'pkill_main'}),
     Subsystem('boot', commands={'/sbin/shutdown': 'shutdown_main', '/sbin/reboot': 'shutdown_main'}),
 )
 
