@@ -353,7 +353,7 @@ def check_backends(cmd, state, config):
         path = config.get('lpc.%s.path' % port)
         if path is None or path == 'stdio':
             continue
-        match = re.match(r'^/dev/nmdm(\w+?)([AB])$', path)
+        match = re.match(r'^/dev/nmdm(.+?)([AB])$', path)
         if match and nmdm_loaded(state):
             # nmdm(4) makes both ends of the pair when one is opened.
             os.makedirs('/dev', exist_ok=True)
@@ -572,7 +572,7 @@ def bhyveload_main(prog, args):
         if flag == 'h' and not os.path.isdir(value):
             cmd.errx(1, 'hostbase: %s: No such file or directory' % value)
         if flag == 'c' and not os.path.exists(value):
-            match = re.match(r'^/dev/nmdm(\w+?)([AB])$', value)
+            match = re.match(r'^/dev/nmdm(.+?)([AB])$', value)
             if not match:
                 cmd.errx(1, 'open %s: No such file or directory' % value)
     name = operands[0]

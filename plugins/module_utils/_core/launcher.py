@@ -11,6 +11,8 @@ a shell.  Names are checked by the grammar of a pidfile name, so none can leave 
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
 
@@ -21,8 +23,9 @@ NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
 
 
 def _not_running(result):
-    """pgrep -L -F: exit 1 when no process holds the pidfile's lock (the process is gone)."""
-    return result.rc == 1
+    """pgrep -L -F: status 3 with "can be locked" when no process holds the pidfile's lock (or the file
+    is gone), status 1 when the pid it names is gone (pkill.c)."""
+    return result.rc == 1 or (result.rc == 3 and ('can be locked' in result.stderr or 'Cannot open' in result.stderr))
 
 
 class Supervised(object):
@@ -74,6 +77,21 @@ class Supervised(object):
             return False
         return view.lookup(['pgrep', '-L', '-F', self.supervisor_pidfile], missing=_not_running,
                            action='look for the supervisor of %s' % self.title) is not None
+
+    def alive(self):
+        """Whether the supervisor runs, without a command: its pidfile is locked (pidfile(3) holds a flock
+        while daemon(8) lives).  The probe takes a shared lock for an instant, as ``pgrep -L`` does."""
+        try:
+            fd = os.open(self.supervisor_pidfile, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
+        finally:
+            os.close(fd)
+        return False
 
     def pid(self):
         """The program's pid as its pidfile says (None without one): what identifies its run."""

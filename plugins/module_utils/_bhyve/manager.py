@@ -1,0 +1,480 @@
+# Copyright (c) bsd.multiplicity contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bhyve_vm kind: a bhyve_config(5) file per VM, its disks and UEFI variables, and the VM run by
+its supervisor under daemon(8).
+
+A run that changes nothing runs no command: the file, the supervisor's pidfile lock, /dev/vmm/NAME
+and the exit record are read directly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import Machine, chosen_mac
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks, prerequisites
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, OwnedFile
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, WaitTimeout
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR, Made
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
+
+VMM_DIR = '/dev/vmm'
+LOG_DIR = '/var/log/bsd-multiplicity'
+HEADER = ['# bhyve_config(5) of this VM, kept by bsd.multiplicity.bhyve_vm: it sets the variables on the next line;',
+          '# every other line is kept as it is.']
+OWNED_PREFIX = '# owned: '
+
+
+def bhyve_vm_argument_spec():
+    disk = dict(path=dict(type='str', required=True), size=dict(type='str'),
+                model=dict(type='str', default='virtio-blk', choices=['virtio-blk', 'nvme', 'ahci-hd', 'ahci-cd']),
+                readonly=dict(type='bool', default=False), slot=dict(type='int'), options=dict(type='dict'))
+    nic = dict(bridge=dict(type='str', required=True), model=dict(type='str', default='virtio-net',
+                                                                  choices=['virtio-net', 'e1000']),
+               mac=dict(type='str'), tap=dict(type='str'), slot=dict(type='int'), options=dict(type='dict'))
+    share = dict(name=dict(type='str', required=True), path=dict(type='path', required=True),
+                 readonly=dict(type='bool', default=False), slot=dict(type='int'))
+    options = dict(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='started', choices=['present', 'started', 'stopped', 'restarted', 'absent']),
+        cpus=dict(type='int', default=1),
+        sockets=dict(type='int'), cores=dict(type='int'), threads=dict(type='int'),
+        memory=dict(type='str', default='256M'),
+        wired_memory=dict(type='bool', default=False),
+        uuid=dict(type='str'),
+        boot=dict(type='dict', options=dict(
+            loader=dict(type='str', default='uefi', choices=['uefi', 'bhyveload']),
+            firmware=dict(type='path'), vars_template=dict(type='path'),
+            disk=dict(type='str'), env=dict(type='list', elements='str'))),
+        disks=dict(type='list', elements='dict', options=disk),
+        nics=dict(type='list', elements='dict', options=nic),
+        shares=dict(type='list', elements='dict', options=share),
+        passthru=dict(type='list', elements='str'),
+        vnc=dict(type='dict', options=dict(
+            enabled=dict(type='bool', default=True), listen=dict(type='str', default='127.0.0.1'),
+            port=dict(type='int', default=5900), password=dict(type='str', no_log=True),
+            wait=dict(type='bool', default=False), width=dict(type='int'), height=dict(type='int'))),
+        tpm=dict(type='dict', options=dict(type=dict(type='str', default='swtpm', choices=['swtpm', 'passthru']),
+                                           path=dict(type='str', required=True))),
+        extra_config=dict(type='dict'),
+        config_dir=dict(type='path', default='/usr/local/etc/bhyve'),
+        data_dir=dict(type='path', default='/var/db/bhyve'),
+        restart_on_change=dict(type='bool', default=False),
+        stop_timeout=dict(type='int', default=60),
+        force_stop=dict(type='bool', default=False),
+        purge=dict(type='bool', default=False),
+    )
+    return dict(argument_spec=options, supports_check_mode=True)
+
+
+OPTIONS = Options(
+    Option('config_file', LIVE),    # the file's header or kept lines alone (what bhyve reads unchanged)
+    Option('disks', LIVE),          # disk images and zvols created
+    Option('uefi_vars', LIVE),      # the VM's own copy of the UEFI variables
+    family=lambda variable: Option(variable, RESTART))
+
+
+def disk_paths(variables):
+    """The backing paths of a file's disk devices (virtio-blk, nvme, ahci ports), in slot order."""
+    found = []
+    for key, value in variables.items():
+        parts = key.split('.')
+        if parts[0] != 'pci' or parts[-1] != 'path':
+            continue
+        device = variables.get('.'.join(parts[:4]) + '.device')
+        if (len(parts) == 5 and device in ('virtio-blk', 'nvme')) or (len(parts) == 7 and device == 'ahci'):
+            found.append(value)
+    return found
+
+
+def _host_id():
+    """What the chosen MACs derive from: the host's UUID as rc.d/hostid keeps it (its name otherwise)."""
+    return (read_text('/etc/hostid') or '').strip() or os.uname()[1]
+
+
+class BhyveVmKind(Kind):
+    """One bhyve VM: its bhyve_config(5) file, its disks, its UEFI variables, and its supervised run."""
+
+    name = 'VM'
+    key = 'bhyve_vms'
+    facts_key = 'vm'
+    argument_spec = bhyve_vm_argument_spec()['argument_spec']
+    OPTIONS = OPTIONS
+
+    # -- desired (no I/O) -------------------------------------------------------------
+    def desired(self, params):
+        machine = Machine(params)
+        if params['stop_timeout'] < 0:
+            raise ParameterError('stop_timeout', 'must be 0 or more seconds')
+        config_file = os.path.join(params['config_dir'], machine.name + '.conf')
+        data_dir = os.path.join(params['data_dir'], machine.name)
+        run = Supervised('bhyve', machine.name, [supervisor.PATH, machine.name, config_file, self._record(machine.name)]
+                         + machine.bhyveload_argv(), output=os.path.join(LOG_DIR, 'bhyve.%s.log' % machine.name))
+        return Desired(machine.name, params['state'], {}, restart_allowed=params['restart_on_change'],
+                       purge=params['purge'], params=params, machine=machine, config_file=config_file,
+                       vars_file=os.path.join(data_dir, 'uefi-vars.fd'), run=run)
+
+    @staticmethod
+    def _record(name):
+        return os.path.join(RECORD_DIR, 'bhyve_vm.%s.exit' % name)
+
+    # -- observe ---------------------------------------------------------------------------
+    def observe(self, view, wanted):
+        found = {}
+        for desired in wanted:
+            path = desired.extra['config_file']
+            try:
+                text = read_text(path, strict=True)
+                old = bhyve_config.parse(text) if text is not None else {}
+            except bhyve_config.BhyveConfigError as exc:
+                if desired.state == 'absent' and not desired.purge:
+                    text, old = text, {}
+                else:
+                    found[desired.name] = MultiplicityError('VM %s: %s %s (fix the file by hand; nothing was changed)'
+                                                            % (desired.name, path, exc))
+                    continue
+            except MultiplicityError as exc:
+                found[desired.name] = MultiplicityError('%s; nothing was changed' % exc)
+                continue
+            if text is not None and old.get('name') not in (None, desired.name):
+                found[desired.name] = MultiplicityError(
+                    'VM %s: %s defines VM %r (name=%s); it is left as it is' % (desired.name, path, old['name'],
+                                                                               old['name']))
+                continue
+            running = desired.extra['run'].alive()
+            in_vmm = os.path.exists(os.path.join(VMM_DIR, desired.name))
+            state = 'running' if running else ('stopped' if text is not None else 'absent')
+            missing = []
+            if desired.state != 'absent':
+                for disk in desired.extra['machine'].disks:
+                    if disk.get('size') is not None and not disks.exists(view, disk['path']):
+                        disks.check_makeable(disk['path'], disk['what'] + '.path')
+                        missing.append(disk)
+            current = Current(state, old_text=text, old=old, in_vmm=in_vmm, disks_missing=missing,
+                              last_exit=supervisor.parse_record(read_text(self._record(desired.name))),
+                              pid=desired.extra['run'].pid() if running else None,
+                              vars_missing=not os.path.isfile(desired.extra['vars_file']))
+            try:
+                if desired.state != 'absent':
+                    self.chosen(desired, current, view)
+            except MultiplicityError as exc:
+                current = exc
+            found[desired.name] = current
+        return found
+
+    def needs_reread(self, plan):
+        return any(a.verb in ('start', 'stop') for a in plan.actions)
+
+    def reread(self, view, outcomes):
+        found = {}
+        for outcome in outcomes:
+            run = outcome.desired.extra['run']
+            running = run.alive()
+            state = 'running' if running else ('absent' if outcome.desired.state == 'absent' else 'stopped')
+            found[outcome.name] = outcome.current.but(
+                state=state, pid=run.pid() if running else None,
+                in_vmm=os.path.exists(os.path.join(VMM_DIR, outcome.name)),
+                last_exit=supervisor.parse_record(read_text(self._record(outcome.name))))
+        return found
+
+    def on_host(self, view, wanted):
+        """VMs with a config file in the declared VMs' directories, and VMs in vmm(4)."""
+        names = set()
+        for directory in sorted(set(d.extra['params']['config_dir'] for d in wanted)):
+            try:
+                entries = os.listdir(directory)
+            except OSError:
+                continue
+            names.update(e[:-len('.conf')] for e in entries if e.endswith('.conf'))
+        try:
+            names.update(os.listdir(VMM_DIR))
+        except OSError:
+            pass
+        return sorted(names)
+
+    # -- what the file says ---------------------------------------------------------------
+    def chosen(self, desired, current, view):
+        """(taps, MACs) of the NICs: as the file has them for the NIC's node, as declared, or chosen now
+        (the lowest tap no VM's file and no interface of the host has; a MAC from the host's identity)."""
+        if 'chosen' in current.extra:
+            return current.extra['chosen']
+        machine, old = desired.extra['machine'], current.extra['old']
+        taps, macs, taken = [], [], set()
+        for directory in (desired.extra['params']['config_dir'],):
+            try:
+                names = [e for e in os.listdir(directory) if e.endswith('.conf') and e != desired.name + '.conf']
+            except OSError:
+                names = []
+            for entry in names:
+                try:
+                    other = bhyve_config.parse(read_text(os.path.join(directory, entry)) or '')
+                except (bhyve_config.BhyveConfigError, MultiplicityError):
+                    continue
+                taken.update(v for k, v in other.items() if k.endswith('.backend'))
+        host_ifaces = None
+        for index, nic in enumerate(machine.nics):
+            node = 'pci.0.%d.0' % nic['slot']
+            tap = nic.get('tap') or old.get(node + '.backend')
+            if not tap or not tap.startswith('tap'):
+                if host_ifaces is None:
+                    host_ifaces = set(view.run(['ifconfig', '-l'], action='list interfaces').stdout.split())
+                unit = 0
+                while 'tap%d' % unit in taken or 'tap%d' % unit in host_ifaces or 'tap%d' % unit in taps:
+                    unit += 1
+                tap = 'tap%d' % unit
+            if tap in taken:
+                raise MultiplicityError('VM %s: %s.tap %s is used by another VM\'s config file; nothing was changed'
+                                        % (desired.name, nic['what'], tap))
+            taps.append(tap)
+            macs.append(nic['mac'] or old.get(node + '.mac') or chosen_mac(_host_id(), desired.name, index))
+        current.extra['chosen'] = (taps, macs)
+        return taps, macs
+
+    def rendered(self, desired, current):
+        """(text, {path: raw value}) of the file as it will be."""
+        if desired.state == 'absent':
+            return None, {}
+        if 'rendered' not in current.extra:
+            taps, macs = current.extra['chosen']
+            wanted = desired.extra['machine'].variables(taps, macs, desired.extra['vars_file'])
+            text = self.render_text(current.extra['old_text'], wanted)
+            current.extra['rendered'] = (text, bhyve_config.parse(text), wanted)
+        return current.extra['rendered'][:2]
+
+    @staticmethod
+    def render_text(text, wanted):
+        owned = []
+        for line in (text or '').split('\n'):
+            if line.startswith(OWNED_PREFIX):
+                owned = line[len(OWNED_PREFIX):].split()
+                break
+        header = HEADER + [OWNED_PREFIX + ' '.join(wanted)]
+        try:
+            return bhyve_config.render(text or '', wanted, owned, header=header)
+        except bhyve_config.BhyveConfigError as exc:
+            raise MultiplicityError('cannot write the config file: %s; nothing was changed' % exc)
+
+    # -- compare -----------------------------------------------------------------------------
+    def compare(self, desired, current):
+        if desired.state == 'absent':
+            return []
+        new_text, new = self.rendered(desired, current)
+        old_text, old = current.extra['old_text'], current.extra['old']
+        changes = []
+        if new_text != old_text:
+            changes = [OPTIONS.change(key, old.get(key), new.get(key)) for key in sorted(set(old) | set(new))]
+            changes = [c for c in changes if c is not None] or [OPTIONS.changed('config_file', old_text, new_text)]
+        if current.extra['disks_missing']:
+            changes.append(OPTIONS.changed('disks', [], [d['path'] for d in current.extra['disks_missing']]))
+        if desired.extra['machine'].loader == 'uefi' and current.extra['vars_missing']:
+            changes.append(OPTIONS.changed('uefi_vars', None, desired.extra['vars_file']))
+        return changes
+
+    def complete(self, plan, desired, current):
+        if plan.pending_names:
+            plan.warn('VM %s keeps running with its old configuration until it is restarted: %s changed '
+                      '(set restart_on_change to restart it)' % (desired.name, ', '.join(plan.pending_names)))
+
+    def check(self, view, plan, desired, current):
+        """Before the first change: memory and CPUs the host can give, disks no other declared or configured
+        VM uses, a VM in vmm(4) that this collection does not run."""
+        verbs = [a.verb for a in plan.actions]
+        if 'start' not in verbs:
+            return
+        machine = desired.extra['machine']
+        physmem = int(view.run(['sysctl', '-n', 'hw.physmem'], action='read hw.physmem').stdout.strip() or 0)
+        if machine.memory_bytes > physmem:
+            raise MultiplicityError('VM %s: memory %s is more than the host gives guests (hw.physmem %d bytes); '
+                                    'nothing was changed' % (desired.name, machine.memory, physmem))
+        maxcpu = view.lookup(['sysctl', '-n', 'hw.vmm.maxcpu'], missing=lambda r: r.rc != 0,
+                             action='read hw.vmm.maxcpu')
+        if maxcpu is None:
+            raise MultiplicityError('VM %s: vmm(4) is not loaded (no hw.vmm.maxcpu): load it with bsd.multiplicity.kld '
+                                    'or the vmm_host role; nothing was changed' % desired.name)
+        if machine.cpus > int(maxcpu.stdout.strip() or 0):
+            raise MultiplicityError('VM %s: %d vCPUs requested but vmm(4) gives at most %s (hw.vmm.maxcpu); nothing '
+                                    'was changed' % (desired.name, machine.cpus, maxcpu.stdout.strip()))
+        if current.extra['in_vmm'] and current.state != 'running':
+            raise MultiplicityError('VM %s is in vmm(4) (/dev/vmm/%s) but its supervisor does not run it: another '
+                                    'manager may run it; destroy it with "bhyvectl --vm=%s --destroy" if it is '
+                                    'stale; nothing was changed' % (desired.name, desired.name, desired.name))
+        mine = set(d['path'] for d in machine.disks if not d.get('readonly') and d['model'] != 'ahci-cd')
+        directory = desired.extra['params']['config_dir']
+        for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            if not entry.endswith('.conf') or entry == desired.name + '.conf':
+                continue
+            try:
+                other = bhyve_config.values(read_text(os.path.join(directory, entry)) or '')
+            except (bhyve_config.BhyveConfigError, MultiplicityError):
+                continue
+            shared = sorted(mine & set(disk_paths(other)))
+            if shared:
+                raise MultiplicityError('VM %s: disk %s is also a disk of VM %s (%s); nothing was changed'
+                                        % (desired.name, shared[0], entry[:-len('.conf')],
+                                           os.path.join(directory, entry)))
+
+    # -- verbs -----------------------------------------------------------------------------
+    def create(self, plan, desired, current, changes):
+        self.update(plan, desired, current, changes)
+
+    def update(self, plan, desired, current, changes):
+        machine = desired.extra['machine']
+        for disk in current.extra['disks_missing']:
+            properties = [('volmode', 'dev')] if disks.zvol_of(disk['path']) else []
+            disks.plan_create(plan, self.runner, disk['path'], require_size(disk['size'], disk['what'] + '.size'),
+                              Made('bhyve_vm', desired.name), properties)
+        if machine.loader == 'uefi' and current.extra['vars_missing']:
+            self._plan_vars(plan, desired, machine)
+        new_text = self.rendered(desired, current)[0]
+        if new_text != current.extra['old_text']:
+            wanted = current.extra['rendered'][2]
+            secret = bool(machine.vnc and machine.vnc.get('password'))
+            plan.write(FileEdit(desired.extra['config_file'], lambda text: self.render_text(text, wanted),
+                                'write %s' % desired.extra['config_file'], verb='write', parent=True, private=secret))
+            plan.file_diff(desired.extra['config_file'], current.extra['old_text'], new_text)
+
+    @staticmethod
+    def _plan_vars(plan, desired, machine):
+        """The VM's own UEFI variables: a copy of the firmware's template, made once and kept (the guest
+        writes its boot entries there)."""
+        target, template = desired.extra['vars_file'], machine.vars_template
+        plan.require(prerequisites.File(template, 'boot.vars_template', hint=' (install edk2-bhyve or bhyve-firmware)'))
+
+        def copy():
+            os.makedirs(os.path.dirname(target), 0o700, exist_ok=True)
+            with open(template, 'rb') as source:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, 'wb') as out:
+                    shutil.copyfileobj(source, out)
+        plan.add('create', 'copy UEFI variables %s to %s' % (template, target), func=copy)
+
+    def start(self, plan, desired, current, changes):
+        machine, run = desired.extra['machine'], desired.extra['run']
+        if machine.loader == 'uefi':
+            plan.require(prerequisites.File(machine.firmware, 'boot.firmware',
+                                            hint=' (install edk2-bhyve or bhyve-firmware)'))
+        taps = current.extra['chosen'][0]
+        for index, nic in enumerate(machine.nics):
+            plan.require(prerequisites.Bridge(nic['bridge'], '%s.bridge' % nic['what']))
+            tap, bridge = taps[index], nic['bridge']
+            plan.add('start', 'attach %s to %s' % (tap, bridge),
+                     argv=['ifconfig', bridge, 'addm', tap],
+                     func=lambda tap=tap, bridge=bridge: self._attach(tap, bridge))
+        plan.write(OwnedFile(supervisor.PATH, supervisor.SCRIPT, 'install %s' % supervisor.PATH, mode=0o755,
+                             verb='start', parent=True))
+        plan.add('start', 'make %s' % LOG_DIR, func=lambda: os.makedirs(LOG_DIR, 0o755, exist_ok=True))
+        plan.add('start', 'start VM %s under its supervisor' % desired.name, argv=run.start_argv(),
+                 func=lambda: self._start(desired))
+
+    def _attach(self, tap, bridge):
+        """The tap made if missing (bhyve would clone it, but only when it opens it: too late for the
+        bridge) and made a member of the bridge if it is not one."""
+        if self.runner.run_lookup(['ifconfig', tap], lambda r: 'does not exist' in r.stderr,
+                                  action='look for %s' % tap) is None:
+            self.runner.run(['ifconfig', tap, 'create'], action='create %s' % tap)
+        shown = self.runner.run(['ifconfig', bridge], action='read the members of %s' % bridge).stdout
+        if ('member: %s ' % tap) not in shown:
+            self.runner.run(['ifconfig', bridge, 'addm', tap], action='add %s to %s' % (tap, bridge))
+
+    def _start(self, desired):
+        run, name = desired.extra['run'], desired.name
+        self.runner.run(run.start_argv(), action='start VM %s' % name)
+        try:
+            # Up once vmm(4) has it (and the supervisor still runs); a bhyve that refuses its config ends at once.
+            wait_for(lambda: (run.alive(), os.path.exists(os.path.join(VMM_DIR, name))),
+                     lambda seen: not seen[0] or seen[1], 10, 'VM %s to start' % name)
+        except WaitTimeout:
+            pass
+        if not run.alive():
+            record = supervisor.parse_record(read_text(self._record(name)))
+            log = (read_text(run.output) or '').strip().splitlines()[-5:]
+            raise MultiplicityError('VM %s did not start: its supervisor stopped (%s); the last lines of %s: %s'
+                                    % (name, '%s, status %d' % (record[1], record[0]) if record else 'no exit record',
+                                       run.output, ' | '.join(log) or '(empty)'))
+
+    def stop(self, plan, desired, current, changes):
+        params = desired.extra['params']
+        plan.add('stop', 'stop VM %s (ACPI power button, up to %d s)' % (desired.name, params['stop_timeout']),
+                 argv=desired.extra['run'].stop_argv(),
+                 func=lambda: self._stop(desired, params['stop_timeout'], params['force_stop']))
+
+    def _stop(self, desired, timeout, force):
+        run, name = desired.extra['run'], desired.name
+        self.runner.run_lookup(run.stop_argv(), lambda r: r.rc in (1, 3), action='stop VM %s' % name)
+        try:
+            wait_for(run.alive, lambda alive: not alive, timeout, 'VM %s to power off' % name)
+            return
+        except WaitTimeout:
+            if not force:
+                raise MultiplicityError('VM %s did not power off within %d s (stop_timeout); set force_stop to power '
+                                        'it off with bhyvectl --force-poweroff' % (name, timeout))
+        self.runner.run(['bhyvectl', '--vm=%s' % name, '--force-poweroff'], action='power off VM %s' % name)
+        wait_for(run.alive, lambda alive: not alive, 30, 'VM %s to end after a forced power-off' % name)
+
+    def destroy(self, plan, desired, current, changes, purge=False):
+        config_file = desired.extra['config_file']
+        if current.extra['old_text'] is not None:
+            plan.write(OwnedFile(config_file, None, 'remove %s' % config_file, verb='remove'))
+            plan.file_diff(config_file, current.extra['old_text'], None)
+        if not purge:
+            return
+        made = Made('bhyve_vm', desired.name)
+        for path in disk_paths(current.extra['old']):
+            if path:
+                if not disks.plan_purge(plan, self.runner, path, path, made):
+                    plan.warn('VM %s: disk %s was not made by this collection (the host has no record of it), so '
+                              'purge keeps it' % (desired.name, path))
+        vars_file = desired.extra['vars_file']
+        if os.path.isfile(vars_file) and not os.path.islink(vars_file):
+            plan.add('purge', 'remove UEFI variables %s' % vars_file, func=lambda: os.unlink(vars_file))
+
+    # -- results -----------------------------------------------------------------------------
+    def expected(self, outcome):
+        state = expected_state(outcome)
+        stopping = any(a.verb == 'stop' for a in outcome.plan.actions)
+        pid = outcome.before.extra['pid'] if state == 'running' and not stopping else None
+        return outcome.before.but(state=state, pid=pid)
+
+    def facts(self, outcome):
+        desired, current = outcome.desired, outcome.current
+        machine = desired.extra['machine']
+        absent = desired.state == 'absent'
+        text, variables = self.rendered(desired, outcome.before) if not absent else (None, {})
+        taps, macs = outcome.before.extra.get('chosen') or ([], [])
+        last = current.extra.get('last_exit')
+        return dict(
+            name=desired.name, state=self.shown_state(current.state) if not absent else 'absent',
+            pid=current.extra.get('pid'), config_file=desired.extra['config_file'],
+            config=dict((k, bhyve_config.decode(v)) for k, v in variables.items()),
+            console=None if absent else dict(device=machine.console[1], command=['cu', '-l', machine.console[1]]),
+            vnc=machine.vnc_address() if not absent else None,
+            disks=[dict(path=d['path'], model=d['model'], slot=d['slot']) for d in machine.disks] if not absent else [],
+            nics=[dict(bridge=n['bridge'], model=n['model'], slot=n['slot'], tap=taps[i] if i < len(taps) else None,
+                       mac=macs[i] if i < len(macs) else None) for i, n in enumerate(machine.nics)] if not absent else [],
+            last_exit=dict(status=last[0], reason=last[1], time=last[2]) if last else None,
+            pending_changes=outcome.plan.pending_names)
+
+    def report(self, outcome, diff_mode):
+        facts = self.facts(outcome)
+        found = dict(pending_restart=bool(facts['pending_changes']), vm=facts)
+        if diff_mode:
+            header = 'VM %s' % outcome.name
+            found['diff'] = list(outcome.plan.files) + [dict(
+                before=dict(state=outcome.before.state), after=dict(state=expected_state(outcome)),
+                before_header=header, after_header=header)]
+        return found
+
+
+class BhyveVmManager(KindModule):
+    """The bhyve_vm module: one engine call, its result in the module's shape."""
+
+    kind_class = BhyveVmKind
