@@ -98,11 +98,13 @@ def lines(text):
         if line.startswith('#') or line == '':
             found.append(Line(number, line))
             continue
+        # getline() reads past a NUL, the C string that bhyve parses ends at it.
+        line = line.split('\x00', 1)[0]
         path, has_value, raw = line.partition('=')
-        if '\x00' in line or not has_value or raw == '':
+        if not has_value or raw == '':
             raise BhyveConfigError("line %d: invalid config option '%s'" % (number, line))
         names = path.split('.')
-        if '' in names:
+        if len(names) > 1 and '' in names:
             raise BhyveConfigError('line %d: invalid configuration node %s' % (number, path))
         parents = ['.'.join(names[:i]) for i in range(1, len(names))]
         clash = [p for p in parents if p in values]
