@@ -82,9 +82,20 @@ options:
         the configuration directory know but the declaration does not are listed in RV(undeclared).
     type: list
     elements: dict
+  bhyve_vms:
+    description:
+      - The bhyve VMs of the host. Each element takes the options of M(bsd.multiplicity.bhyve_vm); C(depend) (a
+        list of guest names) orders it after those guests (a VM after the jail that serves it, for example).
+      - Read without a command (config files, C(/dev/vmm), each supervisor's pidfile lock); VMs with a config file
+        in a declared VM's O(bsd.multiplicity.bhyve_vm#module:config_dir) or in vmm(4) that the declaration does
+        not name are listed in RV(undeclared).
+    type: list
+    elements: dict
+    version_added: 0.2.0
   defaults:
     description:
-      - Options every guest of a kind starts from, by kind (V(kernel_modules), V(jails), V(chroots), V(xen_domus)), as the
+      - Options every guest of a kind starts from, by kind (V(kernel_modules), V(jails), V(chroots), V(xen_domus),
+        V(bhyve_vms)), as the
         parameters at the top of C(jail.conf) apply to every jail. A guest's own options are merged over
         them, dictionaries key by key (recursively) and anything else replaced; set an option to V(null) in a
         guest to drop its default.
@@ -234,7 +245,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._topology import 
 
 def main():
     module = AnsibleModule(
-        # One option per kind of guest (kernel_modules, jails, chroots, xen_domus): its list of guests.
+        # One option per kind of guest (kernel_modules, jails, chroots, xen_domus, bhyve_vms): its list of guests.
         argument_spec=dict(
             dict((kind.key, dict(type='list', elements='dict')) for kind in manager.KINDS),
             defaults=dict(type='dict'),

@@ -130,6 +130,7 @@ class BhyveVmKind(Kind):
     # -- observe ---------------------------------------------------------------------------
     def observe(self, view, wanted):
         found = {}
+        claimed = {}        # tap -> the VM of this call that has it (their files may not be written yet)
         for desired in wanted:
             path = desired.extra['config_file']
             try:
@@ -165,7 +166,8 @@ class BhyveVmKind(Kind):
                               vars_missing=not os.path.isfile(desired.extra['vars_file']))
             try:
                 if desired.state != 'absent':
-                    self.chosen(desired, current, view)
+                    for tap in self.chosen(desired, current, view, claimed)[0]:
+                        claimed[tap] = desired.name
             except MultiplicityError as exc:
                 current = exc
             found[desired.name] = current
@@ -202,13 +204,15 @@ class BhyveVmKind(Kind):
         return sorted(names)
 
     # -- what the file says ---------------------------------------------------------------
-    def chosen(self, desired, current, view):
+    def chosen(self, desired, current, view, claimed):
         """(taps, MACs) of the NICs: as the file has them for the NIC's node, as declared, or chosen now
-        (the lowest tap no VM's file and no interface of the host has; a MAC from the host's identity)."""
+        (the lowest tap that no VM's file, no other VM of the call (``claimed``) and no interface of the host
+        has; a MAC from the host's identity)."""
         if 'chosen' in current.extra:
             return current.extra['chosen']
         machine, old = desired.extra['machine'], current.extra['old']
-        taps, macs, taken = [], [], set()
+        taps, macs = [], []
+        taken = set(tap for tap, name in claimed.items() if name != desired.name)
         for directory in (desired.extra['params']['config_dir'],):
             try:
                 names = [e for e in os.listdir(directory) if e.endswith('.conf') and e != desired.name + '.conf']

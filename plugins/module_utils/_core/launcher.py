@@ -54,6 +54,10 @@ class Supervised(object):
         self.pidfile = base + '.pid'                    # the program's
         self.supervisor_pidfile = base + '.daemon.pid'  # daemon(8)'s own
 
+    @staticmethod
+    def valid_name(name):
+        return isinstance(name, str) and bool(NAME_RE.match(name))
+
     @property
     def title(self):
         return '%s %s' % (self.kind, self.name)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import BhyveVmKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import engine, topology
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.manager import ChrootEnvKind
@@ -11,8 +12,8 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.manager imp
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.manager import KldKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.manager import XenDomuKind
 
-# The kinds a topology converges, each under its key (kernel_modules, jails, chroots, xen_domus).
-KINDS = (KldKind, JailKind, ChrootEnvKind, XenDomuKind)
+# The kinds a topology converges, each under its key (kernel_modules, jails, chroots, xen_domus, bhyve_vms).
+KINDS = (KldKind, JailKind, ChrootEnvKind, XenDomuKind, BhyveVmKind)
 
 
 def _group(results):
