@@ -180,7 +180,7 @@ options:
       slot:
         description: Its PCI slot (1-28).
         type: int
-  passthru:
+  ppt_devices:
     description: Host PCI devices given to the guest (C(pptN)), reserved for ppt(4) with C(pptdevs) in loader.conf.
     type: list
     elements: str
@@ -231,6 +231,13 @@ options:
       - Raw bhyve_config(5) variables (path to value), set last. bhyve ignores variables it does not know, so
         only this option may write one the module does not know.
     type: dict
+  autostart:
+    description:
+      - Start the VM at boot (V(true)) or not (V(false)): its name in C(bsdm_bhyve_list) of C(/etc/rc.conf), in the
+        order of the call (a VM after those it depends on), with C(bsdm_bhyve_enable=YES). The rc.d script
+        C(bsdm_bhyve) of the C(bsd.multiplicity.vmm_host) role starts them in that order after the network and
+        stops them in reverse at shutdown. Not managed when not set.
+    type: bool
   config_dir:
     description: Where the VM's config file (C(NAME.conf)) is.
     type: path

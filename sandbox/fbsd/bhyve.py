@@ -164,8 +164,7 @@ class ConfigTree(object):
         """(path, raw value) of every variable, in dump_tree()'s order."""
         for name, value in (self.root if node is None else node).items():
             if isinstance(value, dict):
-                for item in self.items(value, '%s%s.' % (prefix, name)):
-                    yield item
+                yield from self.items(value, '%s%s.' % (prefix, name))
             else:
                 yield prefix + name, value
 

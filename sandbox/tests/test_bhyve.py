@@ -171,8 +171,9 @@ def test_name_comes_from_the_file_and_ahci_legacy_config(vmhost):
     vmhost.write('/vm/n.conf', 'name=fromfile\n')
     lines, err = dump(vmhost, '-k', '/vm/n.conf', '-s', '4,ahci-cd,/vm/seed.iso,ro')
     assert 'name=fromfile' in lines
-    assert ['pci.0.4.0.device=ahci', 'pci.0.4.0.port.0.type=cd', 'pci.0.4.0.port.0.path=/vm/seed.iso',
-         'pci.0.4.0.port.0.ro=true'] == [line for line in lines if line.startswith('pci.0.4.0')]
+    assert [line for line in lines if line.startswith('pci.0.4.0')] == [
+        'pci.0.4.0.device=ahci', 'pci.0.4.0.port.0.type=cd', 'pci.0.4.0.port.0.path=/vm/seed.iso',
+        'pci.0.4.0.port.0.ro=true']
     assert vmhost.run('bhyve', '-o', 'config.dump=1')[0] == 1                   # no name: usage
     assert vmhost.run('bhyve', '-o', 'config.dump=1', 'a', 'b')[0] == 1
 

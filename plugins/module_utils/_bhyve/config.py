@@ -21,6 +21,8 @@ NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}\Z')
 MEMSIZE_RE = re.compile(r'^\d+[KkMmGgTt]?\Z')      # vm_parse_memsize(): expand_number(3)
 MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z')
 IFNAME_RE = re.compile(r'^tap\d{1,5}\Z')
+# An interface name as ifconfig(8) takes it (IFNAMSIZ 16 with the NUL); it reaches the supervisor's sh.
+BRIDGE_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_.-]{0,14}\Z')
 HOSTBRIDGE_SLOT, LPC_SLOT, FBUF_SLOT, XHCI_SLOT = 0, 31, 29, 30
 RESERVED_SLOTS = (HOSTBRIDGE_SLOT, FBUF_SLOT, XHCI_SLOT, LPC_SLOT)
 FIRST_SLOT = 2
@@ -176,7 +178,9 @@ class Machine(object):
         self.nics = []
         for index, nic in enumerate(params.get('nics') or []):
             what = 'nics[%d]' % index
-            _value(nic['bridge'], what + '.bridge')
+            if not BRIDGE_RE.match(nic['bridge']):
+                raise ParameterError(what + '.bridge', '%r is not an interface name (1-15 letters, digits, "_", "." '
+                                                       'and "-", starting with a letter)' % (nic['bridge'],))
             if nic.get('mac') is not None and not MAC_RE.match(str(nic['mac']).lower()):
                 raise ParameterError(what + '.mac', '%r is not a MAC address (six hex pairs with ":")' % (nic['mac'],))
             if nic.get('mac') is not None and int(str(nic['mac'])[:2], 16) & 1:
@@ -200,8 +204,8 @@ class Machine(object):
                 raise ParameterError(what + '.name', 'a share name may not hold "," or "="')
             self.shares.append(dict(share, what=what, slot=layout.claim(share.get('slot'), what)))
         self.passthru = []
-        for index, device in enumerate(params.get('passthru') or []):
-            what = 'passthru[%d]' % index
+        for index, device in enumerate(params.get('ppt_devices') or []):
+            what = 'ppt_devices[%d]' % index
             if not re.match(r'^ppt\d+\Z', device):
                 raise ParameterError(what, '%r is not a ppt(4) device name (pptN)' % (device,))
             self.passthru.append(dict(pptdev=device, what=what, slot=layout.claim(None, what)))

@@ -24,7 +24,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher im
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR, Made
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import read_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sizes import require_size
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import RC_CONF, SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.wait import wait_for
 
 VMM_DIR = '/dev/vmm'
@@ -32,6 +34,10 @@ LOG_DIR = '/var/log/bsd-multiplicity'
 HEADER = ['# bhyve_config(5) of this VM, kept by bsd.multiplicity.bhyve_vm: it sets the variables on the next line;',
           '# every other line is kept as it is.']
 OWNED_PREFIX = '# owned: '
+# The rc.d script of the vmm_host role and its rc.conf variables: the VMs it starts at boot, in order.
+AUTOSTART_SCRIPT = '/usr/local/etc/rc.d/bsdm_bhyve'
+AUTOSTART_ENABLE = 'bsdm_bhyve_enable'
+AUTOSTART_LIST = 'bsdm_bhyve_list'
 
 
 def bhyve_vm_argument_spec():
@@ -58,7 +64,7 @@ def bhyve_vm_argument_spec():
         disks=dict(type='list', elements='dict', options=disk),
         nics=dict(type='list', elements='dict', options=nic),
         shares=dict(type='list', elements='dict', options=share),
-        passthru=dict(type='list', elements='str'),
+        ppt_devices=dict(type='list', elements='str'),
         vnc=dict(type='dict', options=dict(
             enabled=dict(type='bool', default=True), listen=dict(type='str', default='127.0.0.1'),
             port=dict(type='int', default=5900), password=dict(type='str', no_log=True),
@@ -66,6 +72,7 @@ def bhyve_vm_argument_spec():
         tpm=dict(type='dict', options=dict(type=dict(type='str', default='swtpm', choices=['swtpm', 'passthru']),
                                            path=dict(type='str', required=True))),
         extra_config=dict(type='dict'),
+        autostart=dict(type='bool'),
         config_dir=dict(type='path', default='/usr/local/etc/bhyve'),
         data_dir=dict(type='path', default='/var/db/bhyve'),
         restart_on_change=dict(type='bool', default=False),
@@ -80,6 +87,8 @@ OPTIONS = Options(
     Option('config_file', LIVE),    # the file's header or kept lines alone (what bhyve reads unchanged)
     Option('disks', LIVE),          # disk images and zvols created
     Option('uefi_vars', LIVE),      # the VM's own copy of the UEFI variables
+    Option('start_command', LIVE),  # the start command the rc.d script runs at boot
+    Option('autostart', LIVE),      # the VM's name in bsdm_bhyve_list
     family=lambda variable: Option(variable, RESTART))
 
 
@@ -117,11 +126,25 @@ class BhyveVmKind(Kind):
             raise ParameterError('stop_timeout', 'must be 0 or more seconds')
         config_file = os.path.join(params['config_dir'], machine.name + '.conf')
         data_dir = os.path.join(params['data_dir'], machine.name)
-        run = Supervised('bhyve', machine.name, [supervisor.PATH, machine.name, config_file, self._record(machine.name)]
-                         + machine.bhyveload_argv(), output=os.path.join(LOG_DIR, 'bhyve.%s.log' % machine.name))
+        run = self.supervised(machine, config_file, [])
         return Desired(machine.name, params['state'], {}, restart_allowed=params['restart_on_change'],
                        purge=params['purge'], params=params, machine=machine, config_file=config_file,
-                       vars_file=os.path.join(data_dir, 'uefi-vars.fd'), run=run)
+                       vars_file=os.path.join(data_dir, 'uefi-vars.fd'), run=run,
+                       start_file=os.path.join(RECORD_DIR, 'bhyve_vm.%s.start' % machine.name))
+
+    def supervised(self, machine, config_file, taps):
+        """The VM's run under daemon(8): the supervisor with its taps (chosen at observe) and bridges."""
+        nics = [(taps[i], nic['bridge']) for i, nic in enumerate(machine.nics)] if taps else []
+        return Supervised('bhyve', machine.name,
+                          supervisor.argv(machine.name, config_file, self._record(machine.name), nics,
+                                          machine.bhyveload_argv()),
+                          output=os.path.join(LOG_DIR, 'bhyve.%s.log' % machine.name))
+
+    def start_text(self, desired, current):
+        """The start command of the VM, one argument per line (none holds a line break): what the rc.d
+        script of the vmm_host role runs at boot."""
+        run = self.supervised(desired.extra['machine'], desired.extra['config_file'], current.extra['chosen'][0])
+        return ''.join('%s\n' % arg for arg in run.start_argv())
 
     @staticmethod
     def _record(name):
@@ -131,6 +154,7 @@ class BhyveVmKind(Kind):
     def observe(self, view, wanted):
         found = {}
         claimed = {}        # tap -> the VM of this call that has it (their files may not be written yet)
+        autostart_list = (read_vars(read_text(RC_CONF) or '').get(AUTOSTART_LIST) or '').split()
         for desired in wanted:
             path = desired.extra['config_file']
             try:
@@ -138,7 +162,7 @@ class BhyveVmKind(Kind):
                 old = bhyve_config.parse(text) if text is not None else {}
             except bhyve_config.BhyveConfigError as exc:
                 if desired.state == 'absent' and not desired.purge:
-                    text, old = text, {}
+                    old = {}
                 else:
                     found[desired.name] = MultiplicityError('VM %s: %s %s (fix the file by hand; nothing was changed)'
                                                             % (desired.name, path, exc))
@@ -160,7 +184,10 @@ class BhyveVmKind(Kind):
                     if disk.get('size') is not None and not disks.exists(view, disk['path']):
                         disks.check_makeable(disk['path'], disk['what'] + '.path')
                         missing.append(disk)
-            current = Current(state, old_text=text, old=old, in_vmm=in_vmm, disks_missing=missing,
+            leftovers = desired.name in autostart_list or os.path.exists(desired.extra['start_file'])
+            current = Current(state, leftovers=leftovers, old_text=text, old=old, in_vmm=in_vmm,
+                              disks_missing=missing, start_now=read_text(desired.extra['start_file']),
+                              autostart_now=desired.name in autostart_list, autostart_list=autostart_list,
                               last_exit=supervisor.parse_record(read_text(self._record(desired.name))),
                               pid=desired.extra['run'].pid() if running else None,
                               vars_missing=not os.path.isfile(desired.extra['vars_file']))
@@ -281,6 +308,12 @@ class BhyveVmKind(Kind):
             changes.append(OPTIONS.changed('disks', [], [d['path'] for d in current.extra['disks_missing']]))
         if desired.extra['machine'].loader == 'uefi' and current.extra['vars_missing']:
             changes.append(OPTIONS.changed('uefi_vars', None, desired.extra['vars_file']))
+        start_text = self.start_text(desired, current)
+        if start_text != current.extra['start_now']:
+            changes.append(OPTIONS.changed('start_command', current.extra['start_now'], start_text))
+        autostart = desired.extra['params']['autostart']
+        if autostart is not None and autostart != current.extra['autostart_now']:
+            changes.append(OPTIONS.changed('autostart', current.extra['autostart_now'], autostart))
         return changes
 
     def complete(self, plan, desired, current):
@@ -307,6 +340,14 @@ class BhyveVmKind(Kind):
         if machine.cpus > int(maxcpu.stdout.strip() or 0):
             raise MultiplicityError('VM %s: %d vCPUs requested but vmm(4) gives at most %s (hw.vmm.maxcpu); nothing '
                                     'was changed' % (desired.name, machine.cpus, maxcpu.stdout.strip()))
+        if machine.passthru:
+            found = view.lookup(['sysctl', '-n', 'hw.vmm.ppt.devices'], missing=lambda r: r.rc != 0,
+                                action='read hw.vmm.ppt.devices')
+            reserved = int(found.stdout.strip() or 0) if found is not None else 0
+            if len(machine.passthru) > reserved:
+                raise MultiplicityError('VM %s: %d PCI devices to pass through, but ppt(4) holds %d (reserve them with '
+                                        'pptdevs in /boot/loader.conf and reboot); nothing was changed'
+                                        % (desired.name, len(machine.passthru), reserved))
         if current.extra['in_vmm'] and current.state != 'running':
             raise MultiplicityError('VM %s is in vmm(4) (/dev/vmm/%s) but its supervisor does not run it: another '
                                     'manager may run it; destroy it with "bhyvectl --vm=%s --destroy" if it is '
@@ -338,6 +379,13 @@ class BhyveVmKind(Kind):
                               Made('bhyve_vm', desired.name), properties)
         if machine.loader == 'uefi' and current.extra['vars_missing']:
             self._plan_vars(plan, desired, machine)
+        start_text = self.start_text(desired, current)
+        if start_text != current.extra['start_now']:
+            plan.write(OwnedFile(desired.extra['start_file'], start_text, 'write the start command of VM %s to %s'
+                                 % (desired.name, desired.extra['start_file']), verb='write', parent=True))
+        autostart = desired.extra['params']['autostart']
+        if autostart is not None and autostart != current.extra['autostart_now']:
+            self._plan_autostart(plan, desired, current, autostart)
         new_text = self.rendered(desired, current)[0]
         if new_text != current.extra['old_text']:
             wanted = current.extra['rendered'][2]
@@ -345,6 +393,21 @@ class BhyveVmKind(Kind):
             plan.write(FileEdit(desired.extra['config_file'], lambda text: self.render_text(text, wanted),
                                 'write %s' % desired.extra['config_file'], verb='write', parent=True, private=secret))
             plan.file_diff(desired.extra['config_file'], current.extra['old_text'], new_text)
+
+    @staticmethod
+    def _plan_autostart(plan, desired, current, enable):
+        """The VM's name in (or out of) the autostart list of rc.conf, in the call's order (dependencies
+        first, as the rc.d script starts them; it stops them in reverse), and the script enabled."""
+        listed = current.extra['autostart_list']
+        if enable:
+            plan.edits.append(SysrcEdit(AUTOSTART_ENABLE, '=', 'YES', verb='autostart'))
+            plan.edits.append(SysrcEdit(AUTOSTART_LIST, '+=', desired.name, verb='autostart', in_call_order=True,
+                                        listed=listed))
+            if not os.path.exists(AUTOSTART_SCRIPT):
+                plan.warn('VM %s: %s is not installed, so nothing starts it at boot (the vmm_host role installs '
+                          'it)' % (desired.name, AUTOSTART_SCRIPT))
+        else:
+            plan.edits.append(SysrcEdit(AUTOSTART_LIST, '-=', desired.name, verb='autostart', listed=listed))
 
     @staticmethod
     def _plan_vars(plan, desired, machine):
@@ -366,31 +429,20 @@ class BhyveVmKind(Kind):
         if machine.loader == 'uefi':
             plan.require(prerequisites.File(machine.firmware, 'boot.firmware',
                                             hint=' (install edk2-bhyve or bhyve-firmware)'))
-        taps = current.extra['chosen'][0]
-        for index, nic in enumerate(machine.nics):
+        for nic in machine.nics:
             plan.require(prerequisites.Bridge(nic['bridge'], '%s.bridge' % nic['what']))
-            tap, bridge = taps[index], nic['bridge']
-            plan.add('start', 'attach %s to %s' % (tap, bridge),
-                     argv=['ifconfig', bridge, 'addm', tap],
-                     func=lambda tap=tap, bridge=bridge: self._attach(tap, bridge))
-        plan.write(OwnedFile(supervisor.PATH, supervisor.SCRIPT, 'install %s' % supervisor.PATH, mode=0o755,
-                             verb='start', parent=True))
-        plan.add('start', 'make %s' % LOG_DIR, func=lambda: os.makedirs(LOG_DIR, 0o755, exist_ok=True))
-        plan.add('start', 'start VM %s under its supervisor' % desired.name, argv=run.start_argv(),
-                 func=lambda: self._start(desired))
+        if not os.path.isfile(supervisor.PATH) or read_text(supervisor.PATH) != supervisor.SCRIPT:
+            plan.write(OwnedFile(supervisor.PATH, supervisor.SCRIPT, 'install %s' % supervisor.PATH, mode=0o755,
+                                 verb='start', parent=True))
+        if not os.path.isdir(LOG_DIR):
+            plan.add('start', 'make %s' % LOG_DIR, func=lambda: os.makedirs(LOG_DIR, 0o755, exist_ok=True))
+        # The supervisor makes the taps and adds them to their bridges before every boot.
+        full = self.supervised(machine, desired.extra['config_file'], current.extra['chosen'][0])
+        plan.add('start', 'start VM %s under its supervisor' % desired.name, argv=full.start_argv(),
+                 func=lambda: self._start(desired, full))
 
-    def _attach(self, tap, bridge):
-        """The tap made if missing (bhyve would clone it, but only when it opens it: too late for the
-        bridge) and made a member of the bridge if it is not one."""
-        if self.runner.run_lookup(['ifconfig', tap], lambda r: 'does not exist' in r.stderr,
-                                  action='look for %s' % tap) is None:
-            self.runner.run(['ifconfig', tap, 'create'], action='create %s' % tap)
-        shown = self.runner.run(['ifconfig', bridge], action='read the members of %s' % bridge).stdout
-        if ('member: %s ' % tap) not in shown:
-            self.runner.run(['ifconfig', bridge, 'addm', tap], action='add %s to %s' % (tap, bridge))
-
-    def _start(self, desired):
-        run, name = desired.extra['run'], desired.name
+    def _start(self, desired, run):
+        name = desired.name
         self.runner.run(run.start_argv(), action='start VM %s' % name)
         try:
             # Up once vmm(4) has it (and the supervisor still runs); a bhyve that refuses its config ends at once.
@@ -426,6 +478,11 @@ class BhyveVmKind(Kind):
 
     def destroy(self, plan, desired, current, changes, purge=False):
         config_file = desired.extra['config_file']
+        if current.extra['autostart_now']:
+            self._plan_autostart(plan, desired, current, False)
+        if current.extra['start_now'] is not None:
+            plan.write(OwnedFile(desired.extra['start_file'], None, 'remove %s' % desired.extra['start_file'],
+                                 verb='remove'))
         if current.extra['old_text'] is not None:
             plan.write(OwnedFile(config_file, None, 'remove %s' % config_file, verb='remove'))
             plan.file_diff(config_file, current.extra['old_text'], None)

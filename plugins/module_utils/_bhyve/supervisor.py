@@ -8,7 +8,8 @@ guest is loaded that way: the loader's work is gone with the reset) and stops on
 writes why the last run ended to the exit record (``CODE REASON EPOCH``), and destroys the VM in
 vmm(4) when it stops.  SIGTERM (what ``pkill -F`` of daemon(8) sends) is passed to bhyve, which
 presses the guest's ACPI power button; the supervisor then does not boot it again, whatever bhyve's
-status.  Its arguments are data, each one argv element: ``NAME CONFIG RECORD [bhyveload option ...]``.
+status.  Before every boot it makes each tap and adds it to its bridge.  Its arguments are data, each one
+argv element: ``NAME CONFIG RECORD [-n TAP BRIDGE]... [-- BHYVELOAD-OPTION...]``.
 """
 
 from __future__ import annotations
@@ -16,43 +17,66 @@ from __future__ import annotations
 PATH = '/usr/local/libexec/bsd-multiplicity/bhyve-supervisor'
 
 SCRIPT = r'''#!/bin/sh
-# bhyve-supervisor NAME CONFIG RECORD [bhyveload option ...]  (installed by bsd.multiplicity.bhyve_vm)
-# Runs the bhyve VM NAME from the bhyve_config(5) file CONFIG until it stops for a reason other than
-# a guest reboot; RECORD gets "CODE REASON EPOCH" of each run's end.
+# bhyve-supervisor NAME CONFIG RECORD [-n TAP BRIDGE]... [-- BHYVELOAD-OPTION...]
+# (installed by bsd.multiplicity.bhyve_vm) Runs the bhyve VM NAME from the bhyve_config(5) file CONFIG
+# until it stops for a reason other than a guest reboot; RECORD gets "CODE REASON EPOCH" of each end.
+# Before every boot each TAP is made if missing and added to its BRIDGE, so that the network is there
+# whatever made the interfaces go (a host reboot, an upgrade).
 name=$1 config=$2 record=$3
 shift 3
+nics=
+while [ "$1" = -n ]; do
+    nics="$nics $2:$3"
+    shift 3
+done
+[ "$1" = -- ] && shift
 child= stopping=
 trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child"' TERM
 note() {
-	printf '%s %s %s\n' "$1" "$2" "$(date +%s)" > "$record.new" && mv -f "$record.new" "$record"
+    printf '%s %s %s\n' "$1" "$2" "$(date +%s)" > "$record.new" && mv -f "$record.new" "$record"
+}
+attach() {
+    for pair in $nics; do
+        tap=${pair%%:*} bridge=${pair#*:}
+        /sbin/ifconfig "$tap" >/dev/null 2>&1 || /sbin/ifconfig "$tap" create >/dev/null || return 1
+        if ! /sbin/ifconfig "$bridge" >/dev/null 2>&1; then
+            echo "bhyve-supervisor: bridge $bridge of $tap does not exist" >&2
+            return 1
+        fi
+        /sbin/ifconfig "$bridge" | grep -q "member: $tap " || /sbin/ifconfig "$bridge" addm "$tap" || return 1
+    done
 }
 while :; do
-	if [ $# -gt 0 ]; then
-		/usr/sbin/bhyvectl --vm="$name" --destroy >/dev/null 2>&1
-		if ! /usr/sbin/bhyveload "$@" "$name"; then
-			note 4 loader-failed
-			break
-		fi
-	fi
-	[ -n "$stopping" ] && { note 1 poweroff; break; }
-	/usr/sbin/bhyve -k "$config" "$name" &
-	child=$!
-	wait "$child"
-	rc=$?
-	# A trapped signal interrupts wait: wait again for bhyve's own status.
-	while kill -0 "$child" 2>/dev/null; do
-		wait "$child"
-		rc=$?
-	done
-	child=
-	case $rc in
-	0) note 0 reboot ;;
-	1) note 1 poweroff; break ;;
-	2) note 2 halt; break ;;
-	3) note 3 triple-fault; break ;;
-	*) note "$rc" error; break ;;
-	esac
-	[ -n "$stopping" ] && break
+    if ! attach; then
+        note 4 network-failed
+        break
+    fi
+    if [ $# -gt 0 ]; then
+        /usr/sbin/bhyvectl --vm="$name" --destroy >/dev/null 2>&1
+        if ! /usr/sbin/bhyveload "$@" "$name"; then
+            note 4 loader-failed
+            break
+        fi
+    fi
+    [ -n "$stopping" ] && { note 1 poweroff; break; }
+    /usr/sbin/bhyve -k "$config" "$name" &
+    child=$!
+    wait "$child"
+    rc=$?
+    # A trapped signal interrupts wait: wait again for bhyve's own status.
+    while kill -0 "$child" 2>/dev/null; do
+        wait "$child"
+        rc=$?
+    done
+    child=
+    case $rc in
+    0) note 0 reboot ;;
+    1) note 1 poweroff; break ;;
+    2) note 2 halt; break ;;
+    3) note 3 triple-fault; break ;;
+    *) note "$rc" error; break ;;
+    esac
+    [ -n "$stopping" ] && break
 done
 /usr/sbin/bhyvectl --vm="$name" --destroy >/dev/null 2>&1
 exit 0
@@ -67,3 +91,11 @@ def parse_record(text):
     if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit():
         return None
     return int(parts[0]), parts[1], int(parts[2])
+
+
+def argv(name, config, record, nics, loader):
+    """The supervisor's command line: ``nics`` (tap, bridge) pairs, ``loader`` bhyveload's options."""
+    found = [PATH, name, config, record]
+    for tap, bridge in nics:
+        found += ['-n', tap, bridge]
+    return found + (['--'] + list(loader) if loader else [])

@@ -31,13 +31,13 @@ def test_the_talks_freebsd_guest():
         ('pci.0.31.0.device', 'lpc'), ('lpc.com1.path', '/dev/nmdm-guest.1A')]
     # bhyveload before every boot: memory, the boot disk, the console (the name comes from the supervisor).
     assert machine.bhyveload_argv() == ['-m', '1G', '-d', '/vm/guest/disk.img', '-c', '/dev/nmdm-guest.1A']
-    desired = BhyveVmKind(None).desired(machine.params)
-    assert desired.extra['run'].start_argv() == [
+    run = BhyveVmKind(None).supervised(machine, '/usr/local/etc/bhyve/guest.conf', ['tap0'])
+    assert run.start_argv() == [
         'daemon', '-c', '-t', 'bhyve guest', '-p', '/var/run/bsd-multiplicity-bhyve.guest.pid',
         '-P', '/var/run/bsd-multiplicity-bhyve.guest.daemon.pid', '-o', '/var/log/bsd-multiplicity/bhyve.guest.log',
         '/usr/local/libexec/bsd-multiplicity/bhyve-supervisor', 'guest', '/usr/local/etc/bhyve/guest.conf',
-        '/var/db/bsd-multiplicity/bhyve_vm.guest.exit', '-m', '1G', '-d', '/vm/guest/disk.img',
-        '-c', '/dev/nmdm-guest.1A']
+        '/var/db/bsd-multiplicity/bhyve_vm.guest.exit', '-n', 'tap0', 'bridge0',
+        '--', '-m', '1G', '-d', '/vm/guest/disk.img', '-c', '/dev/nmdm-guest.1A']
 
 
 def test_a_windows_style_uefi_guest_with_vnc_tpm_and_media():
@@ -69,9 +69,9 @@ def test_a_windows_style_uefi_guest_with_vnc_tpm_and_media():
 
 def test_a_linux_guest_with_shares_and_passthru_in_slot_order():
     machine = Machine(params(name='deb', disks=[dict(path='/vm/deb.img')], nics=[dict(bridge='b0'), dict(bridge='b1')],
-                             shares=[dict(name='src', path='/usr/src', readonly=True)], passthru=['ppt0']))
+                             shares=[dict(name='src', path='/usr/src', readonly=True)], ppt_devices=['ppt0']))
     slots = [(d['what'], d['slot']) for d in machine.disks + machine.nics + machine.shares + machine.passthru]
-    assert slots == [('disks[0]', 2), ('nics[0]', 3), ('nics[1]', 4), ('shares[0]', 5), ('passthru[0]', 6)]
+    assert slots == [('disks[0]', 2), ('nics[0]', 3), ('nics[1]', 4), ('shares[0]', 5), ('ppt_devices[0]', 6)]
     variables = machine.variables(['tap0', 'tap1'], ['58:9c:fc:00:00:01', '58:9c:fc:00:00:02'], '/v')
     assert variables['pci.0.5.0.sharename'] == 'src' and variables['pci.0.5.0.ro'] == 'true'
     assert variables['pci.0.6.0.pptdev'] == 'ppt0'
@@ -93,11 +93,12 @@ def test_chosen_macs_are_stable_unicast_and_per_host():
     (dict(disks=[dict(path='/a\x85b')]), 'disks[0].path', 'cannot be written on one line'),
     (dict(disks=[dict(path='/a', options=dict(nocach=True))]), 'disks[0].options', 'not a variable'),
     (dict(nics=[dict(bridge='b', tap='vmnet0')]), 'nics[0].tap', 'tapN'),
+    (dict(nics=[dict(bridge='b0; reboot')]), 'nics[0].bridge', 'not an interface name'),
     (dict(nics=[dict(bridge='b', tap='tap1'), dict(bridge='b', tap='tap1')]), 'nics', 'same tap'),
     (dict(vnc=dict(listen='::1'), boot=dict(loader='bhyveload'), disks=[dict(path='/a')]), 'vnc', 'needs UEFI'),
     (dict(boot=dict(loader='bhyveload')), 'boot.loader', 'declare one in disks'),
     (dict(extra_config={'x': ''}), 'extra_config.x', 'empty value'),
-    (dict(passthru=['pci0:1:0']), 'passthru[0]', 'ppt(4)'),
+    (dict(ppt_devices=['pci0:1:0']), 'ppt_devices[0]', 'ppt(4)'),
 ])
 def test_refusals_name_the_parameter(given, parameter, message):
     with pytest.raises(ParameterError) as caught:
