@@ -233,7 +233,7 @@ options:
     type: dict
   autostart:
     description:
-      - Start the VM at boot (V(true)) or not (V(false)): its name in C(bsdm_bhyve_list) of C(/etc/rc.conf), in the
+      - Start the VM at boot (V(true)) or not (V(false)), by its name in C(bsdm_bhyve_list) of C(/etc/rc.conf), in the
         order of the call (a VM after those it depends on), with C(bsdm_bhyve_enable=YES). The rc.d script
         C(bsdm_bhyve) of the C(bsd.multiplicity.vmm_host) role starts them in that order after the network and
         stops them in reverse at shutdown. Not managed when not set.

@@ -34,7 +34,7 @@ BUILTIN_MODULES = ('elf64', 'elf32', 'shell', 'if_lo', 'if_tuntap', 'if_tun', 'i
                    'devfs', 'procfs', 'fdescfs', 'cd9660', 'ufs', 'md', 'geom_md', 'kernel_rctl')
 
 # The order rc runs its steps in (rcorder of the rc.d scripts that matter here).
-RC_ORDER = ('sysctl', 'hostname', 'kld', 'mdconfig', 'devfs', 'netif', 'rctl', 'jail')
+RC_ORDER = ('sysctl', 'hostname', 'kld', 'mdconfig', 'devfs', 'netif', 'rctl', 'jail', 'local')
 
 # In the order a power cycle takes things down: processes, then mounts, then devices.
 SUBSYSTEMS = (
@@ -87,6 +87,7 @@ SUBSYSTEMS = (
               scripts={'devfs': ('devfs', None), 'jail': ('jail', 'jail_enable'), 'netif': ('netif', None)},
               rc={'devfs': 'rc_devfs', 'netif': 'rc_netif_start', 'jail': 'rc_jail_start'},
               shutdown='rc_jail_stop'),
+    Subsystem('localrc', rc={'local': 'rc_local_start'}, shutdown='rc_local_stop'),
     Subsystem('daemon', commands={'/usr/sbin/daemon': 'daemon_main', '/bin/pgrep': 'pkill_main',
                                   '/bin/pkill': 'pkill_main'}),
     Subsystem('boot', commands={'/sbin/shutdown': 'shutdown_main', '/sbin/reboot': 'shutdown_main'}),

@@ -12,9 +12,10 @@ the way devfs(8) would not load them.
 
 import os
 import re
+import subprocess
 
-from fbsd import rcconf, registry
-from fbsd.console import Console, yes
+from fbsd import localrc, rcconf, registry
+from fbsd.console import PATH, Console, yes
 from fbsd.core import Command, getopt, locked_state
 
 USAGE = ['usage: service [-j <jail name or id>] -e', '       service [-j <jail name or id>] -R',
@@ -270,6 +271,10 @@ def service_main(prog, args):
         cmd.bad_option()
     name, action = operands[0], operands[1]
     known = registry.scripts()
+    if name not in known and localrc.find(name):
+        # A package's (or the collection's) own script: a real shell script, run as service(8) runs it.
+        return subprocess.call(['/bin/sh', localrc.find(name), action] + operands[2:],
+                               env={'PATH': PATH, 'LANG': 'C'})
     if name not in known:
         cmd.err('%s does not exist in /etc/rc.d or the local startup directories (/usr/local/etc/rc.d), '
                 'or is not executable' % name)

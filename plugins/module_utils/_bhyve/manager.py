@@ -171,9 +171,8 @@ class BhyveVmKind(Kind):
                 found[desired.name] = MultiplicityError('%s; nothing was changed' % exc)
                 continue
             if text is not None and old.get('name') not in (None, desired.name):
-                found[desired.name] = MultiplicityError(
-                    'VM %s: %s defines VM %r (name=%s); it is left as it is' % (desired.name, path, old['name'],
-                                                                               old['name']))
+                found[desired.name] = MultiplicityError('VM %s: %s defines VM %r (name=%s); it is left as it is'
+                                                        % (desired.name, path, old['name'], old['name']))
                 continue
             running = desired.extra['run'].alive()
             in_vmm = os.path.exists(os.path.join(VMM_DIR, desired.name))
