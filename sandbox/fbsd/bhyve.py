@@ -344,7 +344,8 @@ def check_backends(cmd, state, config):
             if backend not in ifaces:
                 net.new_iface(state, backend, 'tap')
             ifaces[backend]['opened_by'] = os.getpid()
-            ifaces[backend]['up'] = True
+            if state['sysctl'].get('net.link.tap.up_on_open'):
+                ifaces[backend]['up'] = True        # if_tuntap: up on open only with this sysctl
     for key in ('lpc.bootrom', 'lpc.bootvars'):
         if key in config and not os.path.exists(config[key]):
             cmd.errx(4, '%s: %s: No such file or directory' % (key.split('.')[1], config[key]))
