@@ -10,7 +10,7 @@ import ctypes
 import ctypes.util
 import os
 
-from fbsd import store
+from fbsd import store, ufs
 from fbsd.core import Command, getopt, locked_state
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
@@ -56,6 +56,11 @@ def realise(entry, node=None):
         _sys_mount('proc', node, 'proc', 0)
     elif fstype == 'linsysfs':
         _sys_mount('sysfs', node, 'sysfs', MS_RDONLY)
+    elif fstype == 'ufs':
+        # Simulated UFS (ufs.py): the file system's directory bound on the node.
+        _sys_mount(ufs.directory_of(entry['special']), node, None, MS_BIND)
+        if read_only:
+            _sys_mount(entry['special'], entry['node'], None, MS_BIND | MS_REMOUNT | MS_RDONLY)
     else:
         return False
     return True
@@ -120,6 +125,12 @@ def add_mount(state, special, node, fstype, options, owner=None):
         node = os.readlink('/proc/self/fd/%d' % fd)
         if fstype == 'nullfs' and not os.path.exists(special):
             raise OSError(2, 'No such file or directory', special)
+        if fstype == 'ufs' and not os.path.exists(special):
+            raise OSError(2, 'No such file or directory', special)
+        if fstype == 'ufs' and ufs.directory_of(special) is None:
+            raise OSError(22, 'Invalid argument', special)       # no UFS superblock on it
+        if fstype == 'ufs' and of_special(state, special):
+            raise OSError(16, 'Device busy', special)
         entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options),
                  'parent': _parent(state, node)}
         if owner:
@@ -190,8 +201,9 @@ def mount_main(prog, args):
                 else:
                     cmd.out(describe(entry))
             return 0
-        if len(operands) != 2 or not fstype:
+        if len(operands) != 2:
             cmd.bad_option()
+        fstype = fstype or 'ufs'        # mount(8): ufs unless -t says otherwise
         if fstype not in FSTYPES:
             cmd.errx(1, '%s: Operation not supported by device' % operands[1])
         words = parse_options(','.join(opts))

@@ -8,6 +8,7 @@ lock and exit record are read directly.
 
 from __future__ import annotations
 
+import glob
 import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
@@ -16,10 +17,14 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager im
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR
+
+
+DEFAULT_CONFIG_DIR = '/usr/local/etc/bhyve'
 
 
 def bhyve_vm_info_argument_spec():
-    return dict(argument_spec=dict(name=dict(type='str'), config_dir=dict(type='path', default='/usr/local/etc/bhyve')),
+    return dict(argument_spec=dict(name=dict(type='str'), config_dir=dict(type='path', default=DEFAULT_CONFIG_DIR)),
                 supports_check_mode=True)
 
 
@@ -61,6 +66,29 @@ def definition(variables):
                 disks=disk_paths(variables), nics=nics,
                 console=variables.get('lpc.com1.path'),
                 vnc=variables.get(fbuf[0] + '.rfb') if fbuf else None)
+
+
+def vm_using(path, config_dir=DEFAULT_CONFIG_DIR):
+    """The name of a running VM that has ``path`` as a disk, or None: the VMs of ``config_dir`` and every VM
+    this collection runs (its start command names its config file, wherever that is)."""
+    wanted = os.path.realpath(path)
+    configs = dict((name, found[0]) for name, found in read_config_dir(config_dir)[0].items())
+    for record in sorted(glob.glob(os.path.join(RECORD_DIR, 'bhyve_vm.*.start'))):
+        argv = (read_text(record) or '').splitlines()
+        if supervisor.PATH in argv and len(argv) > argv.index(supervisor.PATH) + 2:
+            at = argv.index(supervisor.PATH)
+            configs.setdefault(argv[at + 1], argv[at + 2])
+    for name, config_file in sorted(configs.items()):
+        try:
+            variables = bhyve_config.values(read_text(config_file) or '')
+        except (bhyve_config.BhyveConfigError, MultiplicityError):
+            continue
+        if wanted not in [os.path.realpath(p) for p in disk_paths(variables) if p]:
+            continue
+        if os.path.exists(os.path.join(VMM_DIR, name)) or (Supervised.valid_name(name) and Supervised(
+                'bhyve', name, ['/bin/true']).alive()):
+            return name
+    return None
 
 
 class BhyveVmInfo(object):

@@ -351,6 +351,14 @@ class BhyveVmKind(Kind):
             raise MultiplicityError('VM %s is in vmm(4) (/dev/vmm/%s) but its supervisor does not run it: another '
                                     'manager may run it; destroy it with "bhyvectl --vm=%s --destroy" if it is '
                                     'stale; nothing was changed' % (desired.name, desired.name, desired.name))
+        if machine.disks:
+            attached = view.cached('md', lambda: self._md_backing(view))
+            for disk in machine.disks:
+                unit = attached.get(os.path.realpath(disk['path']))
+                if unit:
+                    raise MultiplicityError('VM %s: disk %s is attached as %s (a jail\'s root image, or mdconfig\'s): '
+                                            'both would write it; detach it first (stop that jail); nothing was '
+                                            'changed' % (desired.name, disk['path'], unit))
         mine = set(d['path'] for d in machine.disks if not d.get('readonly') and d['model'] != 'ahci-cd')
         directory = desired.extra['params']['config_dir']
         for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
@@ -365,6 +373,17 @@ class BhyveVmKind(Kind):
                 raise MultiplicityError('VM %s: disk %s is also a disk of VM %s (%s); nothing was changed'
                                         % (desired.name, shared[0], entry[:-len('.conf')],
                                            os.path.join(directory, entry)))
+
+    @staticmethod
+    def _md_backing(view):
+        """{backing file: mdN} of the vnode md(4) disks (``mdconfig -l -v``: name, type, size, file)."""
+        listed = view.run(['mdconfig', '-l', '-v'], action='list md(4) disks').stdout
+        found = {}
+        for line in listed.splitlines():
+            fields = line.split('\t')
+            if len(fields) >= 4 and fields[1] == 'vnode' and fields[3].startswith('/'):
+                found[os.path.realpath(fields[3])] = fields[0]
+        return found
 
     # -- verbs -----------------------------------------------------------------------------
     def create(self, plan, desired, current, changes):

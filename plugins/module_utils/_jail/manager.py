@@ -30,8 +30,9 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Unfinished
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.info import vm_using
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
-    Bridge, Directory, File, Snapshot,
+    Bridge, Directory, File, Path, Snapshot,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
@@ -88,7 +89,9 @@ def jail_argument_spec():
             parameters=dict(type='dict'),
             root=dict(type='dict', options=dict(
                 type=dict(type='str', default=rootfs.DIRECTORY,
-                          choices=[rootfs.DIRECTORY, rootfs.ZFS_CLONE, rootfs.RELEASE, rootfs.THIN]),
+                          choices=[rootfs.DIRECTORY, rootfs.ZFS_CLONE, rootfs.RELEASE, rootfs.THIN, rootfs.IMAGE]),
+                image=dict(type='str'),
+                partition=dict(type='str'),
                 dataset=dict(type='str'),
                 base=dict(type='path'),
                 template=dict(type='str'),
@@ -268,8 +271,29 @@ class JailDesired(Desired):
         self.desired_params = config.desired_params(jail_params)
         # What an existing block gets: only the options this task sets (an omitted option keeps its value).
         self.explicit = config.desired_params(dict(jail_params, exec=params.get('exec') or None), defaults=False)
+        if self.root and self.root['type'] == rootfs.IMAGE:
+            # The image is attached and mounted first, and detached last: its hooks go around the others.
+            # The same hooks for a new block and an existing one (checks of what a new one mounts).
+            points = self._image_mount_points(self.desired_params, params['path'])
+            hooks = rootfs.image_hooks(self.root, params['path'], points)
+            for found in (self.desired_params, self.explicit):
+                found['exec.prepare'] = hooks['prepare'] + _as_list(found.get('exec.prepare'))
+                found['exec.release'] = _as_list(found.get('exec.release')) + hooks['release']
         self.jail_if = config.epair_names(dict(params, name=name))[1] if params.get('vnet') else None
         self.rctl = rctl.normalize(name, params['rctl']) if params.get('rctl') is not None else None
+
+
+    @staticmethod
+    def _image_mount_points(found, path):
+        """What jail(8) mounts on inside the root, relative to it: the fstab lines' nodes, dev and proc."""
+        path = path.rstrip('/')
+        nodes = [os.path.normpath(line.split()[1]) for line in _as_list(found.get('mount')) if len(line.split()) > 1]
+        points = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
+        return points + [p for p, key in (('dev', 'mount.devfs'), ('proc', 'mount.procfs')) if found.get(key)]
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, list) else ([value] if value else [])
 
 
 class JailKind(Kind):
@@ -684,8 +708,15 @@ class JailKind(Kind):
             if local:
                 release.check_local(self.runner, local, root.get('manifest') or release.default_manifest(
                     root['archives']))
-        if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']):
+        root = ctx.get('root')
+        if 'start' in verbs and root and root['type'] == rootfs.IMAGE:
+            user = vm_using(root['image'])
+            if user:
+                raise MultiplicityError('Jail %s: its root image %s is a disk of bhyve VM %s, which runs: both would '
+                                        'write the file system; stop the VM first' % (desired.name, root['image'], user))
+        if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']) and not (root and root['type'] == rootfs.IMAGE):
             # A root this plan makes has its mount points once made; the symlink check waits for it too.
+            # An image's are checked by its exec.prepare, once it is mounted.
             if not verbs & set(('create_dataset', 'extract', 'thin_root')):
                 self._check_mount_points(desired, ctx)
             self._check_again_after_stop(plan, desired, ctx)
@@ -880,6 +911,13 @@ class JailKind(Kind):
                          argv=zfs.set_argv(root['dataset'], sorted(props.items())))
         if root['type'] == rootfs.DIRECTORY:
             plan.require(Directory(path, 'path', hint=' (root.type=directory uses an existing directory)'))
+        if root['type'] == rootfs.IMAGE:
+            # The mount point; what is under it is the image's, mounted when the jail starts.
+            plan.require(File(root['image'], 'root.image') if not root['image'].startswith('/dev/')
+                         else Path(root['image'], 'root.image'))
+            if not os.path.isdir(path):
+                plan.add('mkdir', 'create mount point %s for %s' % (path, root['image']),
+                         func=lambda: os.makedirs(path, 0o755, exist_ok=True))
         populate = None
         if root['type'] == rootfs.THIN and not rootfs.thin_ready(path):
             plan.require(Directory(root['base'], 'root.base'))

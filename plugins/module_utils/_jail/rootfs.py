@@ -1,7 +1,7 @@
 # Copyright (c) bsd.multiplicity contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A jail's root filesystem: an existing directory, a ZFS clone of a template, release archives,
-or a thin root on a read-only nullfs base.
+a thin root on a read-only nullfs base, or the UFS file system of a disk image (a bhyve VM's).
 
 Reading costs at most one command (``zfs get`` of the jail's dataset); the
 directory itself is looked at directly.  Nothing here ever deletes data
@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import GuestTree, remove_tree
 
-DIRECTORY, ZFS_CLONE, RELEASE, THIN = 'directory', 'zfs_clone', 'release', 'thin'
+DIRECTORY, ZFS_CLONE, RELEASE, THIN, IMAGE = 'directory', 'zfs_clone', 'release', 'thin', 'image'
+# A disk image's UFS partition as md(4) names it: the whole disk, a GPT partition or an MBR slice.
+PARTITION_RE = re.compile(r'^(p[1-9][0-9]{0,2}|s[1-4][a-h]?)\Z')
 # A thin jail mounts its base read-only at /basejail and links the base's
 # system directories there; what a jail writes (etc, var, root, tmp,
 # usr/local...) is its own copy.  The layout ezjail made familiar.
@@ -65,6 +68,19 @@ def validate(root, path, require_path=True):
         root['base'] = os.path.normpath(base)
     elif root.get('base'):
         raise ParameterError('root.base', 'only used with root.type=thin')
+    if kind == IMAGE:
+        image = root.get('image') or ''
+        if not image.startswith('/') or '\n' in image or '\x00' in image:
+            raise ParameterError('root.image', '%r must be the absolute path of a disk image file or a zvol' % image)
+        if root.get('partition') is not None and not PARTITION_RE.match(root['partition']):
+            raise ParameterError('root.partition', '%r is not a partition of an md(4) disk (pN or sN[a-h])'
+                                 % root['partition'])
+        if dataset:
+            raise ParameterError('root.dataset', 'not used with root.type=image (the image holds the root)')
+    else:
+        for option in ('image', 'partition'):
+            if root.get(option) is not None:
+                raise ParameterError('root.' + option, 'only used with root.type=image')
     if kind == DIRECTORY and dataset:
         raise ParameterError('root.dataset', 'not used with root.type=directory (use zfs_clone or release)')
     for prop in root.get('properties') or {}:
@@ -179,3 +195,21 @@ def purge(path):
         raise MultiplicityError('Refusing to purge %s: %s is mounted below it (stop the jail or unmount first)'
                                 % (path, base))
     remove_tree(path)
+
+
+def image_hooks(root, path, mount_points):
+    """exec.prepare and exec.release of a root on a disk image: the image attached as an md(4) disk and its
+    UFS mounted at the jail's path before jail(8) mounts anything in it; unmounted and detached after the
+    jail's own mounts are gone.  The points jail(8) mounts on next (``mount_points``, relative) lie in the
+    image, which its guest writes: one that is a symlink is refused before anything is mounted through it.
+    Every value is quoted for sh."""
+    image, node = shlex.quote(root['image']), shlex.quote(path)
+    device = '/dev/${u}%s' % (root.get('partition') or '')
+    checks = ''.join('; if [ -L %s ]; then echo "jail root image: %s is a symlink" >&2; /sbin/umount %s; '
+                     '/sbin/mdconfig -d -u "${u#md}"; exit 1; fi' % (shlex.quote(path + '/' + p), shlex.quote(p), node)
+                     for p in mount_points)
+    prepare = ('u=$(/sbin/mdconfig -a -t vnode -f %s) || exit 1; /sbin/mount -t ufs %s %s || '
+               '{ /sbin/mdconfig -d -u "${u#md}"; exit 1; }%s' % (image, device, node, checks))
+    release = ('/sbin/umount %s; u=$(/sbin/mdconfig -l -f %s) && for d in $u; do /sbin/mdconfig -d -u "${d#md}"; done'
+               % (node, image))
+    return {'prepare': [prepare], 'release': [release]}
