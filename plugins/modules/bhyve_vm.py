@@ -213,6 +213,25 @@ options:
       height:
         description: Height in pixels.
         type: int
+  cloud_init:
+    description:
+      - A cloud-init NoCloud seed for the guest, as an ISO 9660 volume labelled C(cidata) (made with makefs(8)) on an
+        ahci-cd. It is made again when what it holds changes; the guest reads it when it boots.
+    type: dict
+    suboptions:
+      user_data:
+        description: C(user-data), a string as given or a dictionary written as C(#cloud-config).
+        type: raw
+      meta_data:
+        description: C(meta-data), a dictionary over C(instance-id) and C(local-hostname) (both the VM's name), or a string.
+          cloud-init runs its once-per-instance modules again only when C(instance-id) changes.
+        type: raw
+      network_config:
+        description: C(network-config) (version 1 or 2), a dictionary or a string; not written when not set.
+        type: raw
+      slot:
+        description: Its PCI slot (1-28).
+        type: int
   tpm:
     description: A TPM 2.0 for the guest (UEFI guests), from a swtpm socket or the host's TPM.
     type: dict
@@ -301,6 +320,25 @@ EXAMPLES = r'''
     vnc:
       password: "{{ vault_vnc_password }}"
       wait: true
+
+- name: A cloud image booted with a cloud-init seed
+  bsd.multiplicity.bhyve_vm:
+    name: web
+    memory: 1G
+    disks:
+      - path: /vm/web/disk.img
+    nics:
+      - bridge: bridge0
+    cloud_init:
+      user_data:
+        users:
+          - name: admin
+            ssh_authorized_keys: ["{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"]
+        packages: [nginx]
+      network_config:
+        version: 2
+        ethernets:
+          id0: {match: {name: "vtnet*"}, dhcp4: true}
 
 - name: Stop it, powering it off if the guest does not shut down in 2 minutes
   bsd.multiplicity.bhyve_vm:

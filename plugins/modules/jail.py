@@ -263,9 +263,23 @@ options:
             C(libexec), C(boot), C(rescue) and most of C(/usr) are links into it, and the writable parts
             (C(etc), C(var), C(root), C(tmp), C(usr/local), C(usr/home)...) are copied once into O(path)
             (in O(root.dataset) if given) with C(cp -Rp). Updating the base updates every thin jail on it.
+          - V(image) runs the UFS file system of a disk image (O(root.image), a bhyve VM's disk for example)
+            as the root. C(exec.prepare) attaches it with C(mdconfig -a -t vnode) and mounts it at O(path) before
+            jail(8) mounts anything there (refusing a mount point in the image that is a symlink); C(exec.release)
+            unmounts it and detaches the md(4) disk after the jail's own mounts are gone. The jail is not
+            started while a bhyve VM that has the image as a disk runs, and M(bsd.multiplicity.bhyve_vm) does not
+            start such a VM while the image is attached. O(purge) never removes the image.
         type: str
-        choices: [directory, zfs_clone, release, thin]
+        choices: [directory, zfs_clone, release, thin, image]
         default: directory
+      image:
+        description: The disk image (a file, or a zvol C(/dev/zvol/...)) with O(root.type=image).
+        type: str
+      partition:
+        description:
+          - The partition of the image that holds the UFS file system, as md(4) names it (V(p2) for a GPT
+            partition, V(s1a) for an MBR slice's); the whole disk when not set.
+        type: str
       dataset:
         description: ZFS dataset of the jail, created with C(mountpoint) set to O(path).
         type: str

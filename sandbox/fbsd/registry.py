@@ -53,6 +53,7 @@ SUBSYSTEMS = (
                   'nmdm.ko': {'modules': ['nmdm'], 'size': 24576}},
               power_off='power_off'),
     Subsystem('ufs', commands={'/sbin/newfs': 'newfs_main'}),
+    Subsystem('makefs', commands={'/usr/sbin/makefs': 'makefs_main'}),
     Subsystem('md', commands={'/sbin/mdconfig': 'mdconfig_main'}, power_off='power_off',
               rc={'mdconfig': 'rc_mdconfig'}),
     Subsystem('zfs', commands={'/sbin/zfs': 'zfs_main', '/sbin/zpool': 'zpool_main'},

@@ -10,6 +10,7 @@ written so that bhyve reads it back unchanged).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
@@ -97,6 +98,37 @@ def _device_options(options, model, parameter):
                                             'use extra_config for others' % (key, model, ', '.join(known) or 'none'))
         found[key] = _value(value, '%s.%s' % (parameter, key))
     return found
+
+
+def _document(value, parameter, header=''):
+    """A seed file's text: a string as given, a dictionary as JSON (which YAML, and so cloud-init, reads)."""
+    if isinstance(value, str):
+        if '\x00' in value:
+            raise ParameterError(parameter, 'holds a NUL byte')
+        return value if value.endswith('\n') else value + '\n'
+    try:
+        return header + json.dumps(value, indent=2, sort_keys=True) + '\n'
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(parameter, 'cannot be written as YAML: %s' % exc)
+
+
+def seed_files(name, cloud_init):
+    """{file name: text} of a NoCloud seed (cloud-init's datasource for a volume labelled cidata): meta-data
+    with the VM's name as instance-id and local-hostname unless given, user-data (a dictionary becomes
+    #cloud-config), network-config when given."""
+    meta = cloud_init.get('meta_data')
+    if meta is None or isinstance(meta, dict):
+        meta = dict({'instance-id': name, 'local-hostname': name}, **(meta or {}))
+    files = {'meta-data': _document(meta, 'cloud_init.meta_data'),
+             'user-data': _document(cloud_init.get('user_data') or {}, 'cloud_init.user_data', '#cloud-config\n')}
+    if cloud_init.get('network_config') is not None:
+        files['network-config'] = _document(cloud_init['network_config'], 'cloud_init.network_config')
+    return files
+
+
+def seed_digest(files):
+    """What a seed is, in one value: its files' names and texts."""
+    return hashlib.sha256(json.dumps(sorted(files.items())).encode('utf-8')).hexdigest()
 
 
 def chosen_mac(host_id, name, index):
@@ -209,7 +241,14 @@ class Machine(object):
             if not re.match(r'^ppt\d+\Z', device):
                 raise ParameterError(what, '%r is not a ppt(4) device name (pptN)' % (device,))
             self.passthru.append(dict(pptdev=device, what=what, slot=layout.claim(None, what)))
+        self.cloud_init = params.get('cloud_init')
+        if self.cloud_init is not None:
+            self.cloud_init = dict(self.cloud_init, what='cloud_init',
+                                   slot=layout.claim(self.cloud_init.get('slot'), 'cloud_init'))
+            self.seed = seed_files(self.name, self.cloud_init)
         for what, slot in layout.assign().items():
+            if self.cloud_init is not None and what == 'cloud_init':
+                self.cloud_init['slot'] = slot
             for device in self.disks + self.nics + self.shares + self.passthru:
                 if device['what'] == what:
                     device['slot'] = slot
@@ -244,7 +283,7 @@ class Machine(object):
             return None
         return '%s:%d' % (self.vnc.get('listen') or '127.0.0.1', self.vnc.get('port') or 5900)
 
-    def variables(self, taps, macs, vars_file):
+    def variables(self, taps, macs, vars_file, seed_iso=None):
         """{path: value} of the whole machine, in the order written.  ``taps`` and ``macs`` are the NICs'
         (by index) as chosen; ``vars_file`` the UEFI variables file."""
         found = [('name', self.name), ('cpus', str(self.cpus))]
@@ -273,6 +312,10 @@ class Machine(object):
             found += [(node + '.device', nic['model']), (node + '.backend', taps[index]), (node + '.mac', macs[index])]
             found += [('%s.%s' % (node, k), v) for k, v in sorted(nic['options'].items())
                       if k not in ('backend', 'mac')]
+        if self.cloud_init is not None:
+            node = 'pci.0.%d.0' % self.cloud_init['slot']
+            found += [(node + '.device', 'ahci'), (node + '.port.0.type', 'cd'), (node + '.port.0.path', seed_iso),
+                      (node + '.port.0.ro', 'true')]
         for share in self.shares:
             node = 'pci.0.%d.0' % share['slot']
             found += [(node + '.device', 'virtio-9p'), (node + '.sharename', share['name']),

@@ -14,12 +14,12 @@ import shutil
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
-from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import Machine, chosen_mac
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import Machine, chosen_mac, seed_digest
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks, prerequisites
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, OwnedFile
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, WaitTimeout
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text, remove_tree
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
@@ -69,6 +69,8 @@ def bhyve_vm_argument_spec():
             enabled=dict(type='bool', default=True), listen=dict(type='str', default='127.0.0.1'),
             port=dict(type='int', default=5900), password=dict(type='str', no_log=True),
             wait=dict(type='bool', default=False), width=dict(type='int'), height=dict(type='int'))),
+        cloud_init=dict(type='dict', options=dict(user_data=dict(type='raw'), meta_data=dict(type='raw'),
+                                                  network_config=dict(type='raw'), slot=dict(type='int'))),
         tpm=dict(type='dict', options=dict(type=dict(type='str', default='swtpm', choices=['swtpm', 'passthru']),
                                            path=dict(type='str', required=True))),
         extra_config=dict(type='dict'),
@@ -88,6 +90,7 @@ OPTIONS = Options(
     Option('disks', LIVE),          # disk images and zvols created
     Option('uefi_vars', LIVE),      # the VM's own copy of the UEFI variables
     Option('start_command', LIVE),  # the start command the rc.d script runs at boot
+    Option('cloud_init', LIVE),     # the NoCloud seed ISO (the guest reads it when it boots)
     Option('autostart', LIVE),      # the VM's name in bsdm_bhyve_list
     family=lambda variable: Option(variable, RESTART))
 
@@ -129,7 +132,8 @@ class BhyveVmKind(Kind):
         run = self.supervised(machine, config_file, [])
         return Desired(machine.name, params['state'], {}, restart_allowed=params['restart_on_change'],
                        purge=params['purge'], params=params, machine=machine, config_file=config_file,
-                       vars_file=os.path.join(data_dir, 'uefi-vars.fd'), run=run,
+                       vars_file=os.path.join(data_dir, 'uefi-vars.fd'), run=run, data_dir=data_dir,
+                       seed_iso=os.path.join(data_dir, 'seed.iso'), seed_record=os.path.join(data_dir, 'seed.sha256'),
                        start_file=os.path.join(RECORD_DIR, 'bhyve_vm.%s.start' % machine.name))
 
     def supervised(self, machine, config_file, taps):
@@ -189,7 +193,8 @@ class BhyveVmKind(Kind):
                               autostart_now=desired.name in autostart_list, autostart_list=autostart_list,
                               last_exit=supervisor.parse_record(read_text(self._record(desired.name))),
                               pid=desired.extra['run'].pid() if running else None,
-                              vars_missing=not os.path.isfile(desired.extra['vars_file']))
+                              vars_missing=not os.path.isfile(desired.extra['vars_file']),
+                              seed_now=(read_text(desired.extra['seed_record']) or '').strip() or None)
             try:
                 if desired.state != 'absent':
                     for tap in self.chosen(desired, current, view, claimed)[0]:
@@ -275,7 +280,7 @@ class BhyveVmKind(Kind):
             return None, {}
         if 'rendered' not in current.extra:
             taps, macs = current.extra['chosen']
-            wanted = desired.extra['machine'].variables(taps, macs, desired.extra['vars_file'])
+            wanted = desired.extra['machine'].variables(taps, macs, desired.extra['vars_file'], desired.extra['seed_iso'])
             text = self.render_text(current.extra['old_text'], wanted)
             current.extra['rendered'] = (text, bhyve_config.parse(text), wanted)
         return current.extra['rendered'][:2]
@@ -307,6 +312,9 @@ class BhyveVmKind(Kind):
             changes.append(OPTIONS.changed('disks', [], [d['path'] for d in current.extra['disks_missing']]))
         if desired.extra['machine'].loader == 'uefi' and current.extra['vars_missing']:
             changes.append(OPTIONS.changed('uefi_vars', None, desired.extra['vars_file']))
+        seed = self._seed_digest(desired)
+        if seed is not None and seed != current.extra['seed_now']:
+            changes.append(OPTIONS.changed('cloud_init', current.extra['seed_now'], seed))
         start_text = self.start_text(desired, current)
         if start_text != current.extra['start_now']:
             changes.append(OPTIONS.changed('start_command', current.extra['start_now'], start_text))
@@ -397,6 +405,9 @@ class BhyveVmKind(Kind):
                               Made('bhyve_vm', desired.name), properties)
         if machine.loader == 'uefi' and current.extra['vars_missing']:
             self._plan_vars(plan, desired, machine)
+        seed = self._seed_digest(desired)
+        if seed is not None and seed != current.extra['seed_now']:
+            self._plan_seed(plan, desired, seed, running=current.state == 'running')
         start_text = self.start_text(desired, current)
         if start_text != current.extra['start_now']:
             plan.write(OwnedFile(desired.extra['start_file'], start_text, 'write the start command of VM %s to %s'
@@ -411,6 +422,33 @@ class BhyveVmKind(Kind):
             plan.write(FileEdit(desired.extra['config_file'], lambda text: self.render_text(text, wanted),
                                 'write %s' % desired.extra['config_file'], verb='write', parent=True, private=secret))
             plan.file_diff(desired.extra['config_file'], current.extra['old_text'], new_text)
+
+    @staticmethod
+    def _seed_digest(desired):
+        machine = desired.extra['machine']
+        return seed_digest(machine.seed) if machine.cloud_init is not None else None
+
+    def _plan_seed(self, plan, desired, digest, running):
+        """The NoCloud seed: its files in a directory of the VM's own, made into an ISO 9660 image labelled
+        cidata with makefs(8) beside the old one and moved over it (a running bhyve keeps the one it opened),
+        then its digest recorded."""
+        machine, data_dir = desired.extra['machine'], desired.extra['data_dir']
+        seed_dir, iso, record = os.path.join(data_dir, 'seed'), desired.extra['seed_iso'], desired.extra['seed_record']
+        argv = ['makefs', '-t', 'cd9660', '-o', 'rockridge', '-o', 'label=cidata', iso + '.new', seed_dir]
+
+        def build():
+            os.makedirs(seed_dir, 0o700, exist_ok=True)
+            for name in os.listdir(seed_dir):
+                if name not in machine.seed and os.path.isfile(os.path.join(seed_dir, name)):
+                    os.unlink(os.path.join(seed_dir, name))
+            for name, text in sorted(machine.seed.items()):
+                atomic_write(os.path.join(seed_dir, name), text, mode=0o600)
+            self.runner.run(argv, action='make the cloud-init seed of VM %s' % desired.name)
+            os.rename(iso + '.new', iso)
+            atomic_write(record, digest + '\n', mode=0o600)
+        plan.add('create', 'make the cloud-init seed %s (NoCloud, label cidata)' % iso, argv=argv, func=build)
+        if running:
+            plan.warn('VM %s: its cloud-init seed changed; the guest reads it when it boots next' % desired.name)
 
     @staticmethod
     def _plan_autostart(plan, desired, current, enable):
@@ -512,9 +550,27 @@ class BhyveVmKind(Kind):
                 if not disks.plan_purge(plan, self.runner, path, path, made):
                     plan.warn('VM %s: disk %s was not made by this collection (the host has no record of it), so '
                               'purge keeps it' % (desired.name, path))
-        vars_file = desired.extra['vars_file']
-        if os.path.isfile(vars_file) and not os.path.islink(vars_file):
-            plan.add('purge', 'remove UEFI variables %s' % vars_file, func=lambda: os.unlink(vars_file))
+        data_dir = desired.extra['data_dir']
+        if os.path.isdir(data_dir) and not os.path.islink(data_dir):
+            plan.add('purge', 'remove the files the collection made in %s (UEFI variables, cloud-init seed)'
+                     % data_dir, func=lambda: self._purge_data(desired))
+
+    @staticmethod
+    def _purge_data(desired):
+        """The VM's own files, each by name (never what else an operator put in the directory); the
+        directory goes when nothing else is left in it."""
+        data_dir = desired.extra['data_dir']
+        for path in (desired.extra['vars_file'], desired.extra['seed_iso'], desired.extra['seed_iso'] + '.new',
+                     desired.extra['seed_record']):
+            if os.path.isfile(path) and not os.path.islink(path):
+                os.unlink(path)
+        seed_dir = os.path.join(data_dir, 'seed')
+        if os.path.isdir(seed_dir) and not os.path.islink(seed_dir):
+            remove_tree(seed_dir)
+        try:
+            os.rmdir(data_dir)
+        except OSError:
+            pass        # something else is in it: kept
 
     # -- results -----------------------------------------------------------------------------
     def expected(self, outcome):

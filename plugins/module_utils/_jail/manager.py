@@ -282,7 +282,6 @@ class JailDesired(Desired):
         self.jail_if = config.epair_names(dict(params, name=name))[1] if params.get('vnet') else None
         self.rctl = rctl.normalize(name, params['rctl']) if params.get('rctl') is not None else None
 
-
     @staticmethod
     def _image_mount_points(found, path):
         """What jail(8) mounts on inside the root, relative to it: the fstab lines' nodes, dev and proc."""
