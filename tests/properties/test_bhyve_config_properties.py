@@ -93,3 +93,36 @@ def _raw(text):
         return dict(tree.items())
     finally:
         os.unlink(handle.name)
+
+
+REPRESENTATIVE = [
+    # The talk's FreeBSD guest, loaded with bhyveload.
+    dict(name='guest', cpus=2, memory='1G', boot=dict(loader='bhyveload'),
+         disks=[dict(path='/vm/guest.img', size='8G')], nics=[dict(bridge='bridge0')]),
+    # A Linux guest with UEFI and a cloud-init seed.
+    dict(name='deb', memory='2G', disks=[dict(path='/dev/zvol/zroot/vm/deb', model='nvme')],
+         nics=[dict(bridge='bridge0', model='virtio-net', options=dict(mtu='9000'))],
+         cloud_init=dict(user_data=dict(packages=['nginx']))),
+    # A Windows-style guest: UEFI, VNC with a password, a TPM and install media.
+    dict(name='win', cpus=4, sockets=1, cores=4, memory='8G', wired_memory=True,
+         disks=[dict(path='/vm/win.img', model='nvme'), dict(path='/iso/win 11.iso', model='ahci-cd')],
+         nics=[dict(bridge='bridge0', model='e1000')],
+         vnc=dict(password='pa%ss', width=1920, height=1080, wait=True), tpm=dict(path='/var/run/swtpm.sock'),
+         extra_config={'bios.vendor': 'ACME %(name)'}),
+]
+
+
+@pytest.mark.parametrize('given', REPRESENTATIVE, ids=[g['name'] for g in REPRESENTATIVE])
+def test_representative_vms_read_back_by_bhyve_as_declared(given):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import Machine
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import bhyve_vm_argument_spec
+    checked = ArgumentSpecValidator(bhyve_vm_argument_spec()['argument_spec']).validate(dict(given))
+    assert not checked.error_messages
+    machine = Machine(checked.validated_parameters)
+    wanted = machine.variables(['tap%d' % i for i in range(len(machine.nics))],
+                               ['58:9c:fc:00:00:%02x' % i for i in range(len(machine.nics))],
+                               '/var/db/bhyve/%s/uefi-vars.fd' % machine.name, '/var/db/bhyve/%s/seed.iso' % machine.name)
+    found = read_back(BhyveVmKind.render_text('', wanted))
+    # What bhyve uses is what was declared, every variable (a '%' included: escaped, not a reference).
+    assert found == wanted
