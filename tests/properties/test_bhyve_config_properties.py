@@ -22,18 +22,24 @@ from strategies import examples, hostile_text
 PATHS = st.sampled_from(['name', 'pci.0.2.0.path', 'pci.0.3.0.mac', 'system.family_name', 'lpc.com1.path'])
 
 
-def read_back(text):
-    """{path: value as bhyve uses it} of ``text``, or the Exit status bhyve stops with."""
+def _tree(text):
+    """The sandbox's bhyve configuration tree of a file holding ``text`` (Exit where bhyve stops)."""
     with tempfile.NamedTemporaryFile('wb', suffix='.conf', delete=False) as handle:
         handle.write(text.encode('utf-8', 'surrogateescape'))
     try:
         tree = sim.ConfigTree(Command('bhyve', []))
         sim.parse_simple_config_file(tree.cmd, tree, handle.name)
-        return tree.flat()
-    except Exit as stop:
-        return stop.status
+        return tree
     finally:
         os.unlink(handle.name)
+
+
+def read_back(text):
+    """{path: value as bhyve uses it} of ``text``, or the Exit status bhyve stops with."""
+    try:
+        return _tree(text).flat()
+    except Exit as stop:
+        return stop.status
 
 
 @settings(max_examples=examples(300))
@@ -85,14 +91,7 @@ def test_the_reader_refuses_what_bhyve_refuses(text):
 
 
 def _raw(text):
-    with tempfile.NamedTemporaryFile('wb', suffix='.conf', delete=False) as handle:
-        handle.write(text.encode('utf-8', 'surrogateescape'))
-    try:
-        tree = sim.ConfigTree(Command('bhyve', []))
-        sim.parse_simple_config_file(tree.cmd, tree, handle.name)
-        return dict(tree.items())
-    finally:
-        os.unlink(handle.name)
+    return dict(_tree(text).items())
 
 
 REPRESENTATIVE = [

@@ -15,7 +15,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_conf
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import VMM_DIR, BhyveVmKind, disk_paths
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import parsed_files, read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR
 
@@ -30,24 +30,10 @@ def bhyve_vm_info_argument_spec():
 
 def read_config_dir(directory):
     """{name: (config file, {path: value})} of the files NAME.conf in ``directory``, and {file: error}."""
-    found, errors = {}, {}
-    try:
-        entries = sorted(os.listdir(directory))
-    except OSError:
-        return found, errors
-    for entry in entries:
-        path = os.path.join(directory, entry)
-        if not entry.endswith('.conf') or entry.startswith('.') or not os.path.isfile(path):
-            continue
-        try:
-            variables = bhyve_config.values(read_text(path, strict=True) or '')
-        except bhyve_config.BhyveConfigError as exc:
-            errors[path] = str(exc)
-            continue
-        except MultiplicityError as exc:
-            errors[path] = 'not readable as UTF-8 text: %s' % exc
-            continue
-        found[variables.get('name') or entry[:-len('.conf')]] = (path, variables)
+    files, errors = parsed_files(directory, lambda entry: entry.endswith('.conf'), bhyve_config.values)
+    found = {}
+    for path, variables in files:
+        found[variables.get('name') or os.path.basename(path)[:-len('.conf')]] = (path, variables)
     return found, errors
 
 

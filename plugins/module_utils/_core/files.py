@@ -169,6 +169,28 @@ def atomic_write(path, content, mode=None, backup=False, keep_mode=True):
     return backup_path
 
 
+def parsed_files(directory, accept, parse):
+    """([(path, parsed)], {path: error}) of the regular files of ``directory`` whose name ``accept``s, each
+    read as UTF-8 text and given to ``parse`` (a ValueError it raises is that file's error), in name order.
+    A directory that cannot be listed has none."""
+    found, errors = [], {}
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return found, errors
+    for entry in entries:
+        path = os.path.join(directory, entry)
+        if entry.startswith('.') or not accept(entry) or not os.path.isfile(path):
+            continue
+        try:
+            found.append((path, parse(read_text(path, strict=True) or '')))
+        except ValueError as exc:
+            errors[path] = str(exc)
+        except MultiplicityError as exc:
+            errors[path] = 'not readable as UTF-8 text: %s' % exc
+    return found, errors
+
+
 def split_lines(text):
     """Lines with their endings, split on \\n only.
 

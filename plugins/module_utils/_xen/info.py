@@ -7,11 +7,10 @@ Two commands whatever the number of domains: ``xl list`` and ``xl list -l``.
 
 from __future__ import annotations
 
-import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import xl_cfg
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import refuse_nul
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import parsed_files
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen import config, runtime
 
 # Files in the config directory that are not guest definitions.
@@ -26,24 +25,10 @@ def xen_domu_info_argument_spec():
 
 def read_config_dir(directory):
     """{name: {config_file, config}} of the guest files in ``directory``, plus {file: error}."""
-    found, errors = {}, {}
-    try:
-        entries = sorted(os.listdir(directory))
-    except OSError:
-        return found, errors
-    for entry in entries:
-        path = os.path.join(directory, entry)
-        if entry in NOT_GUESTS or entry.startswith('.') or entry.endswith(('.sxp', '.xml', '~')) \
-                or not os.path.isfile(path):
-            continue
-        try:
-            settings = xl_cfg.parse(read_text(path, strict=True))
-        except xl_cfg.XlCfgError as exc:
-            errors[path] = str(exc)
-            continue
-        except MultiplicityError as exc:
-            errors[path] = 'not readable as UTF-8 text: %s' % exc
-            continue
+    files, errors = parsed_files(directory, lambda entry: entry not in NOT_GUESTS
+                                 and not entry.endswith(('.sxp', '.xml', '~')), xl_cfg.parse)
+    found = {}
+    for path, settings in files:
         name = settings.get('name')
         if isinstance(name, str) and name:
             found.setdefault(name, dict(config_file=path, config=dict(settings)))
