@@ -90,9 +90,18 @@ options:
         description:
           - V(uefi) boots the firmware (C(lpc.bootrom)) with the VM's own variables file (C(lpc.bootvars)).
           - V(bhyveload) loads a FreeBSD kernel from the first disk (or O(boot.disk)) before every boot.
+          - V(grub) loads a Linux (or other) guest with C(grub-bhyve) (package grub2-bhyve) before every boot, from a
+            device map written beside the config file (C(NAME.device.map)) that names the disks as C((hdN)) and the
+            CDs as C((cdN)), in the order of O(disks).
         type: str
-        choices: [uefi, bhyveload]
+        choices: [uefi, bhyveload, grub]
         default: uefi
+      grub_root:
+        description: The GRUB device grub-bhyve boots from (C(-r)), with O(boot.loader=grub). Default V(hd0,msdos1).
+        type: str
+      grub_dir:
+        description: A directory of the guest's disk holding C(grub.cfg) (C(-d)), with O(boot.loader=grub).
+        type: str
       firmware:
         description: The UEFI firmware. Default C(/usr/local/share/uefi-firmware/BHYVE_UEFI.fd) (package edk2-bhyve).
         type: path

@@ -636,3 +636,58 @@ def power_off(state):
     """The bhyve processes see their VM gone and exit."""
     for name in state.get('vms', {}):
         remove_vmm_node(name)
+
+
+GRUB_USAGE = ['Usage: grub-bhyve [OPTION...] vmname', '',
+              '  -c, --cons-dev=cons-dev   a tty(4) device to use for terminal I/O',
+              '  -d, --directory=DIR       use GRUB files in the directory DIR',
+              '  -e, --evar=var            add an environment variable',
+              '  -m, --device-map=FILE     use FILE as the device map',
+              '  -M, --memory=MBYTES       guest RAM in MB (default is 256)',
+              '  -r, --root=DEVICE_NAME    set root device',
+              '  -S, --wire-memory         wire guest memory']
+
+
+def grub_bhyve_main(prog, args):
+    """grub-bhyve (sysutils/grub2-bhyve) as far as a supervisor needs it: the VM made in vmm(4) and its
+    guest loaded (no GRUB runs), after the device map and the disks it names are checked.  Only there
+    once the package is installed, as on FreeBSD."""
+    cmd = Command(prog, GRUB_USAGE)
+    with locked_state(write=False) as state:
+        if 'grub2-bhyve' not in state.get('pkg', {}):
+            cmd.errx(127, 'not found (install the grub2-bhyve package)')
+    options, operands = getopt(cmd, args, 'c:d:e:g:hm:M:nr:Sv')
+    opts = dict(options)
+    if 'h' in opts or len(operands) != 1:
+        cmd.usage(*GRUB_USAGE, status=0 if 'h' in opts else 1)
+    if parse_memsize(opts.get('M', '256M')) is None:
+        cmd.errx(1, 'Invalid memory size: %s' % opts['M'])
+    devices = {}
+    if 'm' in opts:
+        try:
+            with open(opts['m']) as handle:
+                text = handle.read()
+        except OSError:
+            cmd.errx(1, 'cannot open device map %s' % opts['m'])
+        for line in text.splitlines():
+            match = re.match(r'^\s*\((\w+)\)\s+(\S.*?)\s*$', line)
+            if match:
+                devices[match.group(1)] = match.group(2)
+    root = opts.get('r', 'hd0').split(',')[0]
+    if root not in devices and not (root == 'hd0' and not devices):
+        cmd.errx(1, 'error: no such disk (%s) in the device map' % root)
+    for device, path in sorted(devices.items()):
+        if not os.path.exists(path):
+            cmd.errx(1, 'error: cannot open %s for (%s): No such file or directory' % (path, device))
+    name = operands[0]
+    with locked_state() as state:
+        if not vmm_loaded(state):
+            cmd.errx(1, 'vm_create: Device not configured')
+        vms = state.setdefault('vms', {})
+        if name in vms and vms[name].get('pid') and process_alive(vms[name]['pid']):
+            cmd.errx(1, 'vm_create: File exists')
+        vms.setdefault(name, {'pid': None, 'memory': parse_memsize(opts.get('M', '256M')), 'config': {},
+                              'request': None})
+        vms[name]['loaded'] = True
+        make_vmm_node(name)
+    return 0

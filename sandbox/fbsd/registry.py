@@ -45,7 +45,8 @@ SUBSYSTEMS = (
                                  '/sbin/umount': 'umount_main'},
               power_off='power_off'),
     Subsystem('bhyve', commands={'/usr/sbin/bhyve': 'bhyve_main', '/usr/sbin/bhyvectl': 'bhyvectl_main',
-                                 '/usr/sbin/bhyveload': 'bhyveload_main'},
+                                 '/usr/sbin/bhyveload': 'bhyveload_main',
+                                 '/usr/local/sbin/grub-bhyve': 'grub_bhyve_main'},
               kernel_files={
                   'vmm.ko': {'modules': ['vmm'], 'size': 2494464,
                              'sysctl': {'hw.vmm.maxcpu': 256, 'hw.vmm.topology.cores_per_package': 1,

@@ -29,7 +29,9 @@ RESERVED_SLOTS = (HOSTBRIDGE_SLOT, FBUF_SLOT, XHCI_SLOT, LPC_SLOT)
 FIRST_SLOT = 2
 FIRMWARE = '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd'
 VARS_TEMPLATE = '/usr/local/share/uefi-firmware/BHYVE_UEFI_VARS.fd'
-MAC_PREFIX = '58:9c:fc'     # the OUI bhyve itself derives NIC addresses under
+MAC_PREFIX = '58:9c:fc'
+BHYVELOAD = '/usr/sbin/bhyveload'
+GRUB_BHYVE = '/usr/local/sbin/grub-bhyve'       # sysutils/grub2-bhyve     # the OUI bhyve itself derives NIC addresses under
 
 # The variables bhyve knows (bhyve_config(5)), by where they are: global ones, and those of a device's
 # node by device model.  Anything else reaches the file only through extra_config.
@@ -263,8 +265,12 @@ class Machine(object):
             _value(self.tpm['path'], 'tpm.path')
             if self.loader != 'uefi':
                 raise ParameterError('tpm', 'a TPM needs UEFI boot (boot.loader: uefi)')
-        if self.loader == 'bhyveload' and not self.disks:
-            raise ParameterError('boot.loader', 'bhyveload boots from a disk: declare one in disks')
+        if self.loader in ('bhyveload', 'grub') and not self.disks:
+            raise ParameterError('boot.loader', '%s boots from a disk: declare one in disks' % self.loader)
+        if self.loader == 'grub':
+            root = (params.get('boot') or {}).get('grub_root') or 'hd0,msdos1'
+            if not re.match(r'^(hd|cd)\d+(,(msdos|gpt)?\d+)?\Z', root):
+                raise ParameterError('boot.grub_root', '%r is not a GRUB device (hd0,msdos1, hd0,gpt2, cd0...)' % root)
         self.extra = {}
         for path, value in (params.get('extra_config') or {}).items():
             try:
@@ -351,14 +357,30 @@ class Machine(object):
             variables[path] = value
         return variables
 
-    def bhyveload_argv(self):
-        """bhyveload's options (the VM's name comes last, from the supervisor): memory, the boot disk, the
-        console; an empty list for UEFI."""
-        if self.loader != 'bhyveload':
-            return []
+    def loader_argv(self, device_map=None):
+        """The program that loads the guest before every boot and its options (the VM's name comes last,
+        from the supervisor): bhyveload (memory, boot disk, console) or grub-bhyve (its device map, the
+        root partition, memory, console); an empty list for UEFI."""
         boot = self.params.get('boot') or {}
-        disk = boot.get('disk') or self.disks[0]['path']
-        argv = ['-m', self.memory, '-d', disk, '-c', self.console[0]]
-        for item in boot.get('env') or []:
-            argv += ['-e', _value(item, 'boot.env')]
-        return argv
+        if self.loader == 'bhyveload':
+            disk = boot.get('disk') or self.disks[0]['path']
+            argv = [BHYVELOAD, '-m', self.memory, '-d', disk, '-c', self.console[0]]
+            for item in boot.get('env') or []:
+                argv += ['-e', _value(item, 'boot.env')]
+            return argv
+        if self.loader == 'grub':
+            argv = [GRUB_BHYVE, '-m', device_map, '-r', boot.get('grub_root') or 'hd0,msdos1', '-M', self.memory,
+                    '-c', self.console[0]]
+            if boot.get('grub_dir'):
+                argv += ['-d', _value(boot['grub_dir'], 'boot.grub_dir')]
+            return argv
+        return []
+
+    def device_map(self):
+        """grub-bhyve's device map: each disk as (hdN), each CD as (cdN), in the order declared."""
+        lines, counts = [], {'hd': 0, 'cd': 0}
+        for disk in self.disks:
+            kind = 'cd' if disk['model'] == 'ahci-cd' else 'hd'
+            lines.append('(%s%d) %s' % (kind, counts[kind], disk['path']))
+            counts[kind] += 1
+        return ''.join(line + '\n' for line in lines)

@@ -14,7 +14,7 @@ import shutil
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
-from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import Machine, chosen_mac, seed_digest
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.config import GRUB_BHYVE, Machine, chosen_mac, seed_digest
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks, prerequisites
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, OwnedFile
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
@@ -58,7 +58,8 @@ def bhyve_vm_argument_spec():
         wired_memory=dict(type='bool', default=False),
         uuid=dict(type='str'),
         boot=dict(type='dict', options=dict(
-            loader=dict(type='str', default='uefi', choices=['uefi', 'bhyveload']),
+            loader=dict(type='str', default='uefi', choices=['uefi', 'bhyveload', 'grub']),
+            grub_root=dict(type='str'), grub_dir=dict(type='str'),
             firmware=dict(type='path'), vars_template=dict(type='path'),
             disk=dict(type='str'), env=dict(type='list', elements='str'))),
         disks=dict(type='list', elements='dict', options=disk),
@@ -91,6 +92,7 @@ OPTIONS = Options(
     Option('uefi_vars', LIVE),      # the VM's own copy of the UEFI variables
     Option('start_command', LIVE),  # the start command the rc.d script runs at boot
     Option('cloud_init', LIVE),     # the NoCloud seed ISO (the guest reads it when it boots)
+    Option('device_map', LIVE),     # grub-bhyve's device map (read at the next boot)
     Option('autostart', LIVE),      # the VM's name in bsdm_bhyve_list
     family=lambda variable: Option(variable, RESTART))
 
@@ -141,8 +143,13 @@ class BhyveVmKind(Kind):
         nics = [(taps[i], nic['bridge']) for i, nic in enumerate(machine.nics)] if taps else []
         return Supervised('bhyve', machine.name,
                           supervisor.argv(machine.name, config_file, self._record(machine.name), nics,
-                                          machine.bhyveload_argv()),
+                                          machine.loader_argv(self._device_map_path(config_file, machine))),
                           output=os.path.join(LOG_DIR, 'bhyve.%s.log' % machine.name))
+
+    @staticmethod
+    def _device_map_path(config_file, machine):
+        """grub-bhyve's device map, beside the VM's config file."""
+        return os.path.join(os.path.dirname(config_file), machine.name + '.device.map')
 
     def start_text(self, desired, current):
         """The start command of the VM, one argument per line (none holds a line break): what the rc.d
@@ -194,7 +201,8 @@ class BhyveVmKind(Kind):
                               last_exit=supervisor.parse_record(read_text(self._record(desired.name))),
                               pid=desired.extra['run'].pid() if running else None,
                               vars_missing=not os.path.isfile(desired.extra['vars_file']),
-                              seed_now=(read_text(desired.extra['seed_record']) or '').strip() or None)
+                              seed_now=(read_text(desired.extra['seed_record']) or '').strip() or None,
+                              device_map_now=read_text(self._device_map_path(path, desired.extra['machine'])))
             try:
                 if desired.state != 'absent':
                     for tap in self.chosen(desired, current, view, claimed)[0]:
@@ -315,6 +323,9 @@ class BhyveVmKind(Kind):
         seed = self._seed_digest(desired)
         if seed is not None and seed != current.extra['seed_now']:
             changes.append(OPTIONS.changed('cloud_init', current.extra['seed_now'], seed))
+        machine = desired.extra['machine']
+        if machine.loader == 'grub' and current.extra['device_map_now'] != machine.device_map():
+            changes.append(OPTIONS.changed('device_map', current.extra['device_map_now'], machine.device_map()))
         start_text = self.start_text(desired, current)
         if start_text != current.extra['start_now']:
             changes.append(OPTIONS.changed('start_command', current.extra['start_now'], start_text))
@@ -408,6 +419,10 @@ class BhyveVmKind(Kind):
         seed = self._seed_digest(desired)
         if seed is not None and seed != current.extra['seed_now']:
             self._plan_seed(plan, desired, seed, running=current.state == 'running')
+        if machine.loader == 'grub' and current.extra['device_map_now'] != machine.device_map():
+            path = self._device_map_path(desired.extra['config_file'], machine)
+            plan.write(OwnedFile(path, machine.device_map(), 'write grub-bhyve\'s device map %s' % path, verb='write',
+                                 parent=True))
         start_text = self.start_text(desired, current)
         if start_text != current.extra['start_now']:
             plan.write(OwnedFile(desired.extra['start_file'], start_text, 'write the start command of VM %s to %s'
@@ -485,6 +500,10 @@ class BhyveVmKind(Kind):
         if machine.loader == 'uefi':
             plan.require(prerequisites.File(machine.firmware, 'boot.firmware',
                                             hint=' (install edk2-bhyve or bhyve-firmware)'))
+        if machine.loader == 'grub':
+            plan.require(prerequisites.File(GRUB_BHYVE, 'boot.loader', hint=' (install grub2-bhyve)'))
+        if machine.tpm and machine.tpm.get('type') == 'swtpm':
+            plan.require(prerequisites.Path(machine.tpm['path'], 'tpm.path', hint=' (start swtpm first)'))
         for nic in machine.nics:
             plan.require(prerequisites.Bridge(nic['bridge'], '%s.bridge' % nic['what']))
         if not os.path.isfile(supervisor.PATH) or read_text(supervisor.PATH) != supervisor.SCRIPT:
@@ -539,6 +558,9 @@ class BhyveVmKind(Kind):
         if current.extra['start_now'] is not None:
             plan.write(OwnedFile(desired.extra['start_file'], None, 'remove %s' % desired.extra['start_file'],
                                  verb='remove'))
+        if current.extra.get('device_map_now') is not None:
+            path = self._device_map_path(config_file, desired.extra['machine'])
+            plan.write(OwnedFile(path, None, 'remove %s' % path, verb='remove'))
         if current.extra['old_text'] is not None:
             plan.write(OwnedFile(config_file, None, 'remove %s' % config_file, verb='remove'))
             plan.file_diff(config_file, current.extra['old_text'], None)

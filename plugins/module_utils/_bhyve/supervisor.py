@@ -3,13 +3,14 @@
 """The supervisor of one bhyve VM: a small /bin/sh program that daemon(8) runs (``_core/launcher.py``).
 
 bhyve(8) exits when its guest reboots (0), powers off (1), halts (2) or triple-faults (3), and on an
-error (4).  The supervisor boots the guest again after a reboot (running bhyveload first when the
-guest is loaded that way: the loader's work is gone with the reset) and stops on anything else.  It
+error (4).  The supervisor boots the guest again after a reboot (running the guest's loader first,
+bhyveload or grub-bhyve, when it is loaded that way: the loader's work is gone with the reset) and stops on anything else.  It
 writes why the last run ended to the exit record (``CODE REASON EPOCH``), and destroys the VM in
 vmm(4) when it stops.  SIGTERM (what ``pkill -F`` of daemon(8) sends) is passed to bhyve, which
 presses the guest's ACPI power button; the supervisor then does not boot it again, whatever bhyve's
 status.  Before every boot it makes each tap and adds it to its bridge.  Its arguments are data, each one
-argv element: ``NAME CONFIG RECORD [-n TAP BRIDGE]... [-- BHYVELOAD-OPTION...]``.
+argv element: ``NAME CONFIG RECORD [-n TAP BRIDGE]... [-- LOADER [LOADER-OPTION...]]`` (the loader an
+absolute path: /usr/sbin/bhyveload or /usr/local/sbin/grub-bhyve).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 PATH = '/usr/local/libexec/bsd-multiplicity/bhyve-supervisor'
 
 SCRIPT = r'''#!/bin/sh
-# bhyve-supervisor NAME CONFIG RECORD [-n TAP BRIDGE]... [-- BHYVELOAD-OPTION...]
+# bhyve-supervisor NAME CONFIG RECORD [-n TAP BRIDGE]... [-- LOADER [LOADER-OPTION...]]
 # (installed by bsd.multiplicity.bhyve_vm) Runs the bhyve VM NAME from the bhyve_config(5) file CONFIG
 # until it stops for a reason other than a guest reboot; RECORD gets "CODE REASON EPOCH" of each end.
 # Before every boot each TAP is made if missing and added to its BRIDGE, so that the network is there
@@ -53,7 +54,7 @@ while :; do
     fi
     if [ $# -gt 0 ]; then
         /usr/sbin/bhyvectl --vm="$name" --destroy >/dev/null 2>&1
-        if ! /usr/sbin/bhyveload "$@" "$name"; then
+        if ! "$@" "$name"; then
             note 4 loader-failed
             break
         fi
@@ -94,7 +95,8 @@ def parse_record(text):
 
 
 def argv(name, config, record, nics, loader):
-    """The supervisor's command line: ``nics`` (tap, bridge) pairs, ``loader`` bhyveload's options."""
+    """The supervisor's command line: ``nics`` (tap, bridge) pairs, ``loader`` the loader and its options
+    (the VM's name comes last, from the supervisor)."""
     found = [PATH, name, config, record]
     for tap, bridge in nics:
         found += ['-n', tap, bridge]

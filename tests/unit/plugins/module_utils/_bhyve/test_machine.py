@@ -30,14 +30,25 @@ def test_the_talks_freebsd_guest():
         ('pci.0.3.0.device', 'virtio-net'), ('pci.0.3.0.backend', 'tap0'), ('pci.0.3.0.mac', '58:9c:fc:00:00:01'),
         ('pci.0.31.0.device', 'lpc'), ('lpc.com1.path', '/dev/nmdm-guest.1A')]
     # bhyveload before every boot: memory, the boot disk, the console (the name comes from the supervisor).
-    assert machine.bhyveload_argv() == ['-m', '1G', '-d', '/vm/guest/disk.img', '-c', '/dev/nmdm-guest.1A']
+    assert machine.loader_argv() == ['/usr/sbin/bhyveload', '-m', '1G', '-d', '/vm/guest/disk.img',
+                                     '-c', '/dev/nmdm-guest.1A']
     run = BhyveVmKind(None).supervised(machine, '/usr/local/etc/bhyve/guest.conf', ['tap0'])
     assert run.start_argv() == [
         'daemon', '-c', '-t', 'bhyve guest', '-p', '/var/run/bsd-multiplicity-bhyve.guest.pid',
         '-P', '/var/run/bsd-multiplicity-bhyve.guest.daemon.pid', '-o', '/var/log/bsd-multiplicity/bhyve.guest.log',
         '/usr/local/libexec/bsd-multiplicity/bhyve-supervisor', 'guest', '/usr/local/etc/bhyve/guest.conf',
         '/var/db/bsd-multiplicity/bhyve_vm.guest.exit', '-n', 'tap0', 'bridge0',
-        '--', '-m', '1G', '-d', '/vm/guest/disk.img', '-c', '/dev/nmdm-guest.1A']
+        '--', '/usr/sbin/bhyveload', '-m', '1G', '-d', '/vm/guest/disk.img', '-c', '/dev/nmdm-guest.1A']
+
+
+def test_a_linux_guest_loaded_by_grub_bhyve():
+    machine = Machine(params(name='alpine', memory='512M', boot=dict(loader='grub', grub_root='hd0,msdos1'),
+                             disks=[dict(path='/vm/alpine.img'), dict(path='/iso/alpine.iso', model='ahci-cd')]))
+    assert machine.device_map() == '(hd0) /vm/alpine.img\n(cd0) /iso/alpine.iso\n'
+    assert machine.loader_argv('/usr/local/etc/bhyve/alpine.device.map') == [
+        '/usr/local/sbin/grub-bhyve', '-m', '/usr/local/etc/bhyve/alpine.device.map', '-r', 'hd0,msdos1',
+        '-M', '512M', '-c', '/dev/nmdm-alpine.1A']
+    assert 'lpc.bootrom' not in machine.variables([], [], '/v')
 
 
 def test_a_windows_style_uefi_guest_with_vnc_tpm_and_media():
@@ -97,6 +108,7 @@ def test_chosen_macs_are_stable_unicast_and_per_host():
     (dict(nics=[dict(bridge='b', tap='tap1'), dict(bridge='b', tap='tap1')]), 'nics', 'same tap'),
     (dict(vnc=dict(listen='::1'), boot=dict(loader='bhyveload'), disks=[dict(path='/a')]), 'vnc', 'needs UEFI'),
     (dict(boot=dict(loader='bhyveload')), 'boot.loader', 'declare one in disks'),
+    (dict(boot=dict(loader='grub', grub_root='hd0;reboot'), disks=[dict(path='/a')]), 'boot.grub_root', 'GRUB device'),
     (dict(extra_config={'x': ''}), 'extra_config.x', 'empty value'),
     (dict(ppt_devices=['pci0:1:0']), 'ppt_devices[0]', 'ppt(4)'),
 ])
