@@ -190,7 +190,10 @@ options:
         description: Its PCI slot (1-28).
         type: int
   ppt_devices:
-    description: Host PCI devices given to the guest (C(pptN)), reserved for ppt(4) with C(pptdevs) in loader.conf.
+    description:
+      - Host PCI devices given to the guest, as ppt(4) names them (V(ppt0)) or by their host address as C(pptdevs) in
+        C(/boot/loader.conf) writes it (V(2/0/0)), which must be listed there. More devices than ppt(4) holds
+        (C(hw.vmm.ppt.devices)) are refused. Such guests need O(wired_memory).
     type: list
     elements: str
   vnc:

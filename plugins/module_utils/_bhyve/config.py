@@ -240,9 +240,19 @@ class Machine(object):
         self.passthru = []
         for index, device in enumerate(params.get('ppt_devices') or []):
             what = 'ppt_devices[%d]' % index
-            if not re.match(r'^ppt\d+\Z', device):
-                raise ParameterError(what, '%r is not a ppt(4) device name (pptN)' % (device,))
-            self.passthru.append(dict(pptdev=device, what=what, slot=layout.claim(None, what)))
+            host = re.match(r'^(\d{1,3})/(\d{1,2})/(\d)\Z', device)
+            if not re.match(r'^ppt\d+\Z', device) and not host:
+                raise ParameterError(what, '%r is neither a ppt(4) device name (pptN) nor a host PCI address as '
+                                           'pptdevs writes it (bus/slot/function)' % (device,))
+            entry = dict(what=what, slot=layout.claim(None, what))
+            if host:
+                entry.update(address=device, bus=host.group(1), pslot=host.group(2), func=host.group(3))
+            else:
+                entry['pptdev'] = device
+            self.passthru.append(entry)
+        if self.passthru and not params.get('wired_memory'):
+            raise ParameterError('wired_memory', 'PCI passthrough needs the guest\'s memory wired (bhyve refuses it '
+                                                 'otherwise): set wired_memory')
         self.cloud_init = params.get('cloud_init')
         if self.cloud_init is not None:
             self.cloud_init = dict(self.cloud_init, what='cloud_init',
@@ -329,8 +339,12 @@ class Machine(object):
             if share.get('readonly'):
                 found.append((node + '.ro', 'true'))
         for device in self.passthru:
-            found += [('pci.0.%d.0.device' % device['slot'], 'passthru'),
-                      ('pci.0.%d.0.pptdev' % device['slot'], device['pptdev'])]
+            node = 'pci.0.%d.0' % device['slot']
+            found.append((node + '.device', 'passthru'))
+            if 'pptdev' in device:
+                found.append((node + '.pptdev', device['pptdev']))
+            else:
+                found += [(node + '.bus', device['bus']), (node + '.slot', device['pslot']), (node + '.func', device['func'])]
         if self.vnc:
             node = 'pci.0.%d.0' % FBUF_SLOT
             found += [(node + '.device', 'fbuf'), (node + '.rfb', self.vnc_address())]

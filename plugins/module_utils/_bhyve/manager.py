@@ -36,6 +36,7 @@ HEADER = ['# bhyve_config(5) of this VM, kept by bsd.multiplicity.bhyve_vm: it s
 OWNED_PREFIX = '# owned: '
 # The rc.d script of the vmm_host role and its rc.conf variables: the VMs it starts at boot, in order.
 AUTOSTART_SCRIPT = '/usr/local/etc/rc.d/bsdm_bhyve'
+LOADER_CONF = '/boot/loader.conf'      # pptdevs: the host PCI devices ppt(4) takes at boot
 AUTOSTART_ENABLE = 'bsdm_bhyve_enable'
 AUTOSTART_LIST = 'bsdm_bhyve_list'
 
@@ -366,6 +367,15 @@ class BhyveVmKind(Kind):
                 raise MultiplicityError('VM %s: %d PCI devices to pass through, but ppt(4) holds %d (reserve them with '
                                         'pptdevs in /boot/loader.conf and reboot); nothing was changed'
                                         % (desired.name, len(machine.passthru), reserved))
+            listed = []
+            for key in ('pptdevs', 'pptdevs2', 'pptdevs3'):
+                listed += (read_vars(read_text(LOADER_CONF) or '').get(key) or '').split()
+            for device in machine.passthru:
+                if device.get('address') and device['address'] not in listed:
+                    raise MultiplicityError('VM %s: %s %s is not reserved for ppt(4) (pptdevs in %s lists %s); add it '
+                                            'and reboot; nothing was changed'
+                                            % (desired.name, device['what'], device['address'], LOADER_CONF,
+                                               ' '.join(listed) or 'nothing'))
         if current.extra['in_vmm'] and current.state != 'running':
             raise MultiplicityError('VM %s is in vmm(4) (/dev/vmm/%s) but its supervisor does not run it: another '
                                     'manager may run it; destroy it with "bhyvectl --vm=%s --destroy" if it is '

@@ -24,6 +24,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(info, 'VMM_DIR', str(tmp_path / 'vmm'))
     monkeypatch.setattr(manager, 'LOG_DIR', str(tmp_path / 'log'))
     monkeypatch.setattr(manager, 'RC_CONF', str(tmp_path / 'rc.conf'))
+    monkeypatch.setattr(manager, 'LOADER_CONF', str(tmp_path / 'loader.conf'))
     monkeypatch.setattr(manager, 'AUTOSTART_SCRIPT', str(tmp_path / 'bsdm_bhyve'))
     monkeypatch.setattr(supervisor, 'PATH', str(tmp_path / 'bhyve-supervisor'))
     monkeypatch.setattr(launcher, 'RUN_DIR', str(tmp_path / 'run'))
@@ -150,6 +151,21 @@ def test_refusals_before_any_change(host, monkeypatch, reads, message):
         (['/sbin/ifconfig', 'bridge0'], 0, 'bridge0: flags=8843<UP>\n', '')] + reads, monkeypatch)
     assert kind == 'fail' and message in result['msg'] and not result['changed'], result
     assert not os.listdir(str(host / 'conf'))
+
+
+def test_ppt_devices_are_checked_against_what_ppt_holds_and_pptdevs(host, monkeypatch):
+    (host / 'loader.conf').write_text('vmm_load="YES"\npptdevs="2/0/0 3/0/0"\n')
+    common = READS + [(['/sbin/ifconfig', 'bridge0'], 0, 'bridge0: flags=8843<UP>\n', ''),
+                      (['/sbin/sysctl', '-n', 'hw.physmem'], 0, '8589934592\n', ''),
+                      (['/sbin/sysctl', '-n', 'hw.vmm.maxcpu'], 0, '16\n', '')]
+    declared = params(host, cloud_init=None, vnc=None, wired_memory=True, ppt_devices=['2/0/0', '4/0/0'])
+    kind, result, ran = run_module(bhyve_vm.main, declared, common + [
+        (['/sbin/sysctl', '-n', 'hw.vmm.ppt.devices'], 0, '1\n', '')], monkeypatch, check_mode=True)
+    assert kind == 'fail' and '2 PCI devices to pass through, but ppt(4) holds 1' in result['msg'], result
+    kind, result, ran = run_module(bhyve_vm.main, declared, common + [
+        (['/sbin/sysctl', '-n', 'hw.vmm.ppt.devices'], 0, '2\n', '')], monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'ppt_devices[1] 4/0/0 is not reserved for ppt(4)' in result['msg'], result
+    assert '2/0/0 3/0/0' in result['msg']
 
 
 def test_info_reads_every_vm_without_a_command(host, monkeypatch):

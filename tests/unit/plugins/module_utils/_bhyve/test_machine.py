@@ -80,12 +80,15 @@ def test_a_windows_style_uefi_guest_with_vnc_tpm_and_media():
 
 def test_a_linux_guest_with_shares_and_passthru_in_slot_order():
     machine = Machine(params(name='deb', disks=[dict(path='/vm/deb.img')], nics=[dict(bridge='b0'), dict(bridge='b1')],
-                             shares=[dict(name='src', path='/usr/src', readonly=True)], ppt_devices=['ppt0']))
+                             shares=[dict(name='src', path='/usr/src', readonly=True)], ppt_devices=['ppt0', '2/0/1'],
+                             wired_memory=True))
     slots = [(d['what'], d['slot']) for d in machine.disks + machine.nics + machine.shares + machine.passthru]
-    assert slots == [('disks[0]', 2), ('nics[0]', 3), ('nics[1]', 4), ('shares[0]', 5), ('ppt_devices[0]', 6)]
+    assert slots == [('disks[0]', 2), ('nics[0]', 3), ('nics[1]', 4), ('shares[0]', 5), ('ppt_devices[0]', 6),
+                     ('ppt_devices[1]', 7)]
     variables = machine.variables(['tap0', 'tap1'], ['58:9c:fc:00:00:01', '58:9c:fc:00:00:02'], '/v')
     assert variables['pci.0.5.0.sharename'] == 'src' and variables['pci.0.5.0.ro'] == 'true'
     assert variables['pci.0.6.0.pptdev'] == 'ppt0'
+    assert [variables['pci.0.7.0.%s' % k] for k in ('device', 'bus', 'slot', 'func')] == ['passthru', '2', '0', '1']
 
 
 def test_chosen_macs_are_stable_unicast_and_per_host():
@@ -110,7 +113,8 @@ def test_chosen_macs_are_stable_unicast_and_per_host():
     (dict(boot=dict(loader='bhyveload')), 'boot.loader', 'declare one in disks'),
     (dict(boot=dict(loader='grub', grub_root='hd0;reboot'), disks=[dict(path='/a')]), 'boot.grub_root', 'GRUB device'),
     (dict(extra_config={'x': ''}), 'extra_config.x', 'empty value'),
-    (dict(ppt_devices=['pci0:1:0']), 'ppt_devices[0]', 'ppt(4)'),
+    (dict(ppt_devices=['pci0:1:0'], wired_memory=True), 'ppt_devices[0]', 'ppt(4)'),
+    (dict(ppt_devices=['ppt0']), 'wired_memory', 'wired'),
 ])
 def test_refusals_name_the_parameter(given, parameter, message):
     with pytest.raises(ParameterError) as caught:
