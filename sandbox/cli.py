@@ -51,7 +51,7 @@ SUITE = 'bookworm'
 # lets tar read .txz as FreeBSD's libarchive tar does.
 PACKAGES = ['python3', 'busybox-static', 'xz-utils']
 NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
-SIM_DIR = '/usr/local/libexec/fbsdsim'
+SIM_DIR = registry.SIM_DIR
 PATH = '/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin'
 
 # FreeBSD's location of each simulated command (the instance's /sbin and /bin
@@ -175,13 +175,13 @@ def install_freebsd_layer(root, name):
     shutil.copytree(os.path.join(HERE, 'fbsd'), os.path.join(root, SIM_DIR.lstrip('/'), 'fbsd'),
                     ignore=shutil.ignore_patterns('__pycache__'))
     for path, command in COMMANDS.items():
+        if path in registry.PACKAGED:
+            continue            # written by pkg install
         target = os.path.join(resolve_in_root(root, os.path.dirname(path)), os.path.basename(path))
         if os.path.lexists(target):
             os.unlink(target)
         with open(target, 'w') as handle:
-            handle.write('#!/usr/bin/python3 -I\n# %s, simulated by fbsdsim (see /etc/fbsdsim-notice)\n'
-                         'import sys\nsys.path.insert(0, %r)\nsys.argv[0] = %r\n'
-                         'from fbsd.main import main\nsys.exit(main())\n' % (command, SIM_DIR, command))
+            handle.write(registry.wrapper_text(command))
         os.chmod(target, 0o755)
     # FreeBSD's own files, copied over the Debian ones.
     source = os.path.join(HERE, 'freebsd-root')

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from fbsd import registry
 from fbsd.core import Command, STATE_DIR, getopt, locked_state
 
 VERSION = '2.1.2'      # [mem] pkg on FreeBSD 14.3
@@ -103,8 +104,15 @@ def install(cmd, args):
                     handle.write(content)
                 if '/rc.d/' in path:
                     os.chmod(path, 0o555)
+            programs = [path for path, package in registry.PACKAGED.items() if package == name]
+            for path in programs:
+                # A program the package installs that fbsdsim simulates.
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, 'w') as handle:
+                    handle.write(registry.wrapper_text(os.path.basename(path)))
+                os.chmod(path, 0o755)
             installed[name] = dict(version=entry['version'], origin=entry['origin'], comment=entry['comment'],
-                                   automatic=int(name not in names), files=sorted(entry['files']))
+                                   automatic=int(name not in names), files=sorted(list(entry['files']) + programs))
     return 0
 
 

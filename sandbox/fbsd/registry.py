@@ -97,6 +97,19 @@ SUBSYSTEMS = (
 )
 
 
+# Simulated commands a package installs (path -> package): `pkg install` writes their wrapper, not
+# `sandbox create`, so they are there only once the package is, as on FreeBSD.
+PACKAGED = {'/usr/local/sbin/grub-bhyve': 'grub2-bhyve'}
+SIM_DIR = '/usr/local/libexec/fbsdsim'
+
+
+def wrapper_text(command):
+    """The program at a simulated command's FreeBSD path: Python that runs fbsdsim as ``command``."""
+    return ('#!/usr/bin/python3 -I\n# %s, simulated by fbsdsim (see /etc/fbsdsim-notice)\n'
+            'import sys\nsys.path.insert(0, %r)\nsys.argv[0] = %r\n'
+            'from fbsd.main import main\nsys.exit(main())\n' % (command, SIM_DIR, command))
+
+
 def function(module, name):
     """The function ``name`` of fbsd.``module``, importing the module now."""
     return getattr(importlib.import_module('fbsd.' + module), name)
