@@ -125,6 +125,10 @@ class BhyveVmKind(Kind):
     argument_spec = bhyve_vm_argument_spec()['argument_spec']
     OPTIONS = OPTIONS
 
+    def __init__(self, runner):
+        super().__init__(runner)
+        self.found_in = {}      # {name: the directories on_host found its file in}, for its removal
+
     # -- desired (no I/O) -------------------------------------------------------------
     def desired(self, params):
         machine = Machine(params)
@@ -229,19 +233,31 @@ class BhyveVmKind(Kind):
         return found
 
     def on_host(self, view, wanted):
-        """VMs with a config file in the declared VMs' directories, and VMs in vmm(4)."""
+        """VMs with a config file in the declared VMs' directories (and their data directories, for their
+        removal), and VMs in vmm(4)."""
         names = set()
-        for directory in sorted(set(d.extra['params']['config_dir'] for d in wanted)):
+        self.found_in = {}
+        for directory, data_dir in sorted(set((d.extra['params']['config_dir'], d.extra['params']['data_dir'])
+                                              for d in wanted)):
             try:
-                entries = os.listdir(directory)
+                entries = sorted(os.listdir(directory))
             except OSError:
                 continue
-            names.update(e[:-len('.conf')] for e in entries if e.endswith('.conf'))
+            for entry in entries:
+                if entry.endswith('.conf'):
+                    self.found_in.setdefault(entry[:-len('.conf')], dict(config_dir=directory, data_dir=data_dir))
+        names.update(self.found_in)
         try:
             names.update(os.listdir(VMM_DIR))
         except OSError:
             pass
         return sorted(names)
+
+    def removal(self, name):
+        """As any kind's, in the directory the VM's file was found in (a topology's prune removes that one)."""
+        params = super().removal(name)
+        params.update(self.found_in.get(name) or {})
+        return params
 
     # -- what the file says ---------------------------------------------------------------
     def chosen(self, desired, current, view, claimed):
