@@ -85,9 +85,10 @@ def _value(value, parameter):
     """A setting's text as written (booleans as true/false), checked by the file's grammar."""
     text = BOOLEAN[value] if isinstance(value, bool) else str(value)
     try:
-        return bhyve_config.encode(text) and text
+        bhyve_config.encode(text)       # refused here when it cannot be written; the file gets it encoded
     except bhyve_config.BhyveConfigError as exc:
         raise ParameterError(parameter, str(exc))
+    return text
 
 
 def _device_options(options, model, parameter):

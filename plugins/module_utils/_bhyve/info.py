@@ -13,9 +13,11 @@ import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
-from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import VMM_DIR, BhyveVmKind, disk_paths
+from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import (
+    VMM_DIR, BhyveVmKind, disk_paths, read_config_dir,
+)
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import parsed_files, read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR
 
@@ -26,15 +28,6 @@ DEFAULT_CONFIG_DIR = '/usr/local/etc/bhyve'
 def bhyve_vm_info_argument_spec():
     return dict(argument_spec=dict(name=dict(type='str'), config_dir=dict(type='path', default=DEFAULT_CONFIG_DIR)),
                 supports_check_mode=True)
-
-
-def read_config_dir(directory):
-    """{name: (config file, {path: value})} of the files NAME.conf in ``directory``, and {file: error}."""
-    files, errors = parsed_files(directory, lambda entry: entry.endswith('.conf'), bhyve_config.values)
-    found = {}
-    for path, variables in files:
-        found[variables.get('name') or os.path.basename(path)[:-len('.conf')]] = (path, variables)
-    return found, errors
 
 
 def definition(variables):
@@ -54,25 +47,32 @@ def definition(variables):
                 vnc=variables.get(fbuf[0] + '.rfb') if fbuf else None)
 
 
+def _supervisor_of(name):
+    """The supervised run named ``name`` (its pidfiles; the program does not matter to look at it), or None
+    for a name no supervisor of this collection could have."""
+    return Supervised('bhyve', name, ['/bin/true']) if Supervised.valid_name(name) else None
+
+
 def vm_using(path, config_dir=DEFAULT_CONFIG_DIR):
     """The name of a running VM that has ``path`` as a disk, or None: the VMs of ``config_dir`` and every VM
     this collection runs (its start command names its config file, wherever that is)."""
     wanted = os.path.realpath(path)
-    configs = dict((name, found[0]) for name, found in read_config_dir(config_dir)[0].items())
+    found = dict((name, variables) for name, (unused, variables) in read_config_dir(config_dir)[0].items())
     for record in sorted(glob.glob(os.path.join(RECORD_DIR, 'bhyve_vm.*.start'))):
         argv = (read_text(record) or '').splitlines()
-        if supervisor.PATH in argv and len(argv) > argv.index(supervisor.PATH) + 2:
-            at = argv.index(supervisor.PATH)
-            configs.setdefault(argv[at + 1], argv[at + 2])
-    for name, config_file in sorted(configs.items()):
-        try:
-            variables = bhyve_config.values(read_text(config_file) or '')
-        except (bhyve_config.BhyveConfigError, MultiplicityError):
+        if supervisor.PATH not in argv or len(argv) <= argv.index(supervisor.PATH) + 2:
             continue
+        at = argv.index(supervisor.PATH)
+        if argv[at + 1] not in found:
+            try:
+                found[argv[at + 1]] = bhyve_config.values(read_text(argv[at + 2]) or '')
+            except (bhyve_config.BhyveConfigError, MultiplicityError):
+                continue
+    for name, variables in sorted(found.items()):
         if wanted not in [os.path.realpath(p) for p in disk_paths(variables) if p]:
             continue
-        if os.path.exists(os.path.join(VMM_DIR, name)) or (Supervised.valid_name(name) and Supervised(
-                'bhyve', name, ['/bin/true']).alive()):
+        run = _supervisor_of(name)
+        if os.path.exists(os.path.join(VMM_DIR, name)) or (run is not None and run.alive()):
             return name
     return None
 
@@ -95,7 +95,7 @@ class BhyveVmInfo(object):
             if self.only and name != self.only:
                 continue
             config_file, variables = files.get(name, (None, {}))
-            run = Supervised('bhyve', name, ['/bin/true']) if Supervised.valid_name(name) else None
+            run = _supervisor_of(name)
             managed = bool(run and run.alive())
             record = supervisor.parse_record(read_text(BhyveVmKind._record(name))) if run else None
             state = 'running' if managed or name in in_vmm else ('stopped' if config_file else 'absent')

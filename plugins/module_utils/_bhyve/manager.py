@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disk
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import FileEdit, OwnedFile
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError, WaitTimeout
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, read_text, remove_tree
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import atomic_write, parsed_files, read_text, remove_tree
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RESTART, Option, Options
@@ -111,6 +111,15 @@ def disk_paths(variables):
     return found
 
 
+def read_config_dir(directory):
+    """{name: (config file, {path: value})} of the files NAME.conf in ``directory``, and {file: error}."""
+    files, errors = parsed_files(directory, lambda entry: entry.endswith('.conf'), bhyve_config.values)
+    found = {}
+    for path, variables in files:
+        found[variables.get('name') or os.path.basename(path)[:-len('.conf')]] = (path, variables)
+    return found, errors
+
+
 def _host_id():
     """What the chosen MACs derive from: the host's UUID as rc.d/hostid keeps it (its name otherwise)."""
     return (read_text('/etc/hostid') or '').strip() or os.uname()[1]
@@ -199,9 +208,9 @@ class BhyveVmKind(Kind):
                     if disk.get('size') is not None and not disks.exists(view, disk['path']):
                         disks.check_makeable(disk['path'], disk['what'] + '.path')
                         missing.append(disk)
-            leftovers = desired.name in autostart_list or os.path.exists(desired.extra['start_file'])
-            current = Current(state, leftovers=leftovers, old_text=text, old=old, in_vmm=in_vmm,
-                              disks_missing=missing, start_now=read_text(desired.extra['start_file']),
+            start_now = read_text(desired.extra['start_file'])
+            current = Current(state, leftovers=desired.name in autostart_list or start_now is not None,
+                              old_text=text, old=old, in_vmm=in_vmm, disks_missing=missing, start_now=start_now,
                               autostart_now=desired.name in autostart_list, autostart_list=autostart_list,
                               last_exit=supervisor.parse_record(read_text(self._record(desired.name))),
                               pid=desired.extra['run'].pid() if running else None,
@@ -260,6 +269,14 @@ class BhyveVmKind(Kind):
         return params
 
     # -- what the file says ---------------------------------------------------------------
+    @staticmethod
+    def _other_configs(view, desired):
+        """{name: (file, variables)} of the other VMs' files in the VM's config directory: the directory is
+        read once per call, for every VM of it (their taps, their disks)."""
+        directory = desired.extra['params']['config_dir']
+        found = view.cached(('bhyve config dir', directory), lambda: read_config_dir(directory)[0])
+        return dict((name, entry) for name, entry in found.items() if entry[0] != desired.extra['config_file'])
+
     def chosen(self, desired, current, view, claimed):
         """(taps, MACs) of the NICs: as the file has them for the NIC's node, as declared, or chosen now
         (the lowest tap that no VM's file, no other VM of the call (``claimed``) and no interface of the host
@@ -269,17 +286,8 @@ class BhyveVmKind(Kind):
         machine, old = desired.extra['machine'], current.extra['old']
         taps, macs = [], []
         taken = set(tap for tap, name in claimed.items() if name != desired.name)
-        for directory in (desired.extra['params']['config_dir'],):
-            try:
-                names = [e for e in os.listdir(directory) if e.endswith('.conf') and e != desired.name + '.conf']
-            except OSError:
-                names = []
-            for entry in names:
-                try:
-                    other = bhyve_config.parse(read_text(os.path.join(directory, entry)) or '')
-                except (bhyve_config.BhyveConfigError, MultiplicityError):
-                    continue
-                taken.update(v for k, v in other.items() if k.endswith('.backend'))
+        for unused, other in self._other_configs(view, desired).values():
+            taken.update(v for k, v in other.items() if k.endswith('.backend') and v)
         host_ifaces = None
         for index, nic in enumerate(machine.nics):
             node = 'pci.0.%d.0' % nic['slot']
@@ -383,9 +391,8 @@ class BhyveVmKind(Kind):
                 raise MultiplicityError('VM %s: %d PCI devices to pass through, but ppt(4) holds %d (reserve them with '
                                         'pptdevs in /boot/loader.conf and reboot); nothing was changed'
                                         % (desired.name, len(machine.passthru), reserved))
-            listed = []
-            for key in ('pptdevs', 'pptdevs2', 'pptdevs3'):
-                listed += (read_vars(read_text(LOADER_CONF) or '').get(key) or '').split()
+            loader = read_vars(read_text(LOADER_CONF) or '')
+            listed = [d for key in ('pptdevs', 'pptdevs2', 'pptdevs3') for d in (loader.get(key) or '').split()]
             for device in machine.passthru:
                 if device.get('address') and device['address'] not in listed:
                     raise MultiplicityError('VM %s: %s %s is not reserved for ppt(4) (pptdevs in %s lists %s); add it '
@@ -405,19 +412,11 @@ class BhyveVmKind(Kind):
                                             'both would write it; detach it first (stop that jail); nothing was '
                                             'changed' % (desired.name, disk['path'], unit))
         mine = set(d['path'] for d in machine.disks if not d.get('readonly') and d['model'] != 'ahci-cd')
-        directory = desired.extra['params']['config_dir']
-        for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
-            if not entry.endswith('.conf') or entry == desired.name + '.conf':
-                continue
-            try:
-                other = bhyve_config.values(read_text(os.path.join(directory, entry)) or '')
-            except (bhyve_config.BhyveConfigError, MultiplicityError):
-                continue
+        for name, (path, other) in sorted(self._other_configs(view, desired).items()):
             shared = sorted(mine & set(disk_paths(other)))
             if shared:
                 raise MultiplicityError('VM %s: disk %s is also a disk of VM %s (%s); nothing was changed'
-                                        % (desired.name, shared[0], entry[:-len('.conf')],
-                                           os.path.join(directory, entry)))
+                                        % (desired.name, shared[0], name, path))
 
     @staticmethod
     def _md_backing(view):
