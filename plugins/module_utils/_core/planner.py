@@ -42,8 +42,8 @@ class Option(object):
     def differs(self, before, after):
         if self.comparison == EQUAL:
             return before != after
-        before_items = set(_as_list(before))
-        after_items = set(_as_list(after))
+        before_items = set(as_list(before))
+        after_items = set(as_list(after))
         if self.comparison == SET:
             return before_items != after_items
         return not after_items.issubset(before_items)
@@ -206,7 +206,7 @@ def progress(plan):
     return dict(changed=bool(done), done=[a.to_dict() for a in done])
 
 
-def _as_list(value):
+def as_list(value):
     if value is None:
         return []
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -34,7 +34,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.info impor
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
     Bridge, Directory, File, Path, Snapshot,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, RECREATE, RESTART, Option, Options, as_list
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.shvars import ShVars, set_vars
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail import config, rctl, rootfs, startup
@@ -274,25 +274,22 @@ class JailDesired(Desired):
         if self.root and self.root['type'] == rootfs.IMAGE:
             # The image is attached and mounted first, and detached last: its hooks go around the others.
             # The same hooks for a new block and an existing one (checks of what a new one mounts).
-            points = self._image_mount_points(self.desired_params, params['path'])
+            points = mount_points(self.desired_params, params['path'])
             hooks = rootfs.image_hooks(self.root, params['path'], points)
             for found in (self.desired_params, self.explicit):
-                found['exec.prepare'] = hooks['prepare'] + _as_list(found.get('exec.prepare'))
-                found['exec.release'] = _as_list(found.get('exec.release')) + hooks['release']
+                found['exec.prepare'] = hooks['prepare'] + as_list(found.get('exec.prepare'))
+                found['exec.release'] = as_list(found.get('exec.release')) + hooks['release']
         self.jail_if = config.epair_names(dict(params, name=name))[1] if params.get('vnet') else None
         self.rctl = rctl.normalize(name, params['rctl']) if params.get('rctl') is not None else None
 
-    @staticmethod
-    def _image_mount_points(found, path):
-        """What jail(8) mounts on inside the root, relative to it: the fstab lines' nodes, dev and proc."""
-        path = path.rstrip('/')
-        nodes = [os.path.normpath(line.split()[1]) for line in _as_list(found.get('mount')) if len(line.split()) > 1]
-        points = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
-        return points + [p for p, key in (('dev', 'mount.devfs'), ('proc', 'mount.procfs')) if found.get(key)]
 
-
-def _as_list(value):
-    return list(value) if isinstance(value, list) else ([value] if value else [])
+def mount_points(found, path):
+    """Where jail(8) mounts inside the root, relative to it, in its order: the fstab lines' nodes, then dev
+    and proc (``found``: the jail's parameters)."""
+    path = path.rstrip('/')
+    nodes = [os.path.normpath(line.split()[1]) for line in as_list(found.get('mount')) if len(line.split()) > 1]
+    points = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
+    return points + [p for p, key in (('dev', 'mount.devfs'), ('proc', 'mount.procfs')) if found.get(key)]
 
 
 class JailKind(Kind):
@@ -417,10 +414,8 @@ class JailKind(Kind):
         mounted over.  Refuse a mount point that is a symlink, or lies below one, before starting; and
         one that is missing, as jail(8) would fail on it after its first mounts (a point inside an
         earlier mount of the jail is not known before that mount)."""
-        after, path = ctx['after'], ctx['path'].rstrip('/')
-        nodes = [os.path.normpath(line.split()[1]) for line in after.get('mount') or [] if len(line.split()) > 1]
-        relative = [n[len(path) + 1:] for n in nodes if n.startswith(path + '/')]
-        relative += [rel for rel, option in (('dev', 'mount.devfs'), ('proc', 'mount.procfs')) if after.get(option)]
+        path = ctx['path'].rstrip('/')
+        relative = mount_points(ctx['after'], path)
         tree = self._guest(d, ctx['path'])
         for index, rel in enumerate(relative):
             info = tree.lstat(rel)
