@@ -4,8 +4,8 @@
 
 daemon(8) detaches the program, writes the child's pid to ``-p`` and its own to ``-P`` with
 pidfile(3), which keeps each file locked while its process lives (so a stale file from a crashed
-run is told apart: ``pgrep -L -F`` fails when the file is not locked), and forwards SIGTERM to the
-child.  The program is an absolute path and every argument one argv element: nothing goes through
+run is told apart: nothing holds its lock; :meth:`Supervised.alive`), and forwards SIGTERM to the
+child (``pkill -L -F`` of its pidfile).  The program is an absolute path and every argument one argv element: nothing goes through
 a shell.  Names are checked by the grammar of a pidfile name, so none can leave the run directory.
 """
 
@@ -20,12 +20,6 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 
 RUN_DIR = '/var/run'
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
-
-
-def _not_running(result):
-    """pgrep -L -F: status 3 with "can be locked" when no process holds the pidfile's lock (or the file
-    is gone), status 1 when the pid it names is gone (pkill.c)."""
-    return result.rc == 1 or (result.rc == 3 and ('can be locked' in result.stderr or 'Cannot open' in result.stderr))
 
 
 class Supervised(object):
@@ -74,13 +68,6 @@ class Supervised(object):
         """A signal to daemon(8), which passes it to the program (SIGTERM: bhyve's ACPI power button)
         and exits when the program does (it does not restart a program it was told to stop)."""
         return ['pkill', '-%s' % signal, '-L', '-F', self.supervisor_pidfile]
-
-    def running(self, view):
-        """Whether the supervisor runs: its pidfile is there and locked (one pgrep, none without a file)."""
-        if not os.path.isfile(self.supervisor_pidfile):
-            return False
-        return view.lookup(['pgrep', '-L', '-F', self.supervisor_pidfile], missing=_not_running,
-                           action='look for the supervisor of %s' % self.title) is not None
 
     def alive(self):
         """Whether the supervisor runs, without a command: its pidfile is locked (pidfile(3) holds a flock

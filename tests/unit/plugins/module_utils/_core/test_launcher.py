@@ -2,23 +2,13 @@
 """Supervised processes under daemon(8): argv, pidfiles, liveness."""
 from __future__ import annotations
 
+import fcntl
+
 import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.runner import CommandResult
-
-
-class View(object):
-    def __init__(self, rc):
-        self.rc = rc
-        self.asked = []
-
-    def lookup(self, argv, missing, action=None):
-        self.asked.append(argv)
-        result = CommandResult(argv, self.rc, '', '')
-        return None if self.rc and missing(result) else result
 
 
 def test_the_program_runs_detached_with_both_pidfiles_and_its_output_kept(tmp_path):
@@ -36,13 +26,16 @@ def test_the_program_runs_detached_with_both_pidfiles_and_its_output_kept(tmp_pa
     assert [a.verb for a in plan.actions] == ['start', 'stop']
 
 
-def test_running_means_a_locked_pidfile_and_a_stale_one_is_not(tmp_path):
+def test_alive_means_a_locked_pidfile_and_a_stale_one_is_not(tmp_path):
     vm = Supervised('bhyve', 'db', ['/usr/sbin/bhyve', 'db'], run_dir=str(tmp_path))
-    view = View(0)
-    assert not vm.running(view) and view.asked == []        # no pidfile: not asked
-    (tmp_path / 'bsd-multiplicity-bhyve.db.daemon.pid').write_text('4242\n')
-    assert vm.running(view) and view.asked == [['pgrep', '-L', '-F', vm.supervisor_pidfile]]
-    assert not vm.running(View(1))                           # left by a crashed run: not locked
+    assert not vm.alive()                                    # no pidfile
+    pidfile = tmp_path / 'bsd-multiplicity-bhyve.db.daemon.pid'
+    pidfile.write_text('4242\n')
+    assert not vm.alive()                                    # left by a crashed run: not locked
+    with open(str(pidfile)) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)                     # as pidfile(3) holds it while daemon(8) lives
+        assert vm.alive()
+    assert not vm.alive()
     (tmp_path / 'bsd-multiplicity-bhyve.db.pid').write_text('4243\n')
     assert vm.pid() == 4243
 
