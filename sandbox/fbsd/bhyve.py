@@ -308,6 +308,26 @@ def parse_lpc(cmd, tree, text):
         tree.set('lpc.%s' % device, conf or 'true')
 
 
+NMDM_RE = re.compile(r'^/dev/nmdm(.+?)([AB])$')
+
+
+def open_console(state, path):
+    """Whether a console device opens: an end of a nmdm(4) pair when nmdm.ko is loaded (opening one makes
+    both ends of the pair), or a file that exists."""
+    match = NMDM_RE.match(path)
+    if not match:
+        return os.path.exists(path)
+    if not nmdm_loaded(state):
+        return False
+    os.makedirs('/dev', exist_ok=True)
+    for end in 'AB':
+        node = '/dev/nmdm%s%s' % (match.group(1), end)
+        if not os.path.exists(node):
+            with open(node, 'w') as handle:
+                handle.write('fbsdsim: nmdm(4) end %s of pair %s\n' % (end, match.group(1)))
+    return True
+
+
 def pci_devices(config):
     """{'pci.B.S.F': device} of a flat configuration."""
     return dict((key[:-len('.device')], value) for key, value in config.items()
@@ -353,16 +373,7 @@ def check_backends(cmd, state, config):
         path = config.get('lpc.%s.path' % port)
         if path is None or path == 'stdio':
             continue
-        match = re.match(r'^/dev/nmdm(.+?)([AB])$', path)
-        if match and nmdm_loaded(state):
-            # nmdm(4) makes both ends of the pair when one is opened.
-            os.makedirs('/dev', exist_ok=True)
-            for end in 'AB':
-                node = '/dev/nmdm%s%s' % (match.group(1), end)
-                if not os.path.exists(node):
-                    with open(node, 'w') as handle:
-                        handle.write('fbsdsim: nmdm(4) end %s of pair %s\n' % (end, match.group(1)))
-        elif not os.path.exists(path):
+        if not open_console(state, path):
             cmd.err("Unable to initialize backend '%s' for LPC device %s" % (path, port))
             raise Exit(4)
     if config.get('tpm.type') is not None:
@@ -571,15 +582,11 @@ def bhyveload_main(prog, args):
             cmd.errx(1, 'disk: %s: No such file or directory' % value)
         if flag == 'h' and not os.path.isdir(value):
             cmd.errx(1, 'hostbase: %s: No such file or directory' % value)
-        if flag == 'c' and not os.path.exists(value):
-            match = re.match(r'^/dev/nmdm(.+?)([AB])$', value)
-            if not match:
-                cmd.errx(1, 'open %s: No such file or directory' % value)
     name = operands[0]
     with locked_state() as state:
         if not vmm_loaded(state):
             cmd.errx(1, 'vm_create: Device not configured')
-        if opts.get('c', '').startswith('/dev/nmdm') and not nmdm_loaded(state):
+        if 'c' in opts and not open_console(state, opts['c']):
             cmd.errx(1, 'open %s: No such file or directory' % opts['c'])
         vms = state.setdefault('vms', {})
         if name in vms and vms[name].get('pid') and process_alive(vms[name]['pid']):
