@@ -53,30 +53,6 @@ def _supervisor_of(name):
     return Supervised('bhyve', name, ['/bin/true']) if Supervised.valid_name(name) else None
 
 
-def vm_using(path, config_dir=DEFAULT_CONFIG_DIR):
-    """The name of a running VM that has ``path`` as a disk, or None: the VMs of ``config_dir`` and every VM
-    this collection runs (its start command names its config file, wherever that is)."""
-    wanted = os.path.realpath(path)
-    found = dict((name, variables) for name, (unused, variables) in read_config_dir(config_dir)[0].items())
-    for record in sorted(glob.glob(os.path.join(RECORD_DIR, 'bhyve_vm.*.start'))):
-        argv = (read_text(record) or '').splitlines()
-        if supervisor.PATH not in argv or len(argv) <= argv.index(supervisor.PATH) + 2:
-            continue
-        at = argv.index(supervisor.PATH)
-        if argv[at + 1] not in found:
-            try:
-                found[argv[at + 1]] = bhyve_config.values(read_text(argv[at + 2]) or '')
-            except (bhyve_config.BhyveConfigError, MultiplicityError):
-                continue
-    for name, variables in sorted(found.items()):
-        if wanted not in [os.path.realpath(p) for p in disk_paths(variables) if p]:
-            continue
-        run = _supervisor_of(name)
-        if os.path.exists(os.path.join(VMM_DIR, name)) or (run is not None and run.alive()):
-            return name
-    return None
-
-
 class BhyveVmInfo(object):
     def __init__(self, module, runner):
         self.module = module

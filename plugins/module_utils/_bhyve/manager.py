@@ -452,6 +452,7 @@ class BhyveVmKind(Kind):
         if start_text != current.extra['start_now']:
             plan.write(OwnedFile(desired.extra['start_file'], start_text, 'write the start command of VM %s to %s'
                                  % (desired.name, desired.extra['start_file']), verb='write', parent=True))
+        disks.plan_claim(plan, desired.extra['run'], [d['path'] for d in machine.disks], current.state == 'running')
         autostart = desired.extra['params']['autostart']
         if autostart is not None and autostart != current.extra['autostart_now']:
             self._plan_autostart(plan, desired, current, autostart)
@@ -583,6 +584,7 @@ class BhyveVmKind(Kind):
         if current.extra['start_now'] is not None:
             plan.write(OwnedFile(desired.extra['start_file'], None, 'remove %s' % desired.extra['start_file'],
                                  verb='remove'))
+        disks.plan_claim(plan, desired.extra['run'], (), False)
         if current.extra.get('device_map_now') is not None:
             path = self._device_map_path(config_file, desired.extra['machine'])
             plan.write(OwnedFile(path, None, 'remove %s' % path, verb='remove'))

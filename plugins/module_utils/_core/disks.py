@@ -9,10 +9,15 @@ the caller purges, and only when that record lists it.
 
 from __future__ import annotations
 
+import glob
 import os
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import OwnedFile
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR
 
 ZVOL_PREFIX = '/dev/zvol/'
 
@@ -20,6 +25,41 @@ ZVOL_PREFIX = '/dev/zvol/'
 def zvol_of(target):
     """The dataset of a zvol's device path, or None for a file."""
     return target[len(ZVOL_PREFIX):] if target.startswith(ZVOL_PREFIX) else None
+
+
+def claim_file(run):
+    """Where the disks a supervised run (:class:`launcher.Supervised`) may have open are recorded."""
+    return os.path.join(RECORD_DIR, 'disks.%s.%s' % (run.kind, run.name))
+
+
+def claimed(run):
+    """The disks the host-side record says ``run`` may have open (real paths)."""
+    return [line for line in (read_text(claim_file(run)) or '').splitlines() if line]
+
+
+def plan_claim(plan, run, paths, running):
+    """Record the disks ``run`` boots from, written with its definition, so another kind (a jail's image root)
+    can tell a disk in use without knowing this kind.  While it runs, the disks of the run it is in keep their
+    claim until it stops (a change that waits for a restart does not free them)."""
+    wanted = sorted(set(os.path.realpath(p) for p in paths if p) | set(claimed(run) if running else ()))
+    text = ''.join('%s\n' % p for p in wanted) if wanted else None
+    if text != read_text(claim_file(run)):
+        plan.write(OwnedFile(claim_file(run), text, '%s the disks of %s in %s' % (
+            'record' if text else 'remove the record of', run.title, claim_file(run)), verb='write', parent=True))
+
+
+def running_user(path):
+    """The title (``bhyve NAME``) of a supervised run that claims ``path`` and is alive, or None; whatever kind
+    claimed it.  No command: the records and each run's pidfile lock are read directly."""
+    wanted = os.path.realpath(path)
+    for record in sorted(glob.glob(os.path.join(RECORD_DIR, 'disks.*.*'))):
+        kind, unused, name = os.path.basename(record)[len('disks.'):].partition('.')
+        if not (Supervised.valid_name(kind) and Supervised.valid_name(name)):
+            continue
+        run = Supervised(kind, name, ['/bin/true'])
+        if wanted in claimed(run) and run.alive():
+            return run.title
+    return None
 
 
 def exists(view, target):

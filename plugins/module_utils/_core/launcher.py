@@ -92,9 +92,3 @@ class Supervised(object):
         except (OSError, ValueError):
             return None
         return int(text) if text.isdigit() else None
-
-    def plan_start(self, plan):
-        plan.add('start', 'start %s under daemon(8)' % self.title, argv=self.start_argv())
-
-    def plan_stop(self, plan):
-        plan.add('stop', 'stop %s (SIGTERM through daemon(8))' % self.title, argv=self.stop_argv())

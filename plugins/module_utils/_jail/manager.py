@@ -16,7 +16,7 @@ import os
 import re
 import stat
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership, zfs
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import disks, ownership, zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import (
     CommandError, MultiplicityError, ParameterError,
 )
@@ -30,7 +30,6 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.pending import PendingRestart
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import Unfinished
-from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.info import vm_using
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.prerequisites import (
     Bridge, Directory, File, Path, Snapshot,
 )
@@ -704,10 +703,10 @@ class JailKind(Kind):
                     root['archives']))
         root = ctx.get('root')
         if 'start' in verbs and root and root['type'] == rootfs.IMAGE:
-            user = vm_using(root['image'])
+            user = disks.running_user(root['image'])
             if user:
-                raise MultiplicityError('Jail %s: its root image %s is a disk of bhyve VM %s, which runs: both would '
-                                        'write the file system; stop the VM first' % (desired.name, root['image'], user))
+                raise MultiplicityError('Jail %s: its root image %s is a disk of %s, which runs: both would '
+                                        'write the file system; stop it first' % (desired.name, root['image'], user))
         if 'start' in verbs and ctx['path'] and os.path.isdir(ctx['path']) and not (root and root['type'] == rootfs.IMAGE):
             # A root this plan makes has its mount points once made; the symlink check waits for it too.
             # An image's are checked by its exec.prepare, once it is mounted.

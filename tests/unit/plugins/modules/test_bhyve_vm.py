@@ -65,9 +65,10 @@ def test_check_mode_predicts_a_started_vm(host, monkeypatch):
     vm = result['vm']
     assert (vm['state'], vm['nics'][0]['tap'], vm['vnc']) == ('running', 'tap1', '127.0.0.1:5900')
     assert vm['config']['pci.0.29.0.password'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'   # no_log: masked
-    # The disk, the UEFI variables, the seed, the start command, the file; the supervisor, the start; autostart.
-    assert [a['verb'] for a in result['actions']] == ['create', 'create', 'create', 'write', 'write', 'start',
-                                                      'start', 'autostart']
+    # The disk, the UEFI variables, the seed, the start command, the disks' claim, the file; the supervisor, the
+    # start; autostart.
+    assert [a['verb'] for a in result['actions']] == ['create', 'create', 'create', 'write', 'write', 'write',
+                                                      'start', 'start', 'autostart']
     assert result['actions'][-2]['argv'][0] == 'daemon' and 'tap1' in result['actions'][-2]['argv']
     assert result['diff'][0]['before'] == '' and 'pci.0.3.0.backend=tap1' in result['diff'][0]['after']
     assert not os.listdir(str(host / 'conf')) and not os.path.exists(str(host / 'vm' / 'web.img'))
@@ -90,6 +91,9 @@ def test_present_makes_the_file_disk_variables_and_seed_then_nothing(host, monke
     assert open(str(host / 'data' / 'web' / 'seed.iso')).read() == "iso of ['meta-data', 'user-data']\n"
     start = open(os.path.join(manager.RECORD_DIR, 'bhyve_vm.web.start')).read().splitlines()
     assert start[0] == 'daemon' and start[start.index('-n') + 1:start.index('-n') + 3] == ['tap1', 'bridge0']
+    # The disks it boots from are claimed on the host, for another kind (a jail's image root) to see.
+    claim = open(os.path.join(manager.RECORD_DIR, 'disks.bhyve.web')).read().splitlines()
+    assert os.path.realpath(str(host / 'vm' / 'web.img')) in claim
     kind, result, ran = run_module(bhyve_vm.main, params(host, state='present'), [], monkeypatch)
     assert not result['changed'] and ran == [], result
     # The seed changes with its user-data: made again, and nothing else.

@@ -73,3 +73,33 @@ def test_purge_removes_only_what_the_record_lists_never_what_a_link_points_at(tm
     execute(plan, None, False)
     assert not image.exists() and other.exists() and attached.exists()
     assert str(image) not in made.items()
+
+
+def test_a_claim_names_the_live_run_using_a_disk_whatever_its_kind(tmp_path, monkeypatch):
+    import fcntl
+    from ansible_collections.bsd.multiplicity.plugins.module_utils._core import launcher
+    monkeypatch.setattr(disks, 'RECORD_DIR', str(tmp_path / 'db'))
+    monkeypatch.setattr(launcher, 'RUN_DIR', str(tmp_path))
+    image = tmp_path / 'web.img'
+    image.write_text('')
+    (tmp_path / 'link.img').symlink_to(image)
+    run = launcher.Supervised('bhyve', 'web', ['/bin/true'])
+    plan = Plan()
+    disks.plan_claim(plan, run, [str(tmp_path / 'link.img')], running=False)
+    execute(plan, Runner(), False)
+    assert disks.claimed(run) == [str(image)]                      # by its real path
+    assert disks.running_user(str(image)) is None                  # claimed, but nothing runs
+    with open(run.supervisor_pidfile, 'w') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)                           # daemon(8) lives
+        assert disks.running_user(str(tmp_path / 'link.img')) == 'bhyve web'
+        assert disks.running_user(str(tmp_path / 'other.img')) is None
+        # A change while it runs keeps the old disk claimed beside the new one until it stops.
+        plan = Plan()
+        disks.plan_claim(plan, run, [str(tmp_path / 'new.img')], running=True)
+        execute(plan, Runner(), False)
+        assert disks.claimed(run) == sorted([str(image), str(tmp_path / 'new.img')])
+    plan = Plan()
+    disks.plan_claim(plan, run, (), running=False)
+    assert [a.verb for a in plan.actions] == ['write']
+    execute(plan, Runner(), False)
+    assert not os.path.exists(disks.claim_file(run))

@@ -8,7 +8,6 @@ import pytest
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import Plan
 
 
 def test_the_program_runs_detached_with_both_pidfiles_and_its_output_kept(tmp_path):
@@ -20,10 +19,6 @@ def test_the_program_runs_detached_with_both_pidfiles_and_its_output_kept(tmp_pa
         '/usr/sbin/bhyve', '-c', '2', '-m', '2G', 'db']
     assert Supervised('bhyve', 'db', ['/bin/true']).start_argv()[-2:] == ['-f', '/bin/true']
     assert vm.stop_argv() == ['pkill', '-TERM', '-L', '-F', vm.supervisor_pidfile]
-    plan = Plan()
-    vm.plan_start(plan)
-    vm.plan_stop(plan)
-    assert [a.verb for a in plan.actions] == ['start', 'stop']
 
 
 def test_alive_means_a_locked_pidfile_and_a_stale_one_is_not(tmp_path):
