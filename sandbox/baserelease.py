@@ -44,6 +44,10 @@ FILES = {
 }
 
 
+# The placeholder the host's /boot/kernel/kernel holds too (sandbox/cli.py).
+KERNEL_TEXT = 'fbsdsim: simulated kernel\n'
+
+
 def freebsd_version_script(release):
     """/bin/freebsd-version: like FreeBSD's, the userland version is a variable in the script."""
     return ('#!/bin/sh\n# fbsdsim base: freebsd-version(1) of this userland\n'
@@ -86,10 +90,32 @@ def build(busybox, release, target):
         add('bin/freebsd-version', tarfile.REGTYPE, 0o555, freebsd_version_script(release).encode())
         count += 2
     os.rename(archive + '.tmp', archive)
+    kernel, kernel_count = build_kernel(target, now)
+    with open(os.path.join(target, 'MANIFEST'), 'w') as handle:
+        handle.write('base.txz\t%s\t%d\tbase\t"Base system (fbsdsim stand-in)"\ton\n' % (sha256(archive), count))
+        handle.write('kernel.txz\t%s\t%d\tkernel\t"Kernel (fbsdsim stand-in)"\ton\n' % (sha256(kernel), kernel_count))
+    return archive
+
+
+def build_kernel(target, now):
+    """kernel.txz: /boot/kernel/kernel as the sandbox's own placeholder (what bhyveload looks for on a guest's
+    disk; nothing runs it), as the release's kernel.txz holds the kernel and its modules."""
+    archive = os.path.join(target, 'kernel.txz')
+    entries = [('boot', tarfile.DIRTYPE, 0o755, None), ('boot/kernel', tarfile.DIRTYPE, 0o755, None),
+               ('boot/kernel/kernel', tarfile.REGTYPE, 0o555, KERNEL_TEXT.encode())]
+    with tarfile.open(archive + '.tmp', 'w:xz') as tar:
+        for name, kind, mode, data in entries:
+            info = tarfile.TarInfo('./' + name)
+            info.type, info.mode, info.mtime = kind, mode, now
+            info.size = len(data) if data is not None else 0
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    os.rename(archive + '.tmp', archive)
+    return archive, len(entries)
+
+
+def sha256(path):
     digest = hashlib.sha256()
-    with open(archive, 'rb') as handle:
+    with open(path, 'rb') as handle:
         for block in iter(lambda: handle.read(1 << 20), b''):
             digest.update(block)
-    with open(os.path.join(target, 'MANIFEST'), 'w') as handle:
-        handle.write('base.txz\t%s\t%d\tbase\t"Base system (fbsdsim stand-in)"\ton\n' % (digest.hexdigest(), count))
-    return archive
+    return digest.hexdigest()

@@ -159,7 +159,8 @@ def resolve_in_root(root, path):
 
 def cached_base_release(lower):
     """The stand-in base.txz and MANIFEST, built once per cached root and release."""
-    target = os.path.join(lower + '-dist', RELEASE['userland'])
+    # Named for what it holds: a cache made before kernel.txz was added is not taken for this one.
+    target = os.path.join(lower + '-dist', RELEASE['userland'] + '-base-kernel')
     if not os.path.exists(target):
         building = '%s.%d' % (target, os.getpid())
         baserelease.build(os.path.join(lower, 'bin/busybox'), RELEASE['userland'], building)
@@ -195,7 +196,7 @@ def install_freebsd_layer(root, name):
     for directory in ('boot/kernel', 'boot/modules'):
         os.makedirs(os.path.join(root, directory), exist_ok=True)
     with open(os.path.join(root, 'boot/kernel/kernel'), 'w') as handle:
-        handle.write('fbsdsim: simulated kernel\n')
+        handle.write(baserelease.KERNEL_TEXT)
     for filename, info in registry.kernel_files().items():
         with open(os.path.join(root, 'boot/kernel', filename), 'w') as handle:
             json.dump(dict(info, fbsdsim='placeholder for a loadable kernel file'), handle, indent=1, sort_keys=True)

@@ -15,7 +15,7 @@ import re
 import signal
 import time
 
-from fbsd import net
+from fbsd import net, ufs
 from fbsd.core import Command, Exit, getopt, locked_state
 from fbsd.kld import find_module
 
@@ -592,9 +592,21 @@ def bhyveload_main(prog, args):
         if name in vms and vms[name].get('pid') and process_alive(vms[name]['pid']):
             cmd.errx(1, 'vm_create: File exists')
         vms.setdefault(name, {'pid': None, 'memory': memory, 'config': {}, 'request': None})
+        make_vmm_node(name)         # vm_create comes before the loader looks for a kernel
+        if not bootable([v for f, v in options if f == 'd'], opts.get('h')):
+            # The real loader then waits at its OK prompt on the console; ending here keeps a test from hanging.
+            cmd.err("can't load 'kernel'")          # [mem] the loader's message
+            return 1
         vms[name]['loaded'] = True
-        make_vmm_node(name)
     return 0
+
+
+def bootable(disks, host_path):
+    """Whether userboot finds a kernel: /boot/kernel/kernel on the UFS file system of a disk (newfs'd, see
+    ufs.py), or under the host directory of -h."""
+    roots = [host_path] if host_path else []
+    roots += [d for d in (ufs.directory_of(disk) for disk in disks) if d]
+    return any(os.path.isfile(os.path.join(root, 'boot/kernel/kernel')) for root in roots)
 
 
 def bhyvectl_main(prog, args):

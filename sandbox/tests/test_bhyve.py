@@ -11,8 +11,21 @@ DEMO = ['bhyve', '-c', '2', '-m', '1G', '-A', '-H', '-P', '-s', '0,hostbridge', 
 
 @pytest.fixture
 def vmhost(fresh):
-    fresh.sh('mkdir -p /vm && truncate -s 1G /vm/disk.img')
+    # A disk with FreeBSD on it, installed from the release archives as by hand: newfs, mount, extract.
+    fresh.sh('mkdir -p /vm /mnt/inst && truncate -s 1G /vm/disk.img && u=$(mdconfig -a -t vnode -f /vm/disk.img) '
+             '&& newfs -U /dev/$u >/dev/null && mount -t ufs /dev/$u /mnt/inst '
+             '&& tar -xpf /usr/freebsd-dist/base.txz -C /mnt/inst && tar -xpf /usr/freebsd-dist/kernel.txz -C /mnt/inst '
+             '&& umount /mnt/inst && mdconfig -d -u ${u#md}')
     return fresh
+
+
+def test_bhyveload_needs_a_kernel_on_the_disk(vmhost):
+    vmhost.run('kldload', 'vmm')
+    vmhost.sh('truncate -s 64M /vm/empty.img')
+    assert vmhost.run('bhyveload', '-d', '/vm/empty.img', 'empty') == (1, '', "can't load 'kernel'\n")
+    assert vmhost.run('ls', '/dev/vmm') == (0, 'empty\n', '')          # created before the loader looked
+    assert vmhost.run('bhyveload', '-h', '/', 'hosted')[0] == 0          # the host's /boot/kernel/kernel
+    assert vmhost.run('bhyveload', '-d', '/vm/disk.img', 'guest')[0] == 0
 
 
 def start_in_background(host, argv):
