@@ -1,4 +1,4 @@
-"""Measure bsd.multiplicity.topology against a loop of bsd.multiplicity.jail on sandbox hosts.
+"""Measure bsd.multiplicity.topology against a loop of bsd.multiplicity.jail on sandbox hosts, and topology's bhyve VMs.
 
 For each N: a fresh sandbox host is prepared (VNET modules, bridge0, a ZFS template), then N VNET
 jails cloned from the template are converged (first run), converged again with nothing to change,
@@ -32,6 +32,17 @@ def declared(count):
     """N jails as topology declares them: a name and an address each, the rest from DEFAULTS."""
     return [dict(name='j%05d' % index, vnet=dict(addresses=['10.%d.%d.%d/8' % (
         index // 62500, index // 250 % 250, index % 250 + 2)])) for index in range(count)]
+
+
+# What every bench VM shares: UEFI (its firmware starts with nothing installed on the disk, where bhyveload
+# would need a FreeBSD on each), a tap on bridge0, the serial console.
+VM_DEFAULTS = dict(cpus=1, memory='256M', boot=dict(loader='uefi'), nics=[dict(bridge='bridge0')])
+
+
+def declared_vms(count, state):
+    """N VMs as topology declares them: a name and a sparse disk each, the rest from VM_DEFAULTS."""
+    return [dict(name='vm%05d' % index, state=state, disks=[dict(path='/vm/vm%05d.img' % index, size='64M')])
+            for index in range(count)]
 
 
 def jails(count):
@@ -109,14 +120,17 @@ def measure(mode, count, keep=False, reuse=False):
     """Figures of the three phases; with ``reuse``, of 'again' and 'check' on a host kept earlier."""
     host = Host('bench-%s-%d' % (mode, count), reuse=reuse)
     try:
+        vms = mode.startswith('vms_')
         if not reuse:
-            host.play('prepare.yml', {})
+            host.play('vms-prepare.yml' if vms else 'prepare.yml', {})
         startup = host.startup()
-        if mode == 'topology':
+        if vms:
+            extra = {'bench_vms': declared_vms(count, mode[len('vms_'):]), 'bench_vm_defaults': VM_DEFAULTS}
+        elif mode == 'topology':
             extra = {'bench_jails': declared(count), 'bench_defaults': DEFAULTS}
         else:
             extra = {'bench_jails': jails(count)}
-        playbook = mode + '.yml'
+        playbook = 'vms.yml' if vms else mode + '.yml'
         figures = {}
         phases = (('first', False), ('again', False), ('check', True))
         for phase, check in phases[1:] if reuse else phases:
@@ -200,6 +214,9 @@ def main():
     parser.add_argument('--loop-max', type=int, default=100, help='largest N the per-jail loop is run for')
     parser.add_argument('--extrapolate-max', type=int, default=1000,
                         help='largest N the loop is extrapolated to (above: topology alone)')
+    parser.add_argument('--vm-sizes', default='10,100', help='numbers of bhyve VMs (comma-separated; empty: none)')
+    parser.add_argument('--vm-started-max', type=int, default=10,
+                        help='largest N of VMs also measured running (each a supervisor and a bhyve process)')
     parser.add_argument('--from-log', help='write the table from the lines an earlier run printed')
     parser.add_argument('--keep', action='store_true', help='keep the sandbox hosts (sandbox destroy NAME)')
     parser.add_argument('--reuse', action='store_true',
@@ -207,7 +224,7 @@ def main():
                              'without writing the table (merge them into the first log, then --from-log)')
     parser.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks.md'))
     args = parser.parse_args()
-    sizes = [int(n) for n in args.sizes.split(',')]
+    sizes = [int(n) for n in args.sizes.split(',') if n]
     logged = from_log(args.from_log) if args.from_log else None
 
     if args.reuse:
@@ -250,6 +267,20 @@ def main():
             lines.append('| %d | %s | %s | %s | %s |' % (
                 count, phase, cell(topology, phase), cell(loop, phase, extrapolated) if loop else 'not run',
                 ('%.1fx' % ratio) if ratio else '-'))
+    vm_sizes = [int(n) for n in args.vm_sizes.split(',') if n]
+    if vm_sizes:
+        lines += ['', '## bhyve VMs in one topology call', '',
+                  'The same cells for N bhyve VMs (UEFI, 256M, one sparse disk, a tap on bridge0) declared',
+                  "through topology's `bhyve_vms` with `defaults`: `present` defines them (their files, disks and",
+                  'taps), `started` also runs each under its supervisor (up to N=%d).' % args.vm_started_max, '',
+                  '| N | state | phase | topology |', '|---|---|---|---|']
+        for count in vm_sizes:
+            for state in ('present', 'started'):
+                if state == 'started' and count > args.vm_started_max:
+                    continue
+                figure = figures('vms_' + state, count)
+                for phase in ('first', 'again', 'check'):
+                    lines.append('| %d | %s | %s | %s |' % (count, state, phase, cell(figure, phase)))
     lines += ['', '## Targets', ''] + ['- ' + line for line in targets(rows)]
     with open(args.out, 'w') as handle:
         handle.write('\n'.join(lines) + '\n')
