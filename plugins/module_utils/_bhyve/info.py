@@ -8,18 +8,15 @@ lock and exit record are read directly.
 
 from __future__ import annotations
 
-import glob
 import os
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils import bhyve_config
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve import supervisor
 from ansible_collections.bsd.multiplicity.plugins.module_utils._bhyve.manager import (
     VMM_DIR, BhyveVmKind, disk_paths, read_config_dir,
 )
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, refuse_nul
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import refuse_nul
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.launcher import Supervised
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.records import RECORD_DIR
 
 
 DEFAULT_CONFIG_DIR = '/usr/local/etc/bhyve'
