@@ -51,9 +51,12 @@ def kernel_state(hostname, release, boottime):
             'hw.ncpu': os.cpu_count() or 1, 'hw.physmem': 25769803776, 'security.jail.jailed': 0,
             'security.jail.enforce_statfs': 2, 'security.jail.vnet': 0,
             'kern.boottime': boottime_text(boottime), 'net.link.tap.up_on_open': 0,
+            # -1: an unbranded ELF binary is refused (rc.d/linux makes Linux, 3, the fallback).
+            'kern.elf64.fallback_brand': -1, 'kern.elf32.fallback_brand': -1,
         },
         'sysctl_writable': ['kern.hostname', 'kern.module_path', 'kern.securelevel', 'net.link.tap.up_on_open',
-                            'net.link.bridge.member_ifaddrs', 'net.link.bridge.pfil_member'],
+                            'net.link.bridge.member_ifaddrs', 'net.link.bridge.pfil_member',
+                            'kern.elf64.fallback_brand', 'kern.elf32.fallback_brand'],
         'sysctl_dynamic': {},
         'jails': {},
     }

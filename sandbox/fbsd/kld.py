@@ -92,6 +92,7 @@ def link_file(state, name):
     kld['next_address'] += (entry['size'] + 0xfff) & ~0xfff
     kld['files'].append(entry)
     state['sysctl_dynamic'].update(info.get('sysctl', {}))
+    state.setdefault('sysctl_dynamic_writable', []).extend(info.get('writable', []))
     return entry['id'], None
 
 
@@ -106,6 +107,8 @@ def unlink_file(state, entry):
     info = read_placeholder(entry['path']) if os.path.isfile(entry['path']) else {}
     for key in info.get('sysctl', {}):
         state['sysctl_dynamic'].pop(key, None)
+    writable = state.get('sysctl_dynamic_writable', [])
+    state['sysctl_dynamic_writable'] = [key for key in writable if key not in info.get('writable', [])]
 
 
 def kldload(prog, args):

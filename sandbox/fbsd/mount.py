@@ -10,7 +10,7 @@ import ctypes
 import ctypes.util
 import os
 
-from fbsd import store, ufs
+from fbsd import kld, store, ufs
 from fbsd.core import Command, getopt, locked_state
 
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
@@ -114,6 +114,16 @@ def add_mount(state, special, node, fstype, options, owner=None):
     """Record (and realise) one mount; raises OSError like mount(2).  The node is resolved first, as
     mount(8)'s checkpath() does with realpath(3): a symlink on the way is followed, and the mount
     table names where the mount landed."""
+    if fstype == 'fdescfs':
+        # Recorded only, so nothing is opened.  Linux's /dev/fd (in the devfs this simulates with the
+        # instance's /dev) is a symlink to /proc/self/fd where FreeBSD's devfs has a directory: the last
+        # component is taken as named.
+        parent = os.path.realpath(os.path.dirname(node))
+        node = os.path.join(parent, os.path.basename(node))
+        if not (os.path.isdir(parent) and os.path.lexists(node)):
+            raise OSError(2, 'No such file or directory', node)
+        return _record(state, {'special': special, 'node': node, 'fstype': fstype, 'options': list(options),
+                               'parent': _parent(state, node), 'real': False}, owner)
     try:
         # One open of the resolved directory: the table records the directory that is mounted on, even
         # when a component is swapped for a symlink meanwhile (FreeBSD's own window between
@@ -133,11 +143,15 @@ def add_mount(state, special, node, fstype, options, owner=None):
             raise OSError(16, 'Device busy', special)
         entry = {'special': special, 'node': node, 'fstype': fstype, 'options': list(options),
                  'parent': _parent(state, node)}
-        if owner:
-            entry['jail'] = owner
         entry['real'] = realise(entry, '/proc/self/fd/%d' % fd)
     finally:
         os.close(fd)
+    return _record(state, entry, owner)
+
+
+def _record(state, entry, owner):
+    if owner:
+        entry['jail'] = owner
     number = state.get('next_mount', 1)
     state['next_mount'] = number + 1
     mounts(state)[str(number)] = entry
@@ -166,11 +180,18 @@ def describe(entry):
     return '%s on %s (%s)' % (entry['special'], entry['node'], ', '.join([entry['fstype']] + options))
 
 
+# Options for mount(8) itself (fstab(5)'s and nmount's), not kept with the mount or printed.
+NOT_PRINTED = ('', 'rw', 'late', 'noauto', 'failok', 'nocover', 'update')
+# File systems whose kernel module mount(2) loads when it is not there (vfs_byname_kld); the rest are
+# built into the simulated GENERIC.
+AUTOLOADED = ('linprocfs', 'linsysfs')
+
+
 def parse_options(text):
     """-o ro,nosuid -> the words mount(8) prints ('read-only', 'nosuid')."""
     words = []
     for option in (text or '').split(','):
-        if option in ('', 'rw'):
+        if option in NOT_PRINTED:
             continue
         words.append('read-only' if option in ('ro', 'rdonly') else option)
     return words
@@ -187,14 +208,21 @@ def mount_main(prog, args):
         fstype = prog[len('mount_'):]
         options, operands = getopt(cmd, args, 'o:r')
     else:
-        options, operands = getopt(cmd, args, 'adF:flo:prt:uvw')
+        options, operands = getopt(cmd, args, 'adF:flLo:prt:uvw')
         fstype = dict(options).get('t')
+    flags = dict(options)
     opts = [value for flag, value in options if flag == 'o']
-    read_only = any(flag == 'r' for flag, value in options)
-    with locked_state(write=bool(operands)) as state:
+    read_only = 'r' in flags
+    every = 'a' in flags
+    with locked_state(write=bool(operands) or every) as state:
+        if every:
+            if operands:
+                cmd.bad_option()
+            return mount_all(cmd, state, flags.get('F', '/etc/fstab'), fstype, 'l' in flags or 'L' in flags,
+                             'L' in flags)
         if not operands:
             for entry in table(state):
-                if any(flag == 'p' for flag, value in options):
+                if 'p' in flags:
                     fs_options = 'ro' if 'read-only' in entry['options'] else 'rw'
                     fields = (entry['special'], entry['node'], entry['fstype'], fs_options)
                     cmd.out('%s\t\t%s\t\t%s\t%s\t\t0 0' % fields)
@@ -203,18 +231,102 @@ def mount_main(prog, args):
             return 0
         if len(operands) != 2:
             cmd.bad_option()
-        fstype = fstype or 'ufs'        # mount(8): ufs unless -t says otherwise
-        if fstype not in FSTYPES:
-            cmd.errx(1, '%s: Operation not supported by device' % operands[1])
-        words = parse_options(','.join(opts))
-        if read_only and 'read-only' not in words:
-            words.insert(0, 'read-only')
         special, node = operands
-        try:
-            add_mount(state, special, node, fstype, [w for w in words if w != 'nocover'])
-        except OSError as exc:
-            cmd.errx(1, '%s: %s' % (exc.filename, exc.strerror))
+        error = mount_one(state, special, node, fstype or 'ufs', ','.join(opts), read_only)
+        if error:
+            cmd.errx(1, error)
     return 0
+
+
+def mount_one(state, special, node, fstype, options, read_only=False):
+    """One mount as mount(8) makes it (ufs unless told otherwise); the error mount(8) prints, or None."""
+    if fstype not in FSTYPES:
+        return '%s: Operation not supported by device' % node
+    words = parse_options(options)
+    if read_only and 'read-only' not in words:
+        words.insert(0, 'read-only')
+    if fstype in AUTOLOADED and not _module_loaded(state, fstype):
+        if kld.link_file(state, fstype)[1] not in (None, 'EEXIST'):
+            return '%s: Operation not supported by device' % node
+    if 'nocover' in options.split(',') and on_node(state, os.path.realpath(node)):
+        return '%s: Device busy' % node         # MNT_NOCOVER: not over another mount's root
+    try:
+        add_mount(state, special, node, fstype, words)
+    except OSError as exc:
+        return '%s: %s' % (exc.filename, exc.strerror)
+    return None
+
+
+def _module_loaded(state, name):
+    return any(module['name'] == name for entry in state['kld']['files'] for module in entry['modules'])
+
+
+def fstab_entries(path):
+    """fstab(5) lines as getfsent(3) reads them: (special, node, vfstype, options), comments and blank
+    lines skipped; a line of fewer than four fields is reported (mount(8) names the file)."""
+    entries, bad = [], []
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None, bad
+    for number, line in enumerate(lines, 1):
+        fields = line.split('#', 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) < 4:
+            bad.append(number)
+            continue
+        entries.append(tuple(fields[:4]))
+    return entries, bad
+
+
+def selected(vfstype, types):
+    """mount -t: a comma list of types, or of types to skip when it starts with "no"."""
+    if not types:
+        return True
+    skip = types.startswith('no')
+    names = (types[2:] if skip else types).split(',')
+    return (vfstype in names) != skip
+
+
+def mount_all(cmd, state, fstab, types, late, only_late):
+    """mount -a: every fstab file system not marked noauto (late ones only with -l, only them with -L)
+    and not mounted already, each on its own: a failure is reported and the rest are mounted; one marked
+    failok does not make the status 1."""
+    entries, bad = fstab_entries(fstab)
+    if entries is None:
+        cmd.errx(1, 'can\'t open %s' % fstab)
+    for number in bad:
+        cmd.warnx('%s: line %d: too few fields; ignored' % (fstab, number))      # [mem] the wording
+    status = 0
+    for special, node, vfstype, options in entries:
+        words = options.split(',')
+        if vfstype == 'swap' or 'sw' in words or 'xx' in words or 'noauto' in words or not selected(vfstype, types):
+            continue
+        if ('late' in words and not late) or (only_late and 'late' not in words):
+            continue
+        if any(entry['special'] == special for unused, entry in on_node(state, os.path.realpath(node))):
+            continue        # ismounted(): already there
+        error = mount_one(state, special, node, vfstype, options, 'ro' in words)
+        if error:
+            cmd.warnx(error)
+            if 'failok' not in words:
+                status = 1
+    return status
+
+
+def rc_mountcritlocal(console, rc):
+    """rc.d/mountcritlocal: the local file systems of /etc/fstab (network ones and late ones wait)."""
+    status, unused = console.run('mount', '-a', '-t', 'nonfs,smbfs')
+    console.say('Mounting local filesystems:.' if status == 0 else 'Mounting /etc/fstab filesystems failed')
+
+
+def rc_mountlate(console, rc):
+    """rc.d/mountlate: the fstab file systems marked late, once the daemons run."""
+    status, unused = console.run('mount', '-a', '-L')
+    if status != 0:
+        console.say('Mounting /etc/fstab filesystems failed')
 
 
 def umount_main(prog, args):

@@ -34,7 +34,8 @@ BUILTIN_MODULES = ('elf64', 'elf32', 'shell', 'if_lo', 'if_tuntap', 'if_tun', 'i
                    'devfs', 'procfs', 'fdescfs', 'cd9660', 'ufs', 'md', 'geom_md', 'kernel_rctl')
 
 # The order rc runs its steps in (rcorder of the rc.d scripts that matter here).
-RC_ORDER = ('sysctl', 'hostname', 'kld', 'mdconfig', 'devfs', 'netif', 'rctl', 'jail', 'local')
+RC_ORDER = ('sysctl', 'hostname', 'kld', 'mdconfig', 'mountcritlocal', 'linux', 'devfs', 'netif', 'rctl', 'mountlate',
+            'jail', 'local')
 
 # In the order a power cycle takes things down: processes, then mounts, then devices.
 SUBSYSTEMS = (
@@ -43,7 +44,7 @@ SUBSYSTEMS = (
               power_off='power_off'),
     Subsystem('mount', commands={'/sbin/mount': 'mount_main', '/sbin/mount_nullfs': 'mount_main',
                                  '/sbin/umount': 'umount_main'},
-              power_off='power_off'),
+              power_off='power_off', rc={'mountcritlocal': 'rc_mountcritlocal', 'mountlate': 'rc_mountlate'}),
     Subsystem('bhyve', commands={'/usr/sbin/bhyve': 'bhyve_main', '/usr/sbin/bhyvectl': 'bhyvectl_main',
                                  '/usr/sbin/bhyveload': 'bhyveload_main',
                                  '/usr/local/sbin/grub-bhyve': 'grub_bhyve_main'},
@@ -71,16 +72,20 @@ SUBSYSTEMS = (
                   'pf.ko': {'modules': ['pf'], 'size': 450560}}),
     Subsystem('kld', commands={'/sbin/kldload': 'kldload', '/sbin/kldunload': 'kldunload', '/sbin/kldstat': 'kldstat'},
               rc={'kld': 'rc_kld_list'}),
-    # The Linux ABI: its kernel files only (rc.d/linux is not simulated yet).
-    Subsystem(None, kernel_files={
-        'linux_common.ko': {'modules': ['linux_common'], 'size': 262144},
-        'linux.ko': {'modules': ['linuxelf', 'linux'], 'depends': ['linux_common'], 'size': 786432,
-                     'sysctl': {'compat.linux32.emulate_i386': 0}},
-        'linux64.ko': {'modules': ['linux64elf', 'linux64'], 'depends': ['linux_common'], 'size': 917504,
-                       'sysctl': {'compat.linux.osname': 'Linux', 'compat.linux.osrelease': '5.15.0',
-                                  'compat.linux.oss_version': 198144}},
-        'linprocfs.ko': {'modules': ['linprocfs'], 'depends': ['linux_common'], 'size': 90112},
-        'linsysfs.ko': {'modules': ['linsysfs'], 'depends': ['linux_common'], 'size': 40960}}),
+    # The Linux ABI (linux(4)): its kernel files and rc.d/linux.
+    Subsystem('linux', scripts={'linux': ('linux', 'linux_enable')}, rc={'linux': 'rc_linux'},
+              kernel_files={
+                  'linux_common.ko': {'modules': ['linux_common'], 'size': 262144},
+                  'linux.ko': {'modules': ['linuxelf', 'linux'], 'depends': ['linux_common'], 'size': 786432,
+                               'sysctl': {'compat.linux32.emulate_i386': 0}},
+                  'linux64.ko': {'modules': ['linux64elf', 'linux64'], 'depends': ['linux_common'], 'size': 917504,
+                                 'sysctl': {'compat.linux.osname': 'Linux', 'compat.linux.osrelease': '5.15.0',
+                                            'compat.linux.oss_version': 198144,
+                                            'compat.linux.emul_path': '/compat/linux'},
+                                 'writable': ['compat.linux.osname', 'compat.linux.osrelease',
+                                              'compat.linux.oss_version', 'compat.linux.emul_path']},
+                  'linprocfs.ko': {'modules': ['linprocfs'], 'depends': ['linux_common'], 'size': 90112},
+                  'linsysfs.ko': {'modules': ['linsysfs'], 'depends': ['linux_common'], 'size': 40960}}),
     Subsystem('sysctl', commands={'/sbin/sysctl': 'main'}, rc={'sysctl': 'rc_sysctl_conf', 'hostname': 'rc_hostname'}),
     Subsystem('sysrc', commands={'/usr/sbin/sysrc': 'main'}),
     Subsystem('version', commands={'/usr/bin/uname': 'uname', '/bin/freebsd-version': 'freebsd_version'}),

@@ -1,7 +1,8 @@
 """sysctl(8) over the instance's simulated MIB.
 
 Static nodes live in the state file (``sysctl``; the writable ones are listed
-in ``sysctl_writable``); loaded kernel modules add theirs (``sysctl_dynamic``).
+in ``sysctl_writable``); loaded kernel modules add theirs (``sysctl_dynamic``, the writable ones
+in ``sysctl_dynamic_writable``, as their kernel file's placeholder says).
 """
 
 import os
@@ -64,7 +65,8 @@ def main(prog, args):
                 for found in names:
                     _show(cmd, found, nodes[found], opts)
                 continue
-            if names != [name] or name not in state.get('sysctl_writable', []):
+            writable = state.get('sysctl_writable', []) + state.get('sysctl_dynamic_writable', [])
+            if names != [name] or name not in writable:
                 cmd.warnx("oid '%s' is read only" % name)
                 status = 1
                 continue
@@ -74,7 +76,8 @@ def main(prog, args):
                 cmd.warnx("invalid integer '%s'" % value)
                 status = 1
                 continue
-            state['sysctl'][name] = new
+            # A loaded module's node is written where the module keeps it (gone when it is unloaded).
+            state['sysctl_dynamic' if name in state['sysctl_dynamic'] else 'sysctl'][name] = new
             if 'n' in opts:
                 cmd.out('%s -> %s' % (old, new))
             else:

@@ -51,7 +51,8 @@ def test_reboot_applies_what_is_configured_and_forgets_the_rest(fresh):
     # What rc printed, in rc's order.
     boot = fresh.read('/var/log/fbsdsim/boot.log').splitlines()
     assert [line for line in boot if not line.startswith(('\t', 'em0:', 'lo0:', 'bridge0:'))] == [
-        'Stopping jails:.', 'Setting hostname: sandbox.', 'Created clone interfaces: bridge0 epair0.',
+        'Stopping jails:.', 'Setting hostname: sandbox.', 'Mounting local filesystems:.',
+        'Created clone interfaces: bridge0 epair0.',
         'Starting Network: em0 lo0 bridge0.', 'Starting jails: web.']
     # The commands rc ran are in the command log like any other.
     log = fresh.log()
