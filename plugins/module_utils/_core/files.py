@@ -33,6 +33,16 @@ class NotUtf8Error(MultiplicityError):
 
 
 def _read_fd(fd, what, limit, strict=False):
+    data = _read_fd_bytes(fd, what, limit)
+    if strict:
+        try:
+            return data.decode(ENCODING)
+        except UnicodeDecodeError as exc:
+            raise NotUtf8Error('%s is not UTF-8 text (%s)' % (what, exc))
+    return data.decode(ENCODING, ERRORS)
+
+
+def _read_fd_bytes(fd, what, limit):
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise MultiplicityError('%s is not a regular file; not reading it' % what)
@@ -48,13 +58,7 @@ def _read_fd(fd, what, limit, strict=False):
         if size > limit:
             raise MultiplicityError('%s grew beyond %d bytes while being read' % (what, limit))
         chunks.append(chunk)
-    data = b''.join(chunks)
-    if strict:
-        try:
-            return data.decode(ENCODING)
-        except UnicodeDecodeError as exc:
-            raise NotUtf8Error('%s is not UTF-8 text (%s)' % (what, exc))
-    return data.decode(ENCODING, ERRORS)
+    return b''.join(chunks)
 
 
 def read_text(path, limit=READ_LIMIT, strict=False):
@@ -344,6 +348,80 @@ class GuestTree(object):
                 return _read_fd(handle, '%s/%s' % (self.root.rstrip('/'), relpath.lstrip('/')), limit)
             finally:
                 os.close(handle)
+        finally:
+            os.close(fd)
+
+    def read_bytes(self, relpath, limit=16 * 1024 * 1024):
+        """The bytes of a regular file (a library, a binary); None when it does not exist.  Like :meth:`read`,
+        a symlink, FIFO or device is refused."""
+        parts = self._parts(relpath)
+        fd = self._open_dir(relpath, parts[:-1])
+        if fd is None:
+            return None
+        try:
+            try:
+                info = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return None
+            if not stat.S_ISREG(info.st_mode):
+                self._fail(relpath, 'is a symlink' if stat.S_ISLNK(info.st_mode) else 'is not a regular file')
+            try:
+                # O_NONBLOCK: a FIFO swapped in since the check is not waited on (and then refused).
+                handle = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in _SYMLINK_ERRNOS:
+                    self._fail(relpath, 'changed into a symlink')
+                raise MultiplicityError('%s %s: cannot read %s: %s' % (self.what, self.root, relpath,
+                                                                       exc.strerror or exc))
+            try:
+                return _read_fd_bytes(handle, '%s/%s' % (self.root.rstrip('/'), relpath.lstrip('/')), limit)
+            finally:
+                os.close(handle)
+        finally:
+            os.close(fd)
+
+    def resolve(self, relpath, max_links=32):
+        """The path, relative to the root, that ``relpath`` names as a process chrooted there sees it, every
+        symlink on the way replaced by its target (absolute targets start at the root; ``..`` stops at it),
+        or None when something on the way is missing or a loop.  Links are read, never followed, so the
+        answer stays inside the root; open it with :meth:`read` or :meth:`read_bytes`, which refuse a
+        symlink swapped in since."""
+        pending = [p for p in relpath.split('/') if p not in ('', '.')]
+        done = []
+        links = 0
+        while pending:
+            part = pending.pop(0)
+            if part == '..':
+                if done:
+                    done.pop()
+                continue
+            info = self.lstat('/'.join(done + [part]))
+            if info is None:
+                return None
+            if stat.S_ISLNK(info.st_mode):
+                links += 1
+                if links > max_links:
+                    return None
+                target = self._readlink('/'.join(done + [part]))
+                if target.startswith('/'):
+                    done = []
+                pending = [p for p in target.split('/') if p not in ('', '.')] + pending
+                continue
+            if pending and not stat.S_ISDIR(info.st_mode):
+                return None
+            done.append(part)
+        return '/'.join(done)
+
+    def _readlink(self, relpath):
+        parts = self._parts(relpath)
+        fd = self._open_dir(relpath, parts[:-1])
+        if fd is None:
+            self._fail(relpath, 'vanished')
+        try:
+            return os.readlink(parts[-1], dir_fd=fd)
+        except OSError as exc:
+            raise MultiplicityError('%s %s: cannot read the link %s: %s' % (self.what, self.root, relpath,
+                                                                            exc.strerror or exc))
         finally:
             os.close(fd)
 
