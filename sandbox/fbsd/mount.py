@@ -263,7 +263,8 @@ def _module_loaded(state, name):
 
 def fstab_entries(path):
     """fstab(5) lines as getfsent(3) reads them: (special, node, vfstype, options), comments and blank
-    lines skipped; a line of fewer than four fields is reported (mount(8) names the file)."""
+    lines skipped, and so is a line whose options name no type (rw, rq, ro, sw) or name xx; a line of
+    fewer than four fields is reported."""
     entries, bad = [], []
     try:
         with open(path) as handle:
@@ -277,7 +278,9 @@ def fstab_entries(path):
         if len(fields) < 4:
             bad.append(number)
             continue
-        entries.append(tuple(fields[:4]))
+        kinds = [word for word in fields[3].split(',') if word in ('rw', 'rq', 'ro', 'sw', 'xx')]
+        if kinds and kinds[0] != 'xx':
+            entries.append(tuple(fields[:4]))
     return entries, bad
 
 
@@ -302,7 +305,9 @@ def mount_all(cmd, state, fstab, types, late, only_late):
     status = 0
     for special, node, vfstype, options in entries:
         words = options.split(',')
-        if vfstype == 'swap' or 'sw' in words or 'xx' in words or 'noauto' in words or not selected(vfstype, types):
+        if 'rw' not in words and 'ro' not in words and 'rq' not in words:
+            continue        # BADTYPE: swap
+        if 'noauto' in words or not selected(vfstype, types):
             continue
         if ('late' in words and not late) or (only_late and 'late' not in words):
             continue

@@ -70,11 +70,13 @@ tmpfs\t/srv/lx/tmp\ttmpfs\trw,mode=1777\t0\t0
 /srv/data\t/srv/lx/data\tnullfs\tro,late\t0\t0
 tmpfs\t/srv/lx/never\ttmpfs\trw,noauto\t0\t0
 tmpfs\t/srv/lx/missing\ttmpfs\trw,failok\t0\t0
+tmpfs\t/srv/lx/notype\ttmpfs\tmode=1777\t0\t0
+tmpfs\t/srv/lx/xx\ttmpfs\txx,rw\t0\t0
 '''
 
 
 def test_mount_a_mounts_fstab_once(fresh):
-    fresh.sh('mkdir -p /srv/lx/proc /srv/lx/tmp /srv/lx/data /srv/lx/never /srv/data')
+    fresh.sh('mkdir -p /srv/lx/proc /srv/lx/tmp /srv/lx/data /srv/lx/never /srv/lx/notype /srv/lx/xx /srv/data')
     fresh.sh("cat >> /etc/fstab <<'EOF'\n%sEOF" % FSTAB)
     # missing has no directory: reported, but failok keeps the status 0.
     rc, unused, err = fresh.run('mount', '-a')
@@ -82,6 +84,8 @@ def test_mount_a_mounts_fstab_once(fresh):
     nodes = mounted_nodes(fresh)
     assert '/srv/lx/proc' in nodes and '/srv/lx/tmp' in nodes
     assert '/srv/lx/data' not in nodes and '/srv/lx/never' not in nodes      # late; noauto
+    # getfsent(3) passes over a line with no rw/ro/rq type, and one marked xx.
+    assert '/srv/lx/notype' not in nodes and '/srv/lx/xx' not in nodes
     assert fresh.run('mount', '-a', '-L')[0] == 0
     assert 'read-only' in [line for line in fresh.run('mount')[1].splitlines() if '/srv/lx/data' in line][0]
     again = mounted_nodes(fresh)

@@ -107,8 +107,10 @@ def fstab_line(entry, platform):
         source = entry['source'] if entry['type'] == 'bind' else '/dev'
         return '%s %s none %s 0 0' % (source, entry['node'], ','.join(['bind'] + options))
     special = entry['source'] if entry['type'] == 'nullfs' else SPECIALS[entry['type']]
-    default = 'rw' if platform == FREEBSD else 'defaults'
-    return '%s %s %s %s 0 0' % (special, entry['node'], entry['type'], ','.join(options) or default)
+    if platform == FREEBSD and not entry['read_only']:
+        # getfsent(3) passes over a line whose options name no rw, ro or rq: mount -a (rc at boot) never sees it.
+        options = ['rw'] + options
+    return '%s %s %s %s 0 0' % (special, entry['node'], entry['type'], ','.join(options) or 'defaults')
 
 
 def _unescape(field):

@@ -55,7 +55,7 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
     ], monkeypatch, diff=True)
     assert kind == 'exit' and result['changed'], result
     fstab = open(host['fstab']).read()
-    assert fstab.startswith('# Device\tMountpoint') and 'devfs %s/dev devfs ruleset=4 0 0\n' % path in fstab
+    assert fstab.startswith('# Device\tMountpoint') and 'devfs %s/dev devfs rw,ruleset=4 0 0\n' % path in fstab
     marker = json.loads(open(os.path.join(path, manager.MARKER)).read())
     assert marker['bootstrap']['request'] == dict(method='archives', archives=[host['archive']])
     assert marker['mounts'] == [path + '/dev', path + '/tmp']

@@ -23,7 +23,7 @@ def test_freebsd_commands_and_fstab_lines():
         ['mount', '-t', 'procfs', 'proc', '/c/proc'],
     ]
     assert [mnt.fstab_line(e, mnt.FREEBSD) for e in entries] == [
-        'devfs /c/dev devfs ruleset=4 0 0', '/srv/data /c/data nullfs ro 0 0', 'tmpfs /c/tmp tmpfs size=1g 0 0',
+        'devfs /c/dev devfs rw,ruleset=4 0 0', '/srv/data /c/data nullfs ro 0 0', 'tmpfs /c/tmp tmpfs rw,size=1g 0 0',
         'proc /c/proc procfs rw 0 0']
 
 
