@@ -69,12 +69,10 @@ def abi_tag(data):
             phentsize, phnum = struct.unpack_from(order + 'HH', data, 0x2a)
         for index in range(min(phnum, 256)):
             at = phoff + index * phentsize
-            if wide:
-                p_type, unused, offset, unused, unused, size, unused, align = struct.unpack_from(order + 'IIQQQQQQ',
-                                                                                                  data, at)
-            else:
-                p_type, offset, unused, unused, size, unused, unused, align = struct.unpack_from(order + 'IIIIIIII',
-                                                                                                  data, at)
+            # Elf64_Phdr: type, flags, offset, vaddr, paddr, filesz, memsz, align; Elf32_Phdr: flags after memsz.
+            fields = struct.unpack_from(order + ('IIQQQQQQ' if wide else 'IIIIIIII'), data, at)
+            p_type, align = fields[0], fields[7]
+            offset, size = (fields[2], fields[5]) if wide else (fields[1], fields[4])
             if p_type == PT_NOTE:
                 found = _abi_note(data[offset:offset + size], order, 8 if align == 8 else 4)
                 if found:
@@ -132,6 +130,6 @@ def too_old(userland, osrelease):
     have = kernel_version(osrelease)
     if userland.min_kernel is None or have is None or have >= userland.min_kernel:
         return None
+    glibc = dotted(userland.glibc) or 'of unknown version'
     return ('its C library (glibc %s, %s) needs Linux %s or later, and compat.linux.osrelease is %s: its programs '
-            'would stop with "FATAL: kernel too old"' % (dotted(userland.glibc) or 'of unknown version', userland.path,
-                                                        dotted(userland.min_kernel), osrelease))
+            'would stop with "FATAL: kernel too old"' % (glibc, userland.path, dotted(userland.min_kernel), osrelease))
