@@ -19,7 +19,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core import rele
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import zfs
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import (
-    GuestTree, read_text, remove_tree,
+    GuestTree, read_text, remove_tree, os_release as files_os_release,
 )
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.engine import Current, Desired, FileEdit, Kind, expected_state
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
@@ -124,18 +124,14 @@ def bootstrap_request(bootstrap):
 
 
 def os_release(path):
-    """PRETTY_NAME of etc/os-release, or FreeBSD's USERLAND_VERSION.
+    """PRETTY_NAME of the userland's os-release(5), or FreeBSD's USERLAND_VERSION.
 
-    These are the guest's files: symlinks are not followed (Debian's etc/os-release is a link to
-    ../usr/lib/os-release, which is then read directly), FIFOs and devices not opened.
+    These are the guest's files: symlinks are not followed, FIFOs and devices not opened.
     """
     tree = GuestTree(path, 'chroot')
-    text = tree.read_optional('etc/os-release')
-    if text is None:
-        text = tree.read_optional('usr/lib/os-release')
-    for line in (text or '').split('\n'):
-        if line.startswith('PRETTY_NAME='):
-            return line.split('=', 1)[1].strip().strip('"\'')
+    pretty = files_os_release(tree).get('PRETTY_NAME')
+    if pretty:
+        return pretty
     version = tree.read_optional('bin/freebsd-version') or ''
     for line in version.split('\n'):
         if line.startswith('USERLAND_VERSION='):
@@ -246,7 +242,8 @@ class ChrootEnvKind(Kind):
         marker = current.extra['marker']
         wanted_mounts = mnt.normalize(params['mounts'], platform, desired.extra['real'])
         new_marker = self._plan_bootstrap(work, desired, marker)
-        owned, mounted_as = self._plan_mounts(work, desired, current, wanted_mounts)
+        early = self._mount_before_bootstrap(work, desired, current, wanted_mounts)
+        owned, mounted_as = self._plan_mounts(work, desired, current, wanted_mounts, early)
         new_marker = dict(new_marker, mounts=owned)
         fstab_text = new_fstab = current.extra['fstab_text']
         if params['persist']:
@@ -446,12 +443,25 @@ class ChrootEnvKind(Kind):
         return argv
 
     # -- mounts ------------------------------------------------------------------------------------
-    def _plan_mounts(self, plan, desired, current, wanted_mounts):
-        """Mount what is missing (in declared order), unmount what this module mounted and no longer
-        declares (in reverse).  Returns the nodes the chroot owns afterwards, and its managed mounts as
-        found (those it mounted or is to mount; a declared node mounted otherwise than declared marked
-        so), to compare the two."""
-        platform, table, tree = current.extra['platform'], current.extra['table'], desired.extra['tree']
+    def _mount_before_bootstrap(self, plan, desired, current, wanted_mounts):
+        """debootstrap's second stage runs the userland's own programs, which want its /proc: a declared
+        procfs (linprocfs) is mounted before debootstrap runs (mmdebstrap wants an empty directory and
+        mounts what it needs itself).  Returns the nodes so mounted."""
+        steps = [i for i, a in enumerate(plan.actions) if a.verb == 'debootstrap']
+        if not steps or os.path.basename(plan.actions[steps[0]].argv[0]) != 'debootstrap':
+            return set()
+        early = Plan()
+        entries = [e for e in wanted_mounts if e['type'] in ('procfs', 'linprocfs', 'proc')]
+        for entry in entries:
+            self._plan_mount(early, desired, current, entry, for_bootstrap=True)
+        plan.actions[steps[0]:steps[0]] = early.actions
+        return set(e['node'] for e in entries)
+
+    def _plan_mounts(self, plan, desired, current, wanted_mounts, early=()):
+        """Mount what is missing (in declared order; those of ``early`` are mounted already, before the
+        bootstrap), unmount what this module mounted and no longer declares (in reverse).  Returns the
+        nodes the chroot owns afterwards, and its managed mounts as found (those it mounted or is to
+        mount; a declared node mounted otherwise than declared marked so), to compare the two."""
         owned_before = list((current.extra['marker'] or {}).get('mounts') or [])
         wanted = [e['node'] for e in wanted_mounts]
         found = [m['node'] for m in current.extra['mounted'] if m['node'] in wanted or m['node'] in owned_before]
@@ -463,22 +473,33 @@ class ChrootEnvKind(Kind):
             else:
                 plan.warn('%s is mounted inside the chroot but was not mounted by this module; left '
                           'alone' % node)
-        for entry in wanted_mounts:
-            mounted_now = mnt.last_on(table, entry['node'])
-            if mnt.satisfied(entry, mounted_now, platform):
-                continue
-            if mounted_now is not None:
-                plan.add('umount', 'unmount %s to mount it as declared' % entry['node'], argv=['umount', entry['node']])
+        for index, entry in enumerate(wanted_mounts):
+            # A node on a filesystem declared before it (dev/fd on devfs) is that filesystem's, not the tree's.
+            on = [e['node'] for e in wanted_mounts[:index] if entry['node'].startswith(e['node'] + '/')]
+            if entry['node'] not in early and self._plan_mount(plan, desired, current, entry, on=on):
                 found = [n for n in found if n != entry['node']] + ['%s (not as declared)' % entry['node']]
-            if entry['type'] in ('bind', 'nullfs'):
-                plan.require(Path(entry['source'], 'mounts.source'))
-            node = entry['node']
-            if not _mount_point_exists(tree, entry):
-                plan.add('mkdir', 'create mount point %s' % node,
-                         func=lambda target=entry['target']: tree.makedirs(target))
-            plan.add('mount', 'mount %s on %s' % (entry['declared'], node), argv=mnt.mount_argv(entry, platform),
-                     func=lambda entry=entry: self._mount(entry, platform, current))
         return wanted, found
+
+    def _plan_mount(self, plan, desired, current, entry, for_bootstrap=False, on=()):
+        """Mount one declared entry unless it is mounted as declared; True when something else is
+        mounted on its node (unmounted first).  A node on a filesystem mounted before it (``on``) is
+        looked at when it is mounted, not in the tree below; where it lands is checked after, as always."""
+        platform, tree, node = current.extra['platform'], desired.extra['tree'], entry['node']
+        mounted_now = mnt.last_on(current.extra['table'], node)
+        if mnt.satisfied(entry, mounted_now, platform):
+            return False
+        if mounted_now is not None:
+            plan.add('umount', 'unmount %s to mount it as declared' % node, argv=['umount', node])
+        if entry['type'] in ('bind', 'nullfs'):
+            plan.require(Path(entry['source'], 'mounts.source'))
+        if on:
+            plan.add('mkdir', 'create mount point %s on %s if it has none' % (node, on[-1]),
+                     func=lambda: os.path.lexists(node) or os.mkdir(node, 0o755))
+        elif for_bootstrap or not _mount_point_exists(tree, entry):
+            plan.add('mkdir', 'create mount point %s' % node, func=lambda target=entry['target']: tree.makedirs(target))
+        plan.add('mount', 'mount %s on %s%s' % (entry['declared'], node, ' for the bootstrap' if for_bootstrap else ''),
+                 argv=mnt.mount_argv(entry, platform), func=lambda: self._mount(entry, platform, current))
+        return mounted_now is not None
 
     def _mount(self, entry, platform, current):
         """One mount, checked against where it landed, from the table as the call's last mount left it."""

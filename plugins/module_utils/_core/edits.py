@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import edit_locked, find_block, replace_block
 
 
 class FileEdit(object):
@@ -58,3 +59,39 @@ def rewrite(path, edits):
             text = edit.edit(text)
         return text
     edit_locked(path, combined, mode=edits[0].mode, private=any(e.private for e in edits))
+
+
+def block_edit(owner, lines, adopt=()):
+    """The edit (text -> text) that makes ``owner``'s block of a line-based file (fstab, sysctl.conf)
+    hold ``lines`` (none: no block at all); every other line of the file is kept.  A block of an
+    earlier owner name (``adopt``) is the owner's: kept as it is while it holds these lines, else
+    replaced where it is."""
+    begin, end = ownership.block_markers(owner)
+    body = ''.join(line + '\n' for line in lines) or None
+
+    def edit(text):
+        if not (text or body):
+            return text
+        for earlier in adopt:
+            old_begin, old_end = ownership.block_markers(earlier)
+            span = find_block(text or '', old_begin, old_end)
+            if span is None:
+                continue
+            if body is not None and replace_block(text, old_begin, old_end, body) == text:
+                return text             # it holds these lines: an upgrade rewrites nothing
+            # Renamed where it is, then edited as the owner's own block.
+            block = text[span[0]:span[1]].replace(old_begin, begin, 1)
+            head, unused, tail = block.rpartition(old_end)
+            text = text[:span[0]] + head + end + tail + text[span[1]:]
+            break
+        return replace_block(text or '', begin, end, body)
+    return edit
+
+
+def block_text(text, owner):
+    """The lines of ``owner``'s block in ``text``, without its markers ('' when it has none)."""
+    begin, end = ownership.block_markers(owner)
+    span = find_block(text or '', begin, end)
+    if span is None:
+        return ''
+    return ''.join((text or '')[span[0]:span[1]].splitlines(True)[1:-1])

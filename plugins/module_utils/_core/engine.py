@@ -29,7 +29,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview im
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import locked
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit, merged_sysrc, place_in_order
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import (
-    Action, Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
+    Action, Change, Option, Plan, compare, execute, plan_lifecycle, progress, run_action, structured_diff,
 )
 
 # Desired states that take an object down: applied first, dependants before what they depend on.
@@ -42,13 +42,16 @@ class Desired(object):
     a restart is allowed, whether ``absent`` may purge its data, the objects it depends on (of any
     kind), and whatever else the kind's verbs need (``extra``)."""
 
-    def __init__(self, name, state, settings, restart_allowed=False, purge=False, depends=(), **extra):
+    def __init__(self, name, state, settings, restart_allowed=False, purge=False, depends=(), parts=(), **extra):
         self.name = name
         self.state = state
         self.settings = settings
         self.restart_allowed = restart_allowed
         self.purge = purge
         self.depends = list(depends or ())
+        # Objects of other kinds this one is made of (:func:`part`), each read, planned and re-read by
+        # its own kind, in the order given on the way up and the reverse on the way down.
+        self.parts = list(parts or ())
         self.extra = extra
 
 
@@ -104,6 +107,9 @@ class Kind(object):
     OPTIONS = ()
     # False for objects that are there or not (a kernel module, a chroot): "stopped" is shown "present".
     run_state = True
+    # A composite's own actions of these verbs come before its parts' on the way up (what its parts are
+    # made in: a package that installs a userland); the others after them.
+    LEADING = ()
 
     def __init__(self, runner):
         self.runner = runner
@@ -211,11 +217,15 @@ class Kind(object):
 
 
 class Outcome(object):
-    """One object's way through a call: its kind, desired and current state, plan and result."""
+    """One object's way through a call: its kind, desired and current state, plan and result.  A part
+    of a composite object (:func:`part`) is one too, with its ``label``; ``kept`` says why a part is
+    left as it is (its composite's kind decides, from what it read)."""
 
-    def __init__(self, kind, desired):
+    def __init__(self, kind, desired, label=None):
         self.kind = kind
         self.desired = desired
+        self.label = label
+        self.kept = None
         self.before = None      # as found
         self.current = None     # as found, then as re-read after the changes (or as expected, in check mode)
         self.plan = None
@@ -235,10 +245,16 @@ class Outcome(object):
         return found + (self.plan.warnings if self.plan is not None else [])
 
 
-def plan_object(kind, view, desired, current, provided=None):
-    """The plan of one object: its changes, the lifecycle verbs and what they add; pure but for the
-    reads that check its prerequisites (``provided``: what other objects of the call make)."""
-    changes = kind.compare(desired, current)
+def part(label, kind, params):
+    """A part of a composite object: an object of ``kind`` (its ``desired`` of ``params``) named
+    ``label`` in the composite's changes, e.g. ``part('userland', ChrootEnvKind(runner), {...})``."""
+    return Outcome(kind, kind.desired(params), label=label)
+
+
+def _plan_verbs(kind, desired, current, more=()):
+    """An object's plan: its changes (and ``more``: its parts'), the lifecycle verbs they call for and
+    what those add."""
+    changes = kind.compare(desired, current) + list(more)
     if desired.state == 'absent':
         verbs, pending = plan_lifecycle(current.state, 'absent', [])
         if current.state == 'absent' and current.leftovers:
@@ -255,10 +271,56 @@ def plan_object(kind, view, desired, current, provided=None):
         else:
             getattr(kind, verb)(plan, desired, current, changes)
     kind.complete(plan, desired, current)
+    return plan
+
+
+def plan_object(kind, view, desired, current, provided=None):
+    """The plan of one object: its changes, the lifecycle verbs and what they add; pure but for the
+    reads that check its prerequisites (``provided``: what other objects of the call make).
+
+    A composite's parts are planned each by its kind; their changes are the composite's, named
+    ``label option``, and their actions come before its own on the way up and after them, in the
+    reverse order of the parts, on the way down."""
+    planned = []
+    for one in desired.parts:
+        if one.kept is None:
+            one.plan = _plan_verbs(one.kind, one.desired, one.current)
+            one.kind.check(view, one.plan, one.desired, one.current)
+            planned.append(one)
+    # The composite's own lifecycle sees its parts' changes too: a part that changes updates it.
+    labelled = [Change(Option('%s %s' % (p.label, c.name), c.apply), c.before, c.after)
+                for p in planned for c in p.plan.changes]
+    plan = _plan_verbs(kind, desired, current, labelled)
+    if planned:
+        _assemble(plan, planned, desired.state in STOPPING, kind.LEADING)
+    for one in desired.parts:
+        if one.kept is not None:
+            plan.warn(one.kept)
     prerequisites.check(view, plan, '%s %s' % (kind.name[:1].upper() + kind.name[1:], desired.name),
                         provided, desired.depends)
     kind.check(view, plan, desired, current)
     return plan
+
+
+def _assemble(plan, parts, down, leading):
+    """The composite's plan with its parts': their actions before its own (but those of the verbs
+    ``leading``), after them, in reverse, when it goes down; and their edits, file diffs, warnings,
+    prerequisites and pending changes."""
+    ordered = list(reversed(parts)) if down else list(parts)
+    actions = [a for p in ordered for a in p.plan.actions]
+    if down:
+        plan.actions[:] = plan.actions + actions
+    else:
+        first = [a for a in plan.actions if a.verb in leading]
+        plan.actions[:] = first + actions + [a for a in plan.actions if a.verb not in leading]
+    for one in parts:
+        plan.edits.extend(one.plan.edits)
+        plan.files.extend(one.plan.files)
+        plan.pending.extend(one.plan.pending)
+        for warning in one.plan.warnings:
+            plan.warn(warning)
+        for prerequisite in one.plan.prerequisites:
+            plan.require(prerequisite)
 
 
 class DependencyCycle(ParameterError):
@@ -355,20 +417,23 @@ class Call(object):
         if prune:
             for kind, name in self.undeclared:
                 self.declare(kind, kind.removal(name)).pruned = True
+        self._observe_parts(view, [p for o in self.outcomes for p in o.desired.parts])
         for kind in self._kinds(self.outcomes):
             mine = [o for o in self.outcomes if o.kind is kind]
             found = kind.observe(view, [o.desired for o in mine])
             for outcome in mine:
                 current = found.get(outcome.name) or Current()
-                if isinstance(current, MultiplicityError):
+                broken = [p.error for p in outcome.desired.parts if p.error is not None]
+                if isinstance(current, MultiplicityError) or broken:
                     outcome.before = outcome.current = Current()
-                    self._failed(outcome, current)
+                    self._failed(outcome, broken[0] if broken else current)
                     continue
                 outcome.before = outcome.current = current
         provided = {}       # what the call's objects make, for the prerequisites of those that depend on them
         for outcome in self.outcomes:
             if outcome.desired.state != 'absent':
-                provided.update((key, outcome.name) for key in outcome.kind.provides(outcome.desired))
+                for one in [outcome] + outcome.desired.parts:
+                    provided.update((key, outcome.name) for key in one.kind.provides(one.desired))
         for outcome in self.outcomes:
             if outcome.error is None:
                 try:
@@ -381,9 +446,23 @@ class Call(object):
         reread = set() if self.check_mode else set(id(o) for o in self._reread())
         for outcome in self.outcomes:
             # What the kind did not read again is as its plan left it (in check mode: would leave it).
-            if outcome.plan is not None and outcome.error is None and id(outcome) not in reread:
-                outcome.current = outcome.kind.expected(outcome)
+            for one in outcome.desired.parts + [outcome]:
+                if one.plan is not None and outcome.error is None and id(one) not in reread:
+                    one.current = one.kind.expected(one)
         return self
+
+    def _observe_parts(self, view, parts):
+        """Each kind reads the parts of that kind of every composite, once for all (before the
+        composites, whose kinds may use what they found)."""
+        for kind in self._kinds(parts):
+            mine = [p for p in parts if p.kind is kind]
+            found = kind.observe(view, [p.desired for p in mine])
+            for one in mine:
+                current = found.get(one.desired.name) or Current()
+                if isinstance(current, MultiplicityError):
+                    one.error, current = current, Current()
+                # A copy: two composites may share a part's name (a kernel module) and each plans its own.
+                one.before = one.current = current.but()
 
     def _in_order(self):
         """Pruned objects, then those going down (dependants first), then the rest (dependencies first)."""
@@ -563,9 +642,11 @@ class Call(object):
         return apply
 
     def _reread(self):
-        """Each kind reads its changed objects again, once for all of them."""
+        """Each kind reads its changed objects (and their parts) again, once for all of them."""
         changed = [o for o in self.outcomes if o.error is None and o.plan is not None
                    and o.kind.needs_reread(o.plan)]
+        parts = [p for o in changed for p in o.desired.parts if p.plan is not None and p.kind.needs_reread(p.plan)]
+        changed = parts + changed       # parts first: their composites' kinds may use what they found
         for kind in self._kinds(changed):
             mine = [o for o in changed if o.kind is kind]
             final = kind.reread(HostView(self.runner, bulk=self.view.bulk), mine)

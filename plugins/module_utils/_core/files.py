@@ -567,3 +567,18 @@ def mounts_below(path):
     prefix = real.rstrip('/') + '/'
     found += [m for m in mount_table_nodes() if (m == real or m.startswith(prefix)) and m not in found]
     return sorted(found)
+
+
+def os_release(tree):
+    """{KEY: value} of a userland's os-release(5) (``ID``, ``VERSION_ID``, ``PRETTY_NAME``...), read through
+    ``tree`` (a :class:`GuestTree`): Debian's ``etc/os-release`` is a link to ``../usr/lib/os-release``, which
+    is then read directly; quotes around a value are dropped."""
+    text = tree.read_optional('etc/os-release')
+    if text is None:
+        text = tree.read_optional('usr/lib/os-release')
+    found = {}
+    for line in (text or '').split('\n'):
+        key, sep, value = line.strip().partition('=')
+        if sep and key and not key.startswith('#'):
+            found[key] = value.strip().strip('"\'')
+    return found

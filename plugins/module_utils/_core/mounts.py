@@ -15,8 +15,8 @@ import os
 import re
 
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import MultiplicityError, ParameterError
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core import ownership
-from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import find_block, read_text, replace_block
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import block_edit
+from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files import read_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.hostview import HostView
 
 FREEBSD, LINUX = 'FreeBSD', 'Linux'
@@ -206,26 +206,5 @@ def last_on(table, node):
 
 
 def fstab_edit(owner, lines, adopt=()):
-    """The edit (text -> text) that makes ``owner``'s block of an fstab hold ``lines`` (none: no block at
-    all); every other line of the file is kept.  A block of an earlier owner name (``adopt``) is the
-    owner's: kept as it is while it holds these lines, else replaced where it is."""
-    begin, end = ownership.block_markers(owner)
-    body = ''.join(line + '\n' for line in lines) or None
-
-    def edit(text):
-        if not (text or body):
-            return text
-        for earlier in adopt:
-            old_begin, old_end = ownership.block_markers(earlier)
-            span = find_block(text or '', old_begin, old_end)
-            if span is None:
-                continue
-            if body is not None and replace_block(text, old_begin, old_end, body) == text:
-                return text             # it holds these lines: an upgrade rewrites nothing
-            # Renamed where it is, then edited as the owner's own block.
-            block = text[span[0]:span[1]].replace(old_begin, begin, 1)
-            head, unused, tail = block.rpartition(old_end)
-            text = text[:span[0]] + head + end + tail + text[span[1]:]
-            break
-        return replace_block(text or '', begin, end, body)
-    return edit
+    """The edit that makes ``owner``'s block of an fstab hold ``lines`` (:func:`edits.block_edit`)."""
+    return block_edit(owner, lines, adopt)

@@ -157,6 +157,7 @@ class Plan(object):
         self.files = []        # diffs of files: {before_header, after_header, before, after}
         self.warnings = []     # what the module passes to module.warn()
         self.prerequisites = []    # what the actions need and nothing makes (prerequisites.Prerequisite)
+        self.made = set()          # prerequisite keys that actions of this plan make, before those that need them
         self.done = 0          # actions carried out so far (a failure leaves the host partly changed)
 
     @property

@@ -99,6 +99,8 @@ def check(view, plan, who, provided=None, depends=()):
     ``provided`` maps a prerequisite's key to the object of the call that makes it; one of those that
     ``who`` depends on meets it."""
     for prerequisite in plan.prerequisites:
+        if prerequisite.key in plan.made:
+            continue
         maker = (provided or {}).get(prerequisite.key)
         if maker is not None and maker in depends:
             continue
