@@ -43,7 +43,7 @@ import sys
 import time
 
 import baserelease
-from fbsd import boot, registry, store
+from fbsd import boot, debootstrap, registry, store
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = 'bookworm'
@@ -234,6 +234,7 @@ def _create(name, source=None):
         run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s'
              % (lower, os.path.join(base, 'upper'), os.path.join(base, 'work')), root])
         run(['mount', '-t', 'proc', 'proc', os.path.join(root, 'proc')])
+        share_userlands(root)
         if source is None:
             install_freebsd_layer(root, name)
             # FreeBSD keeps release archives in /usr/freebsd-dist (bsdinstall's place).
@@ -244,6 +245,45 @@ def _create(name, source=None):
         _destroy(name)
         raise
     print(root)
+
+
+def share_userlands(root):
+    """The userlands the test machine made (``sandbox userland``), read-only where the instance's
+    debootstrap finds them: the instance has no network."""
+    source = userlands_dir()
+    os.makedirs(source, exist_ok=True)
+    target = os.path.join(root, debootstrap.USERLANDS.lstrip('/'))
+    os.makedirs(target, exist_ok=True)
+    run(['mount', '--bind', source, target])
+    run(['mount', '-o', 'remount,bind,ro', target])
+
+
+def userlands_dir():
+    return os.path.join(cache_dir(), 'userlands')
+
+
+def cached_userland(suite, variant, include):
+    """The userland the instances' debootstrap installs for (suite, variant, packages), made once with
+    mmdebstrap on this machine; its path."""
+    os.makedirs(userlands_dir(), exist_ok=True)
+    target = os.path.join(userlands_dir(), debootstrap.userland_name(suite, variant, include))
+    with open(os.path.join(userlands_dir(), '.lock'), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(target):
+            return target
+        if shutil.which('mmdebstrap') is None:
+            raise SandboxError('mmdebstrap is not installed (apt-get install mmdebstrap); it makes the userland once')
+        mirror = os.environ.get('BSDM_DEBIAN_MIRROR', 'http://deb.debian.org/debian')
+        sys.stderr.write('sandbox: making the %s userland (once): %s\n' % (suite, target))
+        building = '%s.%d.tar' % (target, os.getpid())
+        argv = ['mmdebstrap', '--quiet', '--variant=%s' % variant] + (['--include=' + ','.join(include)] if include else [])
+        try:
+            run(argv + [suite, building, mirror])
+            os.rename(building, target)
+        finally:
+            if os.path.exists(building):
+                os.unlink(building)
+        return target
 
 
 def copy_upper(source, target):
@@ -390,9 +430,14 @@ def main(argv=None):
     enter_parser.add_argument('command', nargs=argparse.REMAINDER)
     sub.add_parser('list')
     sub.add_parser('reboot').add_argument('name')
+    userland_parser = sub.add_parser('userland', help='make (once) a userland the instances\' debootstrap installs')
+    userland_parser.add_argument('suite')
+    userland_parser.add_argument('--variant', default='debootstrap', choices=list(debootstrap.VARIANTS))
+    userland_parser.add_argument('--include', default='', help='packages, comma-separated')
     args = parser.parse_args(argv)
     try:
-        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot', 'guest'):
+        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot', 'guest',
+                                                   'userland'):
             raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
         if args.verb == 'create':
             create(args.name, args.source)
@@ -418,6 +463,8 @@ def main(argv=None):
                         print(name)
         elif args.verb == 'reboot':
             reboot(args.name)
+        elif args.verb == 'userland':
+            print(cached_userland(args.suite, args.variant, [p for p in args.include.split(',') if p]))
         elif args.verb == 'run':
             command = args.command[1:] if args.command[:1] == ['--'] else args.command
             enter(args.name, command)

@@ -35,7 +35,7 @@ BUILTIN_MODULES = ('elf64', 'elf32', 'shell', 'if_lo', 'if_tuntap', 'if_tun', 'i
 
 # The order rc runs its steps in (rcorder of the rc.d scripts that matter here).
 RC_ORDER = ('sysctl', 'hostname', 'kld', 'mdconfig', 'mountcritlocal', 'linux', 'devfs', 'netif', 'rctl', 'mountlate',
-            'jail', 'local')
+            'sysctl_lastload', 'jail', 'local')
 
 # In the order a power cycle takes things down: processes, then mounts, then devices.
 SUBSYSTEMS = (
@@ -86,7 +86,8 @@ SUBSYSTEMS = (
                                               'compat.linux.oss_version', 'compat.linux.emul_path']},
                   'linprocfs.ko': {'modules': ['linprocfs'], 'depends': ['linux_common'], 'size': 90112},
                   'linsysfs.ko': {'modules': ['linsysfs'], 'depends': ['linux_common'], 'size': 40960}}),
-    Subsystem('sysctl', commands={'/sbin/sysctl': 'main'}, rc={'sysctl': 'rc_sysctl_conf', 'hostname': 'rc_hostname'}),
+    Subsystem('sysctl', commands={'/sbin/sysctl': 'main'}, rc={'sysctl': 'rc_sysctl_conf', 'hostname': 'rc_hostname',
+                                                              'sysctl_lastload': 'rc_sysctl_lastload'}),
     Subsystem('sysrc', commands={'/usr/sbin/sysrc': 'main'}),
     Subsystem('version', commands={'/usr/bin/uname': 'uname', '/bin/freebsd-version': 'freebsd_version'}),
     Subsystem('rctl', commands={'/usr/bin/rctl': 'rctl_main'}, rc={'rctl': 'rc_rctl'}),
@@ -99,12 +100,13 @@ SUBSYSTEMS = (
     Subsystem('daemon', commands={'/usr/sbin/daemon': 'daemon_main', '/bin/pgrep': 'pkill_main',
                                   '/bin/pkill': 'pkill_main'}),
     Subsystem('boot', commands={'/sbin/shutdown': 'shutdown_main', '/sbin/reboot': 'shutdown_main'}),
+    Subsystem('debootstrap', commands={'/usr/local/sbin/debootstrap': 'main'}),
 )
 
 
 # Simulated commands a package installs (path -> package): `pkg install` writes their wrapper, not
 # `sandbox create`, so they are there only once the package is, as on FreeBSD.
-PACKAGED = {'/usr/local/sbin/grub-bhyve': 'grub2-bhyve'}
+PACKAGED = {'/usr/local/sbin/grub-bhyve': 'grub2-bhyve', '/usr/local/sbin/debootstrap': 'debootstrap'}
 SIM_DIR = '/usr/local/libexec/fbsdsim'
 
 

@@ -6,6 +6,7 @@ in ``sysctl_dynamic_writable``, as their kernel file's placeholder says).
 """
 
 import os
+import re
 
 from fbsd.core import Command, getopt, locked_state
 
@@ -85,14 +86,49 @@ def main(prog, args):
     return status
 
 
+def sysctl_conf_settings(text):
+    """(MIB, value, line's word) of sysctl.conf as rc.d/sysctl reads it: ``read config extra`` (the first
+    word; backslash escapes approximated by dropping the backslash), comments, and only words of the
+    form ``*[^=]=[^=]*``, whose MIB is what is before the last "=" and value what is after the first."""
+    found = []
+    for line in text.split('\n'):
+        words = line.replace('\\', '').split()
+        if not words or words[0].startswith('#'):
+            continue
+        config = words[0]
+        if not re.match(r'^.*[^=]=[^=].*$', config):
+            continue
+        found.append((config.rsplit('=', 1)[0], config.split('=', 1)[1], config))
+    return found
+
+
+def _apply_sysctl_conf(console, last):
+    """rc.d/sysctl's sysctl_start: a MIB that exists and differs is set; one that does not exist is
+    passed over, and said so on the last pass (sysctl_lastload)."""
+    for path in ('/etc/sysctl.conf', '/etc/sysctl.conf.local'):
+        if not os.path.isfile(path):
+            continue
+        with open(path) as handle:
+            settings = sysctl_conf_settings(handle.read())
+        for name, value, config in settings:
+            status, current = console.run('sysctl', '-n', name, show=False)
+            if status != 0:
+                if last:
+                    console.say('sysctl %s does not exist.' % name)
+                continue
+            if current.strip() != value and console.run('sysctl', config, show=False)[0] != 0:
+                console.say('/etc/rc: WARNING: unable to set %s' % config)
+
+
 def rc_sysctl_conf(console, rc):
-    """rc.d/sysctl: the settings of /etc/sysctl.conf."""
-    if os.path.exists('/etc/sysctl.conf'):
-        with open('/etc/sysctl.conf') as handle:
-            for line in handle:
-                line = line.split('#', 1)[0].strip()
-                if '=' in line:
-                    console.run('sysctl', line, show=False)
+    """rc.d/sysctl, early in boot: before kernel modules load, so their MIBs are not there yet."""
+    _apply_sysctl_conf(console, last=False)
+
+
+def rc_sysctl_lastload(console, rc):
+    """rc.d/sysctl_lastload (REQUIRE: LOGIN, BEFORE: jail): sysctl.conf again, for the MIBs of modules
+    that rc.d/kld and rc.d/linux loaded since."""
+    _apply_sysctl_conf(console, last=True)
 
 
 def rc_hostname(console, rc):

@@ -107,3 +107,22 @@ def test_a_reboot_mounts_fstab_and_runs_rc_d_linux(fresh):
     assert ['mount', '-a', '-t', 'nonfs,smbfs'] in ran and ['mount', '-a', '-L'] in ran
     boot = fresh.read('/var/log/fbsdsim/boot.log')
     assert 'Mounting local filesystems:.' in boot
+
+
+def test_sysctl_conf_waits_for_the_modules_that_bring_its_mibs(fresh):
+    # rc.d/sysctl runs before rc.d/kld: a compat.linux setting is passed over then and set by
+    # rc.d/sysctl_lastload once kld_list has loaded linux64; a MIB still missing then is reported.
+    fresh.sh("cat >> /etc/sysctl.conf <<'EOF'\n# a comment\ncompat.linux.emul_path=/compat/debian  # why\n"
+             "compat.linux.osrelease=6.1.0\nno.such.mib=1\nkern.racct.enable\nEOF")
+    fresh.run('sysrc', 'kld_list+=linux64')
+    assert fresh.run('reboot') == (0, '', '')
+    assert fresh.run('sysctl', '-n', 'compat.linux.emul_path') == (0, '/compat/debian\n', '')
+    assert fresh.run('sysctl', '-n', 'compat.linux.osrelease') == (0, '6.1.0\n', '')
+    boot = fresh.read('/var/log/fbsdsim/boot.log')
+    assert boot.count('sysctl no.such.mib does not exist.') == 1
+    assert 'compat.linux' not in boot.replace('sysctl no.such.mib does not exist.', '')
+    # Without the module nothing sets them, and the last pass says so.
+    fresh.run('sysrc', 'kld_list-=linux64')
+    assert fresh.run('reboot') == (0, '', '')
+    assert fresh.run('sysctl', '-n', 'compat.linux.emul_path')[0] == 1
+    assert 'sysctl compat.linux.emul_path does not exist.' in fresh.read('/var/log/fbsdsim/boot.log')
