@@ -309,6 +309,10 @@ class CompatLinuxKind(Kind):
             plan.file_diff(edit.path, before, after)
 
     def destroy(self, plan, desired, current, changes, purge=False):
+        if current.settings[EMUL_PATH] == desired.name != DEFAULT_ROOT:
+            # Programs of another userland (or of modules kept loaded) must not look for their files here.
+            plan.add('sysctl', 'set %s back to %s' % (EMUL_PATH, DEFAULT_ROOT),
+                     argv=['sysctl', '%s=%s' % (EMUL_PATH, DEFAULT_ROOT)])
         if current.settings['sysctl.conf']:
             self._persist_sysctl(plan, desired, current, {})
         if desired.extra['params']['enable'] == 'rc_linux' and current.settings['linux_enable']:
