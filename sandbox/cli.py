@@ -436,8 +436,8 @@ def main(argv=None):
     userland_parser.add_argument('--include', default='', help='packages, comma-separated')
     args = parser.parse_args(argv)
     try:
-        if os.geteuid() != 0 and args.verb in ('create', 'destroy', 'run', 'reboot', 'fault', 'boot', 'guest',
-                                                   'userland'):
+        rooted = ('create', 'destroy', 'run', 'reboot', 'fault', 'boot', 'guest', 'userland')
+        if os.geteuid() != 0 and args.verb in rooted:
             raise SandboxError('%s needs root (mounts and chroot)' % args.verb)
         if args.verb == 'create':
             create(args.name, args.source)

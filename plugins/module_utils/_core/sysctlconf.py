@@ -19,7 +19,7 @@ import re
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.edits import block_edit, block_text
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors import ParameterError
 
-MIB_RE = re.compile(r'^[A-Za-z0-9_%-]+(\.[A-Za-z0-9_%-]+)+\Z')
+MIB_RE = re.compile(r'^[A-Za-z0-9_%][A-Za-z0-9_%-]*(\.[A-Za-z0-9_%-]+)+\Z')
 PATH = '/etc/sysctl.conf'
 
 

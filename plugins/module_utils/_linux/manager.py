@@ -217,7 +217,7 @@ class CompatLinuxKind(Kind):
         outside this root: another userland or a Linux jail uses them."""
         root = desired.extra['userland'].desired.extra['real'].rstrip('/') + '/'
         others = [m['node'] for m in userland.extra.get('table') or []
-                  if m.get('fstype') in ('linprocfs', 'linsysfs') and not (m['node'] + '/').startswith(root)]
+                  if m.get('type') in ('linprocfs', 'linsysfs') and not (m['node'] + '/').startswith(root)]
         if others:
             for module in desired.extra['modules']:
                 module.kept = ('kernel module %s is kept: Linux filesystems are mounted outside %s (%s)'
@@ -340,7 +340,6 @@ class CompatLinuxKind(Kind):
             userland=dict(exists=exists, distribution=release.get('ID'), version=release.get('VERSION_ID'),
                           pretty_name=release.get('PRETTY_NAME'), bootstrap=chroot['bootstrap'], **libc.facts()))
 
-
     def report(self, outcome, diff_mode):
         """Its facts; in diff mode the files' diffs, then the modules, mounts and sysctls before and after."""
         facts = self.facts(outcome)
@@ -351,8 +350,8 @@ class CompatLinuxKind(Kind):
                           modules=dict((m.desired.name, m.before.state != 'absent') for m in outcome.desired.extra['modules']),
                           mounts=[m['node'] for m in userland.before.extra.get('mounted') or []],
                           osrelease=outcome.before.settings.get(OSRELEASE), emul_path=outcome.before.settings.get(EMUL_PATH))
-            after = dict(state=facts['state'], modules=dict((m.desired.name, m.current.state != 'absent')
-                                                             for m in outcome.desired.extra['modules']),
+            modules = outcome.desired.extra['modules']
+            after = dict(state=facts['state'], modules=dict((m.desired.name, m.current.state != 'absent') for m in modules),
                          mounts=facts['mounts'], osrelease=self._osrelease_after(outcome),
                          emul_path=outcome.desired.settings[EMUL_PATH] or facts['emul_path'])
             if outcome.desired.state == 'absent':

@@ -421,3 +421,87 @@ def test_the_linear_append_check_agrees_with_placing_every_small_case():
                     appended = list(listed) + [i for i in items if i not in listed]
                     expected = placed(list(listed), list(items), order) == appended
                     assert sysrc._appends_in_order(list(listed), list(items), rank) == expected, (listed, items)
+
+
+class CrateKind(engine.Kind):
+    """A made-up composite: a crate is two boxes (its parts, planned by the box kind) and a label of its own."""
+
+    name = 'crate'
+    key = 'crates'
+    run_state = False
+    OPTIONS = (Option('label', LIVE),)
+
+    def __init__(self, runner):
+        super().__init__(runner)
+        self.boxes = BoxKind(runner)
+
+    def desired(self, params):
+        state = params.get('state', 'present')
+        parts = [engine.part('box %s' % n, self.boxes, dict(name=n, colour=params.get('colour'),
+                                                            state='absent' if state == 'absent' else 'started'))
+                 for n in params['boxes']]
+        return engine.Desired(params['name'], state, dict(label=params.get('label')), parts=parts)
+
+    def observe(self, view, wanted):
+        # After its parts: what they found is there to use.
+        labels = dict(line.split(' ', 1) for line in view.run(['labels']).stdout.splitlines())
+        return dict((d.name, engine.Current('stopped' if d.name in labels else 'absent', dict(label=labels.get(d.name)),
+                                            parts_seen=[p.current.state for p in d.parts])) for d in wanted)
+
+    def create(self, plan, desired, current, changes):
+        self.update(plan, desired, current, changes)
+
+    def update(self, plan, desired, current, changes):
+        if desired.settings['label'] != current.settings['label']:
+            plan.add('label', 'label %s' % desired.name, argv=['label', desired.name, desired.settings['label']])
+
+    def destroy(self, plan, desired, current, changes, purge=False):
+        plan.add('unlabel', 'unlabel %s' % desired.name, argv=['unlabel', desired.name])
+
+
+class CrateRunner(Runner):
+    def __init__(self, boxes, labels=None):
+        super().__init__(boxes)
+        self.labels = dict(labels or {})
+
+    def run(self, argv, action=None):
+        if argv[0] == 'labels':
+            self.ran.append(list(argv))
+            return Result('\n'.join('%s %s' % item for item in sorted(self.labels.items())))
+        if argv[0] in ('label', 'unlabel'):
+            self.ran.append(list(argv))
+            if argv[0] == 'label':
+                self.labels[argv[1]] = argv[2]
+            else:
+                self.labels.pop(argv[1], None)
+            return Result()
+        return super().run(argv, action)
+
+
+def test_a_composite_plans_its_parts_by_their_kinds_up_in_order_down_in_reverse():
+    runner = CrateRunner({})
+    call = engine.Call(runner, isolate=False)
+    crate = CrateKind(runner)
+    outcome = call.declare(crate, dict(name='c', boxes=['a', 'b'], colour='none', label='fragile'))
+    call.run()
+    assert runner.ran == [['list'], ['labels'], ['mkbox', 'a'], ['startbox', 'a'], ['mkbox', 'b'], ['startbox', 'b'],
+                          ['label', 'c', 'fragile'], ['sysrc', 'box_list+=a b'], ['list'], ['labels']]
+    # The parts' changes are the composite's, named by part.
+    assert sorted(c.name for c in outcome.plan.changes) == ['box a colour', 'box b colour', 'label']
+    # Its parts were read again, before it, and it saw them.
+    assert [p.current.state for p in outcome.desired.parts] == ['running', 'running']
+    assert outcome.current.extra['parts_seen'] == ['running', 'running']
+
+    runner.ran[:] = []
+    again = engine.Call(runner, isolate=False)
+    outcome = again.declare(crate, dict(name='c', boxes=['a', 'b'], colour='none', label='fragile'))
+    again.run()
+    assert not again.changed and runner.ran == [['list'], ['labels']]      # one read per kind, none per part
+
+    down = engine.Call(runner, isolate=False)
+    outcome = down.declare(crate, dict(name='c', boxes=['a', 'b'], state='absent'))
+    outcome.desired.parts[0].kept = 'box a is kept: something else uses it'
+    down.run()
+    assert [a for a in runner.ran[2:] if a[0] not in ('list', 'labels')] == [
+        ['unlabel', 'c'], ['stopbox', 'b'], ['rmbox', 'b'], ['sysrc', 'box_list-=b']]
+    assert outcome.warnings == ['box a is kept: something else uses it']
