@@ -92,10 +92,20 @@ options:
     type: list
     elements: dict
     version_added: 0.2.0
+  linux_compat:
+    description:
+      - Linux userlands under FreeBSD's Linux ABI. Each element takes the options of
+        M(bsd.multiplicity.compat_linux) and is named by its O(bsd.multiplicity.compat_linux#module:root); C(depend)
+        orders it after those guests, and a jail rooted in a userland can depend on it.
+      - Its kernel modules are converged once per call, also when another userland or O(kernel_modules) names them.
+      - Userlands are not listed in RV(undeclared) and never pruned.
+    type: list
+    elements: dict
+    version_added: 0.2.0
   defaults:
     description:
       - Options every guest of a kind starts from, by kind (V(kernel_modules), V(jails), V(chroots), V(xen_domus),
-        V(bhyve_vms)), as the
+        V(bhyve_vms), V(linux_compat)), as the
         parameters at the top of C(jail.conf) apply to every jail. A guest's own options are merged over
         them, dictionaries key by key (recursively) and anything else replaced; set an option to V(null) in a
         guest to drop its default.

@@ -226,6 +226,7 @@ class Outcome(object):
         self.desired = desired
         self.label = label
         self.kept = None
+        self.shared = None      # the object of the call that converges this part (:meth:`Call._share_parts`)
         self.before = None      # as found
         self.current = None     # as found, then as re-read after the changes (or as expected, in check mode)
         self.plan = None
@@ -283,7 +284,7 @@ def plan_object(kind, view, desired, current, provided=None):
     reverse order of the parts, on the way down."""
     planned = []
     for one in desired.parts:
-        if one.kept is None:
+        if one.kept is None and one.shared is None:
             one.plan = _plan_verbs(one.kind, one.desired, one.current)
             one.kind.check(view, one.plan, one.desired, one.current)
             planned.append(one)
@@ -429,6 +430,7 @@ class Call(object):
                     self._failed(outcome, broken[0] if broken else current)
                     continue
                 outcome.before = outcome.current = current
+        self._share_parts()
         provided = {}       # what the call's objects make, for the prerequisites of those that depend on them
         for outcome in self.outcomes:
             if outcome.desired.state != 'absent':
@@ -449,7 +451,26 @@ class Call(object):
             for one in outcome.desired.parts + [outcome]:
                 if one.plan is not None and outcome.error is None and id(one) not in reread:
                     one.current = one.kind.expected(one)
+            for one in outcome.desired.parts:
+                if one.shared is not None:
+                    one.current = one.shared.current
         return self
+
+    def _share_parts(self):
+        """A part that is also an object of the call (a kernel module declared on its own), or a part of
+        an earlier composite, is converged once: by that object, which the composite then depends on."""
+        owners = {}
+        for outcome in self.outcomes:
+            owners.setdefault((type(outcome.kind), outcome.name), (outcome, outcome))
+        for outcome in self.outcomes:
+            for one in outcome.desired.parts:
+                key = (type(one.kind), one.desired.name)
+                owner, holder = owners.setdefault(key, (one, outcome))
+                if owner is one or owner.desired.state != one.desired.state or one.kept is not None:
+                    continue
+                one.shared = owner
+                if holder is not outcome and holder.name not in outcome.desired.depends:
+                    outcome.desired.depends.append(holder.name)
 
     def _observe_parts(self, view, parts):
         """Each kind reads the parts of that kind of every composite, once for all (before the

@@ -10,10 +10,12 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.errors impo
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.manager import ChrootEnvKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.manager import JailKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.manager import KldKind
+from ansible_collections.bsd.multiplicity.plugins.module_utils._linux.manager import CompatLinuxKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._xen.manager import XenDomuKind
 
-# The kinds a topology converges, each under its key (kernel_modules, jails, chroots, xen_domus, bhyve_vms).
-KINDS = (KldKind, JailKind, ChrootEnvKind, XenDomuKind, BhyveVmKind)
+# The kinds a topology converges, each under its key (kernel_modules, jails, chroots, xen_domus, bhyve_vms,
+# linux_compat).
+KINDS = (KldKind, JailKind, ChrootEnvKind, XenDomuKind, BhyveVmKind, CompatLinuxKind)
 
 
 def _group(results):
