@@ -145,7 +145,7 @@ def test_defaults_are_merged_under_each_guest_with_its_name_expanded(monkeypatch
 
 
 @pytest.mark.parametrize('defaults, where, message', [
-    (dict(lxc_containers={}), 'defaults.lxc_containers', 'not a kind of guest (one of kernel_modules, jails, chroots, xen_domus, bhyve_vms)'),
+    (dict(lxc_containers={}), 'defaults.lxc_containers', 'not a kind of guest (one of kernel_modules, jails, chroots, xen_domus, bhyve_vms, linux_compat)'),
     (dict(jails=[]), 'defaults.jails', 'must be a dictionary'),
     (dict(jails=dict(name='x')), 'defaults.jails.name', 'cannot have a default'),
     (dict(jails=dict(bogus=1)), 'jails[a]', 'bogus'),
