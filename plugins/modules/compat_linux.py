@@ -173,6 +173,18 @@ options:
     description: The loader.conf of O(enable=loader_conf).
     type: path
     default: /boot/loader.conf
+  jail:
+    description:
+      - Run the userland as a jail (the Handbook's Linux jail) -- the options of M(bsd.multiplicity.jail), with
+        O(bsd.multiplicity.jail#module:name) required; its path, state and purge come from this module.
+      - "What a Linux jail needs is added: its filesystems are the userland's mounts (with a tmpfs on C(run)
+        too, and devfs with the jail's O(bsd.multiplicity.jail#module:devfs_ruleset), default 4), mounted by
+        the host and kept in fstab (so C(mount_devfs) is off); C(exec.start) and C(exec.stop) are C(/bin/true)
+        (a Linux userland has no C(/etc/rc)) and the jail persists without a process; C(allow.sysvipc)."
+      - Programs run in it with C(jexec NAME /bin/bash). An address inherited from the host (C(ip4), C(ip6)
+        with C(interface)) works as for any jail. A Linux userland reads no C(rc.conf), so a VNET jail's
+        interface is not configured from inside; see the Linux guide.
+    type: dict
   purge:
     description:
       - With O(state=absent), also remove the userland at O(root), after everything below it is
@@ -217,6 +229,20 @@ EXAMPLES = r'''
     argv: [chroot, /compat/debian, /bin/uname, -r]
   changed_when: false
 
+- name: A Linux jail with an address on lo0, then bash in it
+  bsd.multiplicity.compat_linux:
+    root: /jails/debian
+    emul_path: false
+    userland:
+      source: debootstrap
+      suite: bookworm
+    jail:
+      name: debian
+      hostname: debian.example.org
+      interface: lo0
+      ip4: [127.0.1.10]
+# jexec debian /bin/bash
+
 - name: Remove it, keeping the userland
   bsd.multiplicity.compat_linux:
     root: /compat/debian
@@ -251,6 +277,10 @@ compat_linux:
       description: The mount points under O(root), in mount order.
       type: list
       elements: str
+    jail:
+      description: With O(jail), what M(bsd.multiplicity.jail) returns of the jail.
+      type: dict
+      returned: with O(jail)
     userland:
       description:
         - The userland, read from its own files (none of its programs is run) -- its os-release

@@ -294,6 +294,10 @@ def plan_object(kind, view, desired, current, provided=None):
     plan = _plan_verbs(kind, desired, current, labelled)
     if planned:
         _assemble(plan, planned, desired.state in STOPPING, kind.LEADING)
+        if desired.state not in STOPPING:
+            # What a part makes (the userland's directory) is there for the parts after it (a jail rooted there).
+            for one in planned:
+                plan.made.update(one.kind.provides(one.desired))
     for one in desired.parts:
         if one.kept is not None:
             plan.warn(one.kept)
@@ -309,6 +313,11 @@ def _assemble(plan, parts, down, leading):
     prerequisites and pending changes."""
     ordered = list(reversed(parts)) if down else list(parts)
     actions = [a for p in ordered for a in p.plan.actions]
+    for action in actions:
+        if action.batch is not None and action.edit is None:
+            # A kind's batched command (several jails started by one jail -c) is the composite's kind's to
+            # merge, which does not know it: a part's runs alone, as planned.  File writes still merge.
+            action.batch = None
     if down:
         plan.actions[:] = plan.actions + actions
     else:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.bsd.multiplicity.plugins.module_utils._chroot.manager import ChrootEnvKind, validate_path
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import mounts as mnt
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core import sysctlconf
@@ -23,6 +25,7 @@ from ansible_collections.bsd.multiplicity.plugins.module_utils._core.files impor
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.module import KindModule
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.planner import LIVE, Option, Options
 from ansible_collections.bsd.multiplicity.plugins.module_utils._core.sysrc import SysrcEdit
+from ansible_collections.bsd.multiplicity.plugins.module_utils._jail.manager import JailKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._kld.manager import KldKind
 from ansible_collections.bsd.multiplicity.plugins.module_utils._linux import abi
 
@@ -37,6 +40,13 @@ LINUX_MOUNTS = (
     dict(type='fdescfs', target='/dev/fd', options=['linrdlnk']),
     dict(type='tmpfs', target='/dev/shm', options=['mode=1777']),
 )
+# A Linux jail's userland also wants its own /run; its devfs hides the host's devices (devfs.rules'
+# devfsrules_jail) unless the jail names another ruleset.
+JAIL_MOUNTS = (dict(type='tmpfs', target='/run', options=['mode=755']),)
+JAIL_RULESET = 4
+# What a jail whose userland is Linux runs: nothing at start or stop (it has no /etc/rc), kept alive
+# without a process; System V IPC for the programs that use shared memory.
+JAIL_DEFAULTS = dict(exec=dict(start=['/bin/true'], stop=['/bin/true']), persist=True, mount_devfs=False)
 SOURCES = ('existing', 'debootstrap', 'package', 'archives', 'copy')
 ENABLE = ('kld_list', 'loader_conf', 'rc_linux', 'none')
 # How each way of enabling persists the modules (the kld kind's ``persistent``).
@@ -73,6 +83,7 @@ def compat_linux_argument_spec():
             fstab=dict(type='path', default='/etc/fstab'),
             sysctl_conf=dict(type='path', default=sysctlconf.PATH),
             loader_conf=dict(type='path', default='/boot/loader.conf'),
+            jail=dict(type='dict'),
             purge=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -140,6 +151,8 @@ class CompatLinuxKind(Kind):
         super().__init__(runner)
         self.modules_kind = KldKind(runner)
         self.userland_kind = ChrootEnvKind(runner)
+        self.jail_kind = JailKind(runner)
+        self.jail_spec = ArgumentSpecValidator(self.jail_kind.argument_spec, **self.jail_kind.module_kwargs)
 
     # -- desired: its parts, and its own settings -----------------------------------------------
     def desired(self, params):
@@ -153,11 +166,15 @@ class CompatLinuxKind(Kind):
         modules = [part('module %s' % name, self.modules_kind, dict(
             name=name, state=state, persistent=PERSISTENT[params['enable']] if persist else 'none',
             loader_conf=params['loader_conf'])) for name in params['modules']]
-        mounts = [dict(entry, source=None, read_only=False, ruleset=None, options=list(entry.get('options', [])))
-                  for entry in (LINUX_MOUNTS if params['mounts'] else ())]
+        jail = self._jail_params(params, root) if params.get('jail') is not None else None
+        ruleset = jail['devfs_ruleset'] if jail and jail['devfs_ruleset'] is not None else JAIL_RULESET
+        mounts = [dict(entry, source=None, read_only=False, options=list(entry.get('options', [])),
+                       ruleset=ruleset if jail and entry['type'] == 'devfs' else None)
+                  for entry in ((LINUX_MOUNTS + (JAIL_MOUNTS if jail else ())) if params['mounts'] else ())]
         tree = part('userland', self.userland_kind, dict(
             path=root, state=state, bootstrap=bootstrap, mounts=mounts, fstab=params['fstab'],
             persist=persist, purge=params['purge']))
+        jails = [part('jail %s' % jail['name'], self.jail_kind, jail)] if jail else []
         emul_path = root if params['emul_path'] else None
         wanted = {}
         if osrelease:
@@ -170,8 +187,26 @@ class CompatLinuxKind(Kind):
                     'sysctl.conf': wanted if persist and state == 'present' else None,
                     'linux_enable': 'YES' if params['enable'] == 'rc_linux' and persist else None,
                     'package': userland.get('package') if userland.get('source') == 'package' else None}
-        return Desired(root, state, settings, purge=params['purge'], parts=modules + [tree], params=params,
-                       modules=modules, userland=tree)
+        return Desired(root, state, settings, purge=params['purge'], parts=modules + [tree] + jails, params=params,
+                       modules=modules, userland=tree, jail=jails[0] if jails else None)
+
+    def _jail_params(self, params, root):
+        """The jail of a Linux userland: the jail module's options as given, over what a Linux jail needs
+        (rooted at the userland, mounts made with the userland's, nothing run at start); errors name them."""
+        given = dict(params['jail'])
+        for option in ('path', 'root', 'state', 'purge'):
+            if given.get(option) is not None:
+                raise ParameterError('jail.%s' % option, 'comes from the userland (root, state, purge)')
+        merged = dict(JAIL_DEFAULTS, **given)
+        merged['exec'] = dict(JAIL_DEFAULTS['exec'], **(given.get('exec') or {}))
+        merged['allow'] = sorted(set(given.get('allow') or []) | set(['sysvipc']))
+        merged.update(path=root, state='absent' if params['state'] == 'absent' else given.get('state') or 'started')
+        checked = self.jail_spec.validate(merged)
+        if checked.error_messages:
+            raise ParameterError('jail', '; '.join(checked.error_messages))
+        if checked.validated_parameters.get('root'):
+            raise ParameterError('jail.root', 'comes from the userland')
+        return checked.validated_parameters
 
     # -- observe: after its parts -------------------------------------------------------------------
     def observe(self, view, wanted):
@@ -331,7 +366,9 @@ class CompatLinuxKind(Kind):
         release = os_release(tree) if exists else {}
         libc = abi.inspect(tree) if exists else abi.Userland()
         chroot = userland.kind.facts(userland)
-        return dict(
+        jail = desired.extra['jail']
+        found = {'jail': jail.kind.facts(jail)} if jail is not None else {}
+        found.update(
             root=desired.name, state=self.shown_state(current.state),
             modules=dict((m.desired.name, m.kind.facts(m)['loaded']) for m in desired.extra['modules']),
             osrelease=current.settings.get(OSRELEASE), emul_path=current.settings.get(EMUL_PATH),
@@ -339,6 +376,7 @@ class CompatLinuxKind(Kind):
             mounts=chroot['mounts'],
             userland=dict(exists=exists, distribution=release.get('ID'), version=release.get('VERSION_ID'),
                           pretty_name=release.get('PRETTY_NAME'), bootstrap=chroot['bootstrap'], **libc.facts()))
+        return found
 
     def report(self, outcome, diff_mode):
         """Its facts; in diff mode the files' diffs, then the modules, mounts and sysctls before and after."""
