@@ -324,36 +324,12 @@ class GuestTree(object):
 
     def read(self, relpath, limit=1024 * 1024):
         """Text of a regular file; None when it does not exist.  A symlink, FIFO or device is refused."""
-        parts = self._parts(relpath)
-        fd = self._open_dir(relpath, parts[:-1])
-        if fd is None:
-            return None
-        try:
-            try:
-                info = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                return None
-            if stat.S_ISLNK(info.st_mode):
-                self._fail(relpath, 'is a symlink')
-            if not stat.S_ISREG(info.st_mode):
-                self._fail(relpath, 'is not a regular file')
-            try:
-                handle = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in _SYMLINK_ERRNOS:
-                    self._fail(relpath, 'changed into a symlink')
-                raise MultiplicityError('%s %s: cannot read %s: %s' % (self.what, self.root, relpath,
-                                                                       exc.strerror or exc))
-            try:
-                return _read_fd(handle, '%s/%s' % (self.root.rstrip('/'), relpath.lstrip('/')), limit)
-            finally:
-                os.close(handle)
-        finally:
-            os.close(fd)
+        data = self.read_bytes(relpath, limit)
+        return None if data is None else data.decode(ENCODING, ERRORS)
 
     def read_bytes(self, relpath, limit=16 * 1024 * 1024):
-        """The bytes of a regular file (a library, a binary); None when it does not exist.  Like :meth:`read`,
-        a symlink, FIFO or device is refused."""
+        """The bytes of a regular file (a library, a binary); None when it does not exist.  A symlink, FIFO
+        or device is refused."""
         parts = self._parts(relpath)
         fd = self._open_dir(relpath, parts[:-1])
         if fd is None:
