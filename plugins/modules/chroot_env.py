@@ -18,7 +18,7 @@ description:
   - A marker file, C(.bsd-multiplicity-chroot.json) in O(path), records how the userland was made (method,
     sources, SHA-256 of archives) and which mounts belong to the chroot. A later run with a different
     bootstrap request reports it (RV(bootstrap_changed) and a warning) and never re-applies it over the
-    existing userland.
+    existing userland, unless O(force=true).
   - Mounts are compared with the mount table by resolved path, so a chroot reached through a symlink is
     not mounted twice. Files inside the chroot (the marker, C(os-release)) belong to whoever is root in it,
     so they are opened without following symlinks, and mount points are created the same way.
@@ -57,7 +57,8 @@ options:
     description:
       - V(present) makes the userland if needed and mounts what O(mounts) declares.
       - V(absent) unmounts everything mounted under O(path) (deepest first, never following a mount into the
-        host), removes the chroot's lines from O(fstab) and its marker. The userland is kept unless O(purge).
+        host) and removes the chroot's lines from O(fstab). The userland is kept unless O(purge), with its
+        marker (saying that nothing is mounted), so that declaring it again adopts it as it is.
     type: str
     choices: [present, absent]
     default: present
@@ -162,6 +163,14 @@ options:
     description: Keep the mounts in O(fstab). V(false) mounts them now only.
     type: bool
     default: true
+  force:
+    description:
+      - When the marker records a different bootstrap request, make the userland again as now requested --
+        everything mounted below O(path) is unmounted, the directory emptied (never through a mount) and
+        the bootstrap run, then the mounts made. What was in it is lost.
+      - Without it, a different request is only reported. A ZFS clone is not made again in place.
+    type: bool
+    default: false
   purge:
     description:
       - With O(state=absent), also remove the userland (the directory, or the dataset of O(bootstrap.method=zfs_clone)).

@@ -87,8 +87,8 @@ options:
           - V(package) installs a C(linux_base) package (O(userland.package)), whose userland is
             C(/compat/linux).
           - V(archives) extracts tar archives, V(copy) copies the tree at O(userland.path).
-          - A userland that is there is never made again or replaced; a different request is warned
-            about. Remove it with O(state=absent) and O(purge=true) first.
+          - A userland that is there is never made again or replaced unless O(force=true); a different
+            request is warned about.
         type: str
         choices: [existing, debootstrap, package, archives, copy]
         default: existing
@@ -185,6 +185,13 @@ options:
         with C(interface)) works as for any jail. A Linux userland reads no C(rc.conf), so a VNET jail's
         interface is not configured from inside; see the Linux guide.
     type: dict
+  force:
+    description:
+      - When the userland was made from another O(userland) request, make it again as now requested (its
+        mounts are unmounted, the tree emptied without crossing a mount, the bootstrap run, the mounts made
+        again). What was in it is lost.
+    type: bool
+    default: false
   purge:
     description:
       - With O(state=absent), also remove the userland at O(root), after everything below it is

@@ -64,6 +64,7 @@ def chroot_argument_spec():
             )),
             fstab=dict(type='path', default='/etc/fstab'),
             persist=dict(type='bool', default=True),
+            force=dict(type='bool', default=False),
             purge=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -241,9 +242,12 @@ class ChrootEnvKind(Kind):
         work = Plan()
         marker = current.extra['marker']
         wanted_mounts = mnt.normalize(params['mounts'], platform, desired.extra['real'])
-        new_marker = self._plan_bootstrap(work, desired, marker)
-        early = self._mount_before_bootstrap(work, desired, current, wanted_mounts)
-        owned, mounted_as = self._plan_mounts(work, desired, current, wanted_mounts, early)
+        new_marker = self._plan_bootstrap(work, desired, marker, current)
+        # A userland made again is unmounted first: its mounts are planned as if none were there.
+        seen = current.but(mounted=[], table=[m for m in current.extra['table'] if m not in current.extra['mounted']],
+                           marker=None) if desired.extra.get('replacing') else current
+        early = self._mount_before_bootstrap(work, desired, seen, wanted_mounts)
+        owned, mounted_as = self._plan_mounts(work, desired, seen, wanted_mounts, early)
         new_marker = dict(new_marker, mounts=owned)
         fstab_text = new_fstab = current.extra['fstab_text']
         if params['persist']:
@@ -282,10 +286,7 @@ class ChrootEnvKind(Kind):
 
     def destroy(self, plan, desired, current, changes, purge=False):
         params, path = desired.extra['params'], desired.name
-        # Deepest first, and later mounts before earlier ones on the same node.
-        order = sorted(enumerate(current.extra['mounted']), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
-        for unused, entry in order:
-            plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
+        self._plan_unmount_all(plan, current)
         fstab_text = current.extra['fstab_text']
         current.extra['new_fstab'] = fstab_text
         if fstab_text is not None:
@@ -295,8 +296,12 @@ class ChrootEnvKind(Kind):
                 _plan_fstab(plan, path, params['fstab'], edit)
                 plan.file_diff(params['fstab'], fstab_text, current.extra['new_fstab'])
         marker, marker_path = current.extra['marker'], os.path.join(path, MARKER)
-        if marker is not None:
-            plan.add('marker', 'remove %s' % marker_path, func=lambda: os.unlink(marker_path))
+        if marker is not None and marker.get('mounts') and not purge:
+            # The userland stays, and with it the record of how it was made: declared again, it is adopted
+            # as it is (not refused as someone's files), and a different request is told apart.
+            tree, text = desired.extra['tree'], json.dumps(dict(marker, mounts=[]), indent=1, sort_keys=True) + '\n'
+            plan.add('marker', 'record in %s that nothing is mounted' % marker_path,
+                     func=lambda: tree.write(MARKER, text, mode=0o644))
         if purge and os.path.lexists(path):
             clone = current.extra.get('clone')
             if clone and clone[1] is not None:
@@ -359,24 +364,37 @@ class ChrootEnvKind(Kind):
         return found
 
     # -- bootstrap ---------------------------------------------------------------------------------
-    def _plan_bootstrap(self, plan, desired, marker):
-        """Actions that make the userland; returns the marker to record."""
+    def _plan_bootstrap(self, plan, desired, marker, current):
+        """Actions that make the userland (with ``force``, again over one made otherwise); returns the
+        marker to record."""
         request, path, boot = desired.extra['request'], desired.name, desired.extra['bootstrap']
+        replacing = False
         if marker is not None:
             recorded = marker.get('bootstrap') or {}
-            if recorded.get('request') != request and request['method'] != 'none':
-                desired.extra['bootstrap_changed'] = True
+            if recorded.get('request') == request or request['method'] == 'none':
+                return dict(marker)
+            desired.extra['bootstrap_changed'] = True
+            if not desired.extra['params'].get('force'):
                 plan.warn('%s was bootstrapped with %s; the new request %s is not applied over the '
-                          'existing userland (remove it with state=absent purge=true first)'
+                          'existing userland (force=true makes it again; state=absent purge=true removes it)'
                           % (path, json.dumps(recorded.get('request'), sort_keys=True),
                              json.dumps(request, sort_keys=True)))
-            return dict(marker)
+                return dict(marker)
+            if 'zfs_clone' in (request['method'], (recorded.get('request') or {}).get('method')):
+                raise MultiplicityError('%s: force cannot make a ZFS clone again in place; remove it with state=absent '
+                                        'purge=true first' % path)
+            replacing = desired.extra['replacing'] = True
+            plan.warn('%s was bootstrapped with %s; with force it is emptied and made again as %s'
+                      % (path, json.dumps(recorded.get('request'), sort_keys=True), json.dumps(request, sort_keys=True)))
+            self._plan_unmount_all(plan, current)
+            plan.add('clean', 'empty %s to make its userland again (force)' % path,
+                     func=lambda: remove_tree(path, keep_top=True))
         method = request['method']
         if method == 'none':
             plan.require(Directory(path, 'path', hint=' (bootstrap.method=none adopts an existing directory)'))
             return dict(bootstrap=dict(request=request))
         unfinished = Unfinished('chroot', path, path)
-        if _populated(path):
+        if _populated(path) and not replacing:
             if not unfinished.found():
                 raise MultiplicityError('%s is not empty and has no %s marker: not bootstrapping over existing '
                                         'files (use bootstrap.method=none to adopt them)' % (path, MARKER))
@@ -480,6 +498,13 @@ class ChrootEnvKind(Kind):
                 found = [n for n in found if n != entry['node']] + ['%s (not as declared)' % entry['node']]
         return wanted, found
 
+    @staticmethod
+    def _plan_unmount_all(plan, current):
+        """Unmount what is mounted inside the chroot: deepest first, later mounts before earlier ones."""
+        order = sorted(enumerate(current.extra['mounted']), key=lambda im: (-im[1]['node'].count('/'), -im[0]))
+        for unused, entry in order:
+            plan.add('umount', 'unmount %s' % entry['node'], argv=['umount', entry['node']])
+
     def _plan_mount(self, plan, desired, current, entry, for_bootstrap=False, on=()):
         """Mount one declared entry unless it is mounted as declared; True when something else is
         mounted on its node (unmounted first).  A node on a filesystem mounted before it (``on``) is
@@ -495,7 +520,11 @@ class ChrootEnvKind(Kind):
         if on:
             plan.add('mkdir', 'create mount point %s on %s if it has none' % (node, on[-1]),
                      func=lambda: os.path.lexists(node) or os.mkdir(node, 0o755))
-        elif for_bootstrap or not _mount_point_exists(tree, entry):
+        elif for_bootstrap or desired.extra.get('replacing'):
+            # The tree is made by this plan: its mount point is looked at (never through a link) once it is.
+            plan.add('mkdir', 'create mount point %s if the userland has none' % node,
+                     func=lambda: _mount_point_exists(tree, entry) or tree.makedirs(entry['target']))
+        elif not _mount_point_exists(tree, entry):
             plan.add('mkdir', 'create mount point %s' % node, func=lambda target=entry['target']: tree.makedirs(target))
         plan.add('mount', 'mount %s on %s%s' % (entry['declared'], node, ' for the bootstrap' if for_bootstrap else ''),
                  argv=mnt.mount_argv(entry, platform), func=lambda: self._mount(entry, platform, current))

@@ -84,6 +84,7 @@ def compat_linux_argument_spec():
             sysctl_conf=dict(type='path', default=sysctlconf.PATH),
             loader_conf=dict(type='path', default='/boot/loader.conf'),
             jail=dict(type='dict'),
+            force=dict(type='bool', default=False),
             purge=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
@@ -173,7 +174,7 @@ class CompatLinuxKind(Kind):
                   for entry in ((LINUX_MOUNTS + (JAIL_MOUNTS if jail else ())) if params['mounts'] else ())]
         tree = part('userland', self.userland_kind, dict(
             path=root, state=state, bootstrap=bootstrap, mounts=mounts, fstab=params['fstab'],
-            persist=persist, purge=params['purge']))
+            persist=persist, force=params['force'], purge=params['purge']))
         jails = [part('jail %s' % jail['name'], self.jail_kind, jail)] if jail else []
         emul_path = root if params['emul_path'] else None
         wanted = {}

@@ -77,6 +77,20 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
         UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
         monkeypatch)
     assert not result['changed'] and result['bootstrap_changed'] and 'not applied' in result['warnings'][0]
+    # With force it is made again: unmounted, emptied, copied, mounted (check mode: nothing changes).
+    forced = params(host, bootstrap=dict(method='copy', source=str(host['root'] / 'dist')), force=True)
+    kind, result, ran = run_module(chroot_env.main, forced, [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
+        monkeypatch, check_mode=True)
+    assert [(a['verb'], a.get('argv', [None])[-1]) for a in result['actions']] == [
+        ('umount', path + '/tmp'), ('umount', path + '/dev'), ('clean', None), ('copy', path),
+        ('mkdir', None), ('mount', path + '/dev'), ('mkdir', None), ('mount', path + '/tmp'), ('marker', None)]
+    assert 'made again' in result['warnings'][0] and os.path.isdir(os.path.join(path, 'bin'))
+    zfs = params(host, bootstrap=dict(method='zfs_clone', template='zroot/t@s', dataset='zroot/c'), force=True)
+    kind, result, ran = run_module(chroot_env.main, zfs, [
+        UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path)],
+        monkeypatch, check_mode=True)
+    assert kind == 'fail' and 'cannot make a ZFS clone again' in result['msg']
     # Dropping a mount unmounts it; absent unmounts the rest deepest first and keeps the files.
     kind, result, ran = run_module(chroot_env.main, params(host, mounts=[dict(type='devfs', ruleset=4)]), [
         UNAME, mount_p('devfs\t%s/dev\tdevfs\trw\t0 0' % path, 'tmpfs\t%s/tmp\ttmpfs\trw\t0 0' % path),
@@ -88,7 +102,8 @@ def test_bootstrap_mount_persist_then_idempotent(host, monkeypatch):
         (['/sbin/umount', path + '/dev/fd'], 0, '', ''), (['/sbin/umount', path + '/dev'], 0, '', ''),
         mount_p()], monkeypatch)
     assert result['changed'] and os.path.isdir(os.path.join(path, 'bin'))
-    assert not os.path.exists(os.path.join(path, manager.MARKER))
+    # The marker stays with the userland, saying that nothing is mounted.
+    assert json.loads(open(os.path.join(path, manager.MARKER)).read())['mounts'] == []
     assert 'bsd.multiplicity' not in open(host['fstab']).read()
     kind, result, ran = run_module(chroot_env.main, dict(path=path, fstab=host['fstab'], state='absent', purge=True),
                                    [UNAME, mount_p(), mount_p()], monkeypatch)
