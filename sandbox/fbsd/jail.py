@@ -296,6 +296,8 @@ def create_one(cmd, state, params, quiet, print_jid):
         cmd.errx(1, '%s: path %s: No such file or directory' % (jail['name'], jail['path']))
     jid = str(jail['jid'])
     try:
+        if jail.get('vnet') == 'new':
+            net.vnet_made(state, jail['name'])
         run_hook(cmd, state, jail, pseudo, 'exec.prepare', inside=False)
         mount_for_jail(cmd, state, jail, pseudo)
         run_hook(cmd, state, jail, pseudo, 'exec.prestart', inside=False)
@@ -431,8 +433,9 @@ def jail_netif(cmd, state, jail):
     """Stand-in for rc.d/netif and rc.d/routing inside a VNET jail started with /etc/rc.
 
     The jail's userland (busybox) cannot reach the simulated interfaces, so the
-    simulator applies ifconfig_<if>, ifconfig_<if>_ipv6, ifconfig_<if>_aliasN and
-    defaultrouter from the jail's /etc/rc.conf, as FreeBSD's rc would.
+    simulator applies ifconfig_<if>, ifconfig_<if>_ipv6, ifconfig_<if>_aliasN
+    (ifconfig_lo0 of /etc/defaults/rc.conf when unset) and defaultrouter from the
+    jail's /etc/rc.conf, as FreeBSD's rc would.
     """
     if jail.get('vnet') != 'new':
         return
@@ -441,8 +444,9 @@ def jail_netif(cmd, state, jail):
             settings = rcconf.values(handle.read())
     except OSError:
         return
+    settings.setdefault('ifconfig_lo0', 'inet 127.0.0.1')
     for name, iface in sorted(store.where(net.interfaces(state), 'vnet', jail['name'])):
-        key = 'ifconfig_' + name.replace('.', '_').replace('-', '_')
+        key = 'ifconfig_' + net.shown(name).replace('.', '_').replace('-', '_')
         entries = [(settings.get(key), False), (settings.get(key + '_ipv6'), False)]
         entries += [(settings[k], True) for k in sorted(settings) if k.startswith(key + '_alias')]
         for value, alias in entries:
@@ -450,18 +454,20 @@ def jail_netif(cmd, state, jail):
             if not words:
                 continue
             try:
-                net.apply(cmd, state, name, words + (['alias'] if alias else []) + ['up'], jail)
+                net.apply(cmd, state, name, words + (['alias'] if alias else []) + ['up'], jail['name'])
             except net.IfError as exc:
                 cmd.warnx('%s: /etc/rc.conf %s: %s' % (jail['name'], key, exc))
     for key in ('defaultrouter', 'ipv6_defaultrouter'):
         if settings.get(key):
-            jail[key] = settings[key]
+            try:
+                net.set_route(state, jail, 'default', settings[key])
+            except (net.RouteError, ValueError) as exc:
+                cmd.warnx('%s: /etc/rc.conf %s: route add default %s: %s' % (jail['name'], key, settings[key], exc))
 
 
 def detach_interfaces(state, jail):
     ifaces = net.interfaces(state)
-    for unused, iface in store.where(ifaces, 'vnet', jail['name']):
-        iface['vnet'] = None
+    net.vnet_gone(state, jail['name'])
     for family, key in (('inet', 'ip4.addr'), ('inet6', 'ip6.addr')):
         for entry in jail.get('_ifaddrs', {}).get(key, []):
             iface, spec = entry.split('|', 1)

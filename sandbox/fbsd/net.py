@@ -1,8 +1,12 @@
-"""ifconfig(8) over simulated interfaces: em0/lo0, cloned bridge, epair and tap.
+"""ifconfig(8) and route(8) over simulated interfaces: em0/lo0, cloned bridge, epair and tap.
 
 Interfaces are records in the instance state; nothing touches Linux networking.
 Output follows src-notes section 9 (bridge_status) and the generic ifconfig
-lines; flag words and ether addresses are made up but stable.
+lines; flag words and ether addresses are made up but stable.  Every VNET jail
+has a lo0 of its own, down and without addresses until configured (if_loop
+makes one in every vnet); its record is kept as ``lo0@JAIL``.  A routing table
+(the host's, or a VNET jail's) holds static routes; a gateway must be on a
+network of an interface that its vnet has.
 """
 
 import ipaddress
@@ -10,7 +14,7 @@ import re
 
 from fbsd import store
 from fbsd.prison import find_jail
-from fbsd.core import Command, getopt, locked_state
+from fbsd.core import Command, Exit, getopt, locked_state
 
 IFF = (('UP', 0x1), ('BROADCAST', 0x2), ('LOOPBACK', 0x8), ('RUNNING', 0x40), ('PROMISC', 0x100),
        ('SIMPLEX', 0x800), ('MULTICAST', 0x8000), ('LOWER_UP', 0x1000000))
@@ -44,6 +48,35 @@ def interfaces(state):
 def visible(iface, jail):
     """In the host's vnet (jail None) or in the named jail's vnet."""
     return iface.get('vnet') == jail
+
+
+def key_of(ifaces, name, view):
+    """The record of the interface ``name`` as the vnet ``view`` sees it (a jail's own lo0 first)."""
+    if view is not None and '%s@%s' % (name, view) in ifaces:
+        return '%s@%s' % (name, view)
+    return name
+
+
+def shown(key):
+    """The interface name of a record's key."""
+    return key.partition('@')[0]
+
+
+def vnet_made(state, jail_name):
+    """A new vnet: its own loopback, down, without addresses."""
+    interfaces(state)
+    iface = new_iface(state, 'lo0@%s' % jail_name, 'loop')
+    iface.update(mtu=16384, ether=None, vnet=jail_name)
+
+
+def vnet_gone(state, jail_name):
+    """The jail's vnet is destroyed: its loopback with it, the interfaces it was given back to the host."""
+    ifaces = interfaces(state)
+    for key, iface in store.where(ifaces, 'vnet', jail_name):
+        if '@' in key:
+            ifaces.pop(key, None)
+        else:
+            iface['vnet'] = None
 
 
 def new_iface(state, name, kind):
@@ -193,17 +226,21 @@ def apply(cmd, state, name, words, jail_view):
         elif word == 'name' and index < len(words):
             new = words[index]
             index += 1
-            if new in ifaces:
+            own = '@' in name
+            new_key = '%s@%s' % (new, name.partition('@')[2]) if own else new
+            if new in ifaces or new_key in ifaces:
                 raise IfError('ioctl SIOCSIFNAME (set name): File exists')
-            ifaces[new] = ifaces.pop(name)
+            ifaces[new_key] = ifaces.pop(name)
             for unused, other in store.where(ifaces, 'kind', 'bridge'):
                 other['members'] = [new if m == name else m for m in other['members']]
             cmd.out(new)
-            name = new
+            name = new_key
         elif word in ('vnet', '-vnet') and index < len(words):
             target = words[index]
             index += 1
             move_vnet(state, name, target, word == 'vnet')
+        elif word in ('ifdisabled', '-ifdisabled'):
+            iface['ifdisabled'] = word == 'ifdisabled'
         elif word in ('alias', 'add', '-alias', 'delete', '-delete'):
             continue
         elif family or re.match(r'^[0-9a-fA-F:.]+(/\d+)?$', word):
@@ -232,6 +269,8 @@ def move_vnet(state, name, jail_key, into):
     if jail is None:
         raise IfError('jail "%s" not found' % jail_key)
     iface = interfaces(state)[name]
+    if iface['kind'] == 'loop':
+        raise IfError('SIOCSIFVNET: Operation not permitted')     # lo0 stays in its vnet [mem]
     if into:
         if jail.get('vnet') != 'new':
             raise IfError('SIOCSIFVNET: Invalid argument')
@@ -255,7 +294,7 @@ def flags_text(iface):
 
 def describe(state, name):
     iface = interfaces(state)[name]
-    lines = ['%s: flags=%s metric 0 mtu %d' % (name, flags_text(iface), iface['mtu'])]
+    lines = ['%s: flags=%s metric 0 mtu %d' % (shown(name), flags_text(iface), iface['mtu'])]
     if iface.get('description'):
         lines.append('\tdescription: %s' % iface['description'])
     lines.append('\toptions=0' if iface['kind'] != 'ether' else '\toptions=4e524bb<RXCSUM,TXCSUM,VLAN_MTU>')
@@ -286,15 +325,19 @@ def describe(state, name):
         lines.append('\tmedia: Ethernet autoselect (10Gbase-T <full-duplex>)' if iface['kind'] == 'epair'
                      else '\tmedia: Ethernet autoselect')
         lines.append('\tstatus: %s' % ('active' if iface['up'] and iface['kind'] != 'tap' else 'no carrier'))
-    lines.append('\tnd6 options=29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>')
+    if iface.get('ifdisabled', True):
+        lines.append('\tnd6 options=29<PERFORMNUD,IFDISABLED,AUTO_LINKLOCAL>')
+    else:
+        lines.append('\tnd6 options=21<PERFORMNUD,AUTO_LINKLOCAL>')
     return lines
 
 
 def visible_names(ifaces, jail_view):
     """The interfaces a view sees, in creation order, from the index (only -l and listings need
     them: most calls name one interface and read nothing else)."""
+    # A jail's own lo0 is the first of its vnet; the interfaces moved in follow.
     return sorted((n for n in ifaces if store.field_of(ifaces, n, 'vnet') == jail_view),
-                  key=lambda n: store.field_of(ifaces, n, 'index'))
+                  key=lambda n: ('@' not in n, store.field_of(ifaces, n, 'index')))
 
 
 def ifconfig_main(prog, args):
@@ -310,14 +353,14 @@ def ifconfig_main(prog, args):
                 cmd.errx(1, 'jail "%s" not found' % opts['j'])
             jail_view = jail['name']
         if 'l' in opts:
-            cmd.out(' '.join(visible_names(ifaces, jail_view)))
+            cmd.out(' '.join(shown(key) for key in visible_names(ifaces, jail_view)))
             return 0
         if not operands or 'a' in opts:
             for name in visible_names(ifaces, jail_view):
                 for line in describe(state, name):
                     cmd.out(line)
             return 0
-        name, words = operands[0], operands[1:]
+        name, words = key_of(ifaces, operands[0], jail_view), operands[1:]
         try:
             if words[:1] == ['create']:
                 made = clone_create(state, name)
@@ -325,7 +368,7 @@ def ifconfig_main(prog, args):
                     cmd.out(made)
                 name, words = made, words[1:]
             elif name not in ifaces or not visible(ifaces[name], jail_view):
-                cmd.errx(1, 'interface %s does not exist' % name)
+                cmd.errx(1, 'interface %s does not exist' % shown(name))
             if not words and name in ifaces:
                 if operands[1:2] != ['create']:
                     for line in describe(state, name):
@@ -334,4 +377,146 @@ def ifconfig_main(prog, args):
             apply(cmd, state, name, words, jail_view)
         except IfError as exc:
             cmd.errx(1, str(exc))
+    return 0
+
+
+# ---------------------------------------------------------------- route(8)
+
+ROUTE_USAGE = ['usage: route [-j jail] [-46dnqtv] command [[modifiers] args]']
+ROUTE_COMMANDS = ('add', 'delete', 'change', 'get', 'show')
+
+
+class RouteError(Exception):
+    pass
+
+
+def route_table(state, jail):
+    """The static routes of a vnet: {'inet'|'inet6': {destination: gateway}} (the host's when jail is None)."""
+    holder = jail if jail is not None else state.setdefault('net', {})
+    table = holder.setdefault('routes', {})
+    for family in ('inet', 'inet6'):
+        table.setdefault(family, {})
+    return table
+
+
+def gateway_interface(state, view, gateway):
+    """The interface of the vnet whose network holds ``gateway`` (None: unreachable)."""
+    address = ipaddress.ip_address(gateway)
+    family = 'inet' if address.version == 4 else 'inet6'
+    ifaces = interfaces(state)
+    for key in visible_names(ifaces, view):
+        iface = ifaces[key]
+        for entry in iface[family] if iface['up'] else []:
+            if address in ipaddress.ip_interface('%s/%d' % (entry['addr'], entry['prefix'])).network:
+                return shown(key)
+    return None
+
+
+def set_route(state, jail, destination, gateway, verb='add'):
+    """add/change/delete one route of the vnet of ``jail`` (None: the host); raises RouteError(errno text)."""
+    view = jail['name'] if jail is not None else None
+    family = 'inet6' if ':' in (gateway or destination) else 'inet'
+    table = route_table(state, jail)[family]
+    if verb == 'delete':
+        if destination not in table:
+            raise RouteError('not in table')
+        del table[destination]
+        return
+    if verb == 'add' and destination in table:
+        raise RouteError('route already in table')
+    if verb == 'change' and destination not in table:
+        raise RouteError('not in table')
+    if gateway_interface(state, view, gateway) is None:
+        raise RouteError('Network is unreachable')
+    table[destination] = gateway
+
+
+ERRNO_OF = {'route already in table': 'File exists', 'not in table': 'No such process',
+            'Network is unreachable': 'Network is unreachable'}
+
+
+def _destination(cmd, word, family):
+    """'default' or ADDR[/PREFIX] of the family, as the table keys it."""
+    if word == 'default':
+        return 'default'
+    try:
+        network = ipaddress.ip_network(word, strict=False)
+    except ValueError:
+        cmd.errx(1, 'bad address: %s' % word)     # route.c getaddr: hostnames are not resolved here
+    if family and ('inet6' if network.version == 6 else 'inet') != family:
+        cmd.errx(1, 'bad address: %s' % word)
+    return str(network)
+
+
+def route_main(prog, args):
+    """route [-j jail] [-46dnqtv] add|delete|change|get|show [-inet|-inet6|-net|-host] DEST [GATEWAY]."""
+    cmd = Command(prog, ROUTE_USAGE)
+    options, operands = getopt(cmd, args, '46dj:nqtv')
+    opts = dict(options)
+    if not operands or operands[0] not in ROUTE_COMMANDS:
+        if operands:
+            cmd.warnx('bad keyword: %s' % operands[0])
+        cmd.usage(*ROUTE_USAGE, status=64)
+    verb = 'get' if operands[0] == 'show' else operands[0]
+    family = 'inet6' if '6' in opts else ('inet' if '4' in opts else None)
+    forced = None
+    words = []
+    for word in operands[1:]:
+        if word in ('-inet', '-4', '-inet6', '-6'):
+            family = 'inet6' if '6' in word else 'inet'
+        elif word in ('-net', '-host'):
+            forced = word[1:]
+        elif word.startswith('-'):
+            cmd.warnx('bad keyword: %s' % word[1:])
+            cmd.usage(*ROUTE_USAGE, status=64)
+        else:
+            words.append(word)
+    needed = 1 if verb in ('get', 'delete') else 2
+    if len(words) < needed or len(words) > 2:
+        cmd.usage(*ROUTE_USAGE, status=64)
+    with locked_state(write=verb != 'get') as state:
+        jail = None
+        if 'j' in opts:
+            jail = find_jail(state, opts['j'])
+            if jail is None:
+                cmd.errx(1, 'jail "%s" not found' % opts['j'])
+            if jail.get('vnet') != 'new':
+                cmd.errx(1, 'jail "%s": it has no vnet of its own' % opts['j'])   # [mem]
+        destination = _destination(cmd, words[0], family)
+        family = family or ('inet6' if ':' in destination or (len(words) > 1 and ':' in words[1]) else 'inet')
+        host = destination.endswith(('/32', '/128'))
+        shown_dest = destination.split('/')[0] if host else destination
+        kind = forced or ('host' if host else 'net')
+        table = route_table(state, jail)[family]
+        if verb == 'get':
+            cmd.out('   route to: %s' % shown_dest)
+            if destination not in table:
+                cmd.errx(1, 'route has not been found')
+            gateway = table[destination]
+            view = jail['name'] if jail is not None else None
+            for line in ('destination: %s' % shown_dest, '       mask: %s' % (
+                    'default' if destination == 'default' else destination.partition('/')[2]),
+                    '    gateway: %s' % gateway, '        fib: 0',
+                    '  interface: %s' % (gateway_interface(state, view, gateway) or '?'),
+                    '      flags: <UP,GATEWAY,DONE,STATIC>',
+                    ' recvpipe  sendpipe  ssthresh  rtt,msec    mtu        weight    expire',
+                    '       0         0         0         0      1500         1         0'):
+                cmd.out(line)
+            return 0
+        gateway = words[1] if len(words) > 1 else None
+        if gateway is not None:
+            try:
+                ipaddress.ip_address(gateway)
+            except ValueError:
+                cmd.errx(1, 'bad address: %s' % gateway)
+        head = '%s %s %s' % (verb, kind, shown_dest) + (': gateway %s' % gateway if gateway else '')
+        try:
+            set_route(state, jail, destination, gateway, verb)
+        except RouteError as exc:
+            # route.c over netlink: the kernel's errno, then the line with the reason [mem for all but EEXIST].
+            cmd.warnx('message indicates error: %s' % ERRNO_OF[str(exc)])
+            cmd.out('%s fib 0: %s' % (head, exc))
+            raise Exit(1)
+        if 'q' not in opts:
+            cmd.out(head)
     return 0

@@ -62,7 +62,7 @@ SUBSYSTEMS = (
               kernel_files={'zfs.ko': {'modules': ['zfs_zvol', 'zfs_vdev', 'zfsctrl', 'zfs'], 'size': 6049080,
                                        'sysctl': {'vfs.zfs.arc_max': 0}}},
               keeps=('zfs',), power_off='power_off'),
-    Subsystem('net', commands={'/sbin/ifconfig': 'ifconfig_main'},
+    Subsystem('net', commands={'/sbin/ifconfig': 'ifconfig_main', '/sbin/route': 'route_main'},
               kernel_files={
                   'bridgestp.ko': {'modules': ['bridgestp'], 'size': 61440},
                   'if_bridge.ko': {'modules': ['if_bridge'], 'depends': ['bridgestp'], 'size': 102400,

@@ -68,13 +68,47 @@ def test_vnet_move_needs_a_vnet_jail(fresh):
     fresh.run('jail', '-qc', 'name=v', 'path=/j', 'vnet=new', 'persist')
     fresh.run('jail', '-qc', 'name=plain', 'path=/j', 'persist')
     assert fresh.run('ifconfig', 'epair0b', 'vnet', 'v') == (0, '', '')
-    assert fresh.run('ifconfig', '-j', 'v', '-l') == (0, 'epair0b\n', '')
+    assert fresh.run('ifconfig', '-j', 'v', '-l') == (0, 'lo0 epair0b\n', '')
     assert fresh.run('ifconfig', 'epair0a', 'vnet', 'plain')[0] == 1
     assert fresh.run('ifconfig', 'epair0b') == (1, '', 'ifconfig: interface epair0b does not exist\n')
     assert fresh.run('ifconfig', '-j', 'v', 'epair0b', 'inet', '192.168.5.2/24') == (0, '', '')
     assert fresh.run('ifconfig', 'epair0b', '-vnet', 'v') == (1, '', 'ifconfig: interface epair0b does not exist\n')
     assert fresh.run('ifconfig', '-j', 'v', 'epair0b', '-vnet', 'v') == (0, '', '')
     assert 'epair0b' in fresh.run('ifconfig', '-l')[1]
+
+
+def test_a_vnet_has_its_own_lo0_and_routing_table(fresh):
+    """if_loop makes a lo0 in every vnet, down and without addresses; route -j works in the jail's table."""
+    fresh.run('mkdir', '/j')
+    fresh.run('jail', '-qc', 'name=v', 'path=/j', 'vnet=new', 'persist')
+    lines = fresh.run('ifconfig', '-j', 'v', 'lo0')[1].splitlines()
+    assert lines[0].startswith('lo0: flags=') and 'UP' not in lines[0] and not any('inet' in x for x in lines)
+    assert fresh.run('ifconfig', '-j', 'v', 'lo0', 'inet', '127.0.0.1/8', 'up') == (0, '', '')
+    assert '\tinet 127.0.0.1 netmask 0xff000000' in fresh.run('ifconfig', '-j', 'v', 'lo0')[1]
+    assert fresh.run('ifconfig', 'lo0')[1].count('inet 127.0.0.1') == 1      # the host's, apart
+    assert fresh.run('ifconfig', '-j', 'v', 'lo0', '-vnet', 'v') == \
+        (1, '', 'ifconfig: SIOCSIFVNET: Operation not permitted\n')
+    # A gateway must be on a network of the vnet's interfaces.
+    assert fresh.run('route', '-j', 'v', 'add', 'default', '192.0.2.1') == \
+        (1, 'add net default: gateway 192.0.2.1 fib 0: Network is unreachable\n',
+         'route: message indicates error: Network is unreachable\n')
+    fresh.sh('e=$(ifconfig epair create) && ifconfig "${e%a}b" vnet v')
+    assert fresh.run('ifconfig', '-j', 'v', 'epair0b', 'inet', '192.0.2.5/24', 'up') == (0, '', '')
+    assert fresh.run('route', '-j', 'v', 'add', 'default', '192.0.2.1') == \
+        (0, 'add net default: gateway 192.0.2.1\n', '')
+    assert fresh.run('route', '-j', 'v', 'add', 'default', '192.0.2.1') == \
+        (1, 'add net default: gateway 192.0.2.1 fib 0: route already in table\n',
+         'route: message indicates error: File exists\n')
+    rc, out, err = fresh.run('route', '-j', 'v', '-n', 'get', 'default')
+    assert rc == 0 and '    gateway: 192.0.2.1\n' in out and '  interface: epair0b\n' in out
+    assert fresh.run('route', '-n', 'get', 'default') == \
+        (1, '   route to: default\n', 'route: route has not been found\n')     # the host's table is apart
+    assert fresh.run('route', '-j', 'v', 'delete', 'default') == (0, 'delete net default\n', '')
+    assert fresh.run('route', '-j', 'nosuch', 'get', 'default') == (1, '', 'route: jail "nosuch" not found\n')
+    assert fresh.run('route', 'frobnicate')[0] == 64
+    # The jail's vnet goes with it: its lo0 too, the epair's side back to the host.
+    fresh.run('jail', '-r', 'v')
+    assert fresh.run('ifconfig', '-l') == (0, 'em0 lo0 epair0a epair0b\n', '')
 
 
 def test_mount_nullfs_is_a_real_read_only_bind(fresh):
