@@ -183,7 +183,8 @@ options:
         (a Linux userland has no C(/etc/rc)) and the jail persists without a process; C(allow.sysvipc)."
       - Programs run in it with C(jexec NAME /bin/bash). An address inherited from the host (C(ip4), C(ip6)
         with C(interface)) works as for any jail. A Linux userland reads no C(rc.conf), so a VNET jail's
-        interface is not configured from inside; see the Linux guide.
+        network is configured from the host (O(bsd.multiplicity.jail#module:vnet.configure=host), which
+        is the default here and the only choice), with C(ifconfig -j) and C(route -j) in C(exec.poststart).
     type: dict
   force:
     description:
@@ -249,6 +250,21 @@ EXAMPLES = r'''
       interface: lo0
       ip4: [127.0.1.10]
 # jexec debian /bin/bash
+
+- name: A Linux jail with its own network stack on bridge0, configured from the host
+  bsd.multiplicity.compat_linux:
+    root: /jails/ubuntu
+    emul_path: false
+    userland:
+      source: debootstrap
+      suite: jammy
+      mirror: http://archive.ubuntu.com/ubuntu
+    jail:
+      name: ubuntu
+      vnet:
+        bridge: bridge0
+        addresses: [192.0.2.21/24]
+        gateway: 192.0.2.1
 
 - name: Remove it, keeping the userland
   bsd.multiplicity.compat_linux:

@@ -121,6 +121,20 @@ options:
       gateway6:
         description: IPv6 default route of the jail (C(ipv6_defaultrouter)).
         type: str
+      configure:
+        description:
+          - Who configures the jail's network at its start.
+          - V(rc) (the default) writes the addresses and default routes to the jail's own C(/etc/rc.conf),
+            where its C(rc.d/netif) and C(rc.d/routing) apply them; for a jail that runs C(/etc/rc).
+          - V(host) writes nothing inside the jail. An C(exec.poststart) command of the jail's block runs in
+            the host after the start, with C(ifconfig -j NAME lo0 inet 127.0.0.1/8 up), the addresses with
+            C(ifconfig -j NAME <epair>b inet ADDR alias), and C(route -j NAME add default GW). For a jail
+            whose userland runs no FreeBSD rc, such as a Linux jail (M(bsd.multiplicity.compat_linux)
+            chooses it). C(route -j) needs FreeBSD 14 or later.
+          - Addresses are changed in a running jail in place either way; a new gateway, or a change of
+            O(vnet.configure), takes effect at the next start.
+        type: str
+        choices: [rc, host]
   devfs_ruleset:
     description:
       - The devfs ruleset of the jail's C(/dev). V(4) (C(devfsrules_jail)) is used by C(jail(8)) when unset;

@@ -485,7 +485,7 @@ def route_main(prog, args):
         destination = _destination(cmd, words[0], family)
         family = family or ('inet6' if ':' in destination or (len(words) > 1 and ':' in words[1]) else 'inet')
         host = destination.endswith(('/32', '/128'))
-        shown_dest = destination.split('/')[0] if host else destination
+        shown_dest = destination.split('/', maxsplit=1)[0] if host else destination
         kind = forced or ('host' if host else 'net')
         table = route_table(state, jail)[family]
         if verb == 'get':

@@ -166,7 +166,61 @@ def _vnet_hooks(params, host_if, jail_if):
               % {'a': host_if, 'b': jail_if})
     if bridge:
         create += _ADDM_FORMAT % {'bridge': bridge, 'a': host_if}
-    return {'prestart': [create], 'poststop': ['/sbin/ifconfig %s destroy' % host_if]}
+    hooks = {'prestart': [create], 'poststop': ['/sbin/ifconfig %s destroy' % host_if]}
+    if host_configured(params['vnet']):
+        hooks['poststart'] = [host_network_hook(params, jail_if)]
+    return hooks
+
+
+def host_configured(vnet):
+    """Whether the host configures the jail's network (vnet.configure: host), not the jail's own rc."""
+    return bool(vnet) and vnet.get('configure') == 'host'
+
+
+# The host's hook that configures a VNET jail's network (vnet.configure: host), for a userland that
+# runs no rc of FreeBSD (a Linux jail): one exec.poststart command, found again by its first step.
+# exec.poststart runs in the host after vnet.interface has moved the epair's side into the jail.
+_HOST_NET_FIRST = '/sbin/ifconfig -j %s lo0 inet 127.0.0.1/8 up'
+_HOST_NET = re.compile(r'/sbin/ifconfig -j (\S+) lo0 inet 127\.0\.0\.1/8 up( && .*)?\Z')
+_HOST_NET_ADDRESS = re.compile(r' (inet6?) (\S+) alias(?= &&|\Z)')
+_HOST_NET_ROUTE = re.compile(r'/sbin/route -j \S+ add (-inet6 )?default (\S+)')
+
+
+def host_network_hook(params, jail_if):
+    """``ifconfig -j`` and ``route -j`` from the host: lo0, the epair's side and its addresses, the default
+    routes; every word was checked by its grammar (jail name, interface name, ipaddress), so none needs
+    quoting for sh."""
+    name = params['name']
+    vnet = params['vnet']
+    steps = [_HOST_NET_FIRST % name, '/sbin/ifconfig -j %s %s up' % (name, jail_if)]
+    wanted = declared_addresses(vnet)
+    steps += ['/sbin/ifconfig -j %s %s inet %s alias' % (name, jail_if, a) for a in wanted['inet']]
+    if wanted['inet6']:
+        # A new interface has IPv6 disabled (nd6 IFDISABLED) until told, as rc.d/netif does.
+        steps.append('/sbin/ifconfig -j %s %s inet6 -ifdisabled' % (name, jail_if))
+    steps += ['/sbin/ifconfig -j %s %s inet6 %s alias' % (name, jail_if, a) for a in wanted['inet6']]
+    routers = gateways(vnet)
+    if routers.get('defaultrouter'):
+        steps.append('/sbin/route -j %s add default %s' % (name, routers['defaultrouter']))
+    if routers.get('ipv6_defaultrouter'):
+        steps.append('/sbin/route -j %s add -inet6 default %s' % (name, routers['ipv6_defaultrouter']))
+    return ' && '.join(steps)
+
+
+def network_of(poststart):
+    """What :func:`host_network_hook`'s command of ``exec.poststart`` sets (None: there is none), and the
+    other commands: ({'addresses': [...], 'gateway': G, 'gateway6': G6}, [other commands])."""
+    hooks = poststart if isinstance(poststart, list) else ([poststart] if poststart else [])
+    found = None
+    rest = []
+    for hook in hooks:
+        if found is None and _HOST_NET.match(hook):
+            routes = dict(('gateway6' if m.group(1) else 'gateway', m.group(2)) for m in _HOST_NET_ROUTE.finditer(hook))
+            found = dict(addresses=[m.group(2) for m in _HOST_NET_ADDRESS.finditer(hook)],
+                         gateway=routes.get('gateway'), gateway6=routes.get('gateway6'))
+        else:
+            rest.append(hook)
+    return found, rest
 
 
 _ADDM_FORMAT = '; /sbin/ifconfig %(bridge)s addm %(a)s || { /sbin/ifconfig %(a)s destroy; exit 1; }'
@@ -300,14 +354,8 @@ def jail_rc_vars(params, jail_if, current):
     vnet = params['vnet']
     wanted = {}
     if vnet.get('addresses') is not None:
-        v4 = []
-        v6 = []
-        for value in vnet['addresses']:
-            iface, address = _address('vnet.addresses', value)
-            if iface:
-                raise ParameterError('vnet.addresses', '%r: the interface is always the jail side of the epair'
-                                                       % value)
-            (v4 if address.version == 4 else v6).append(address.with_prefixlen)
+        found = declared_addresses(vnet)
+        v4, v6 = found['inet'], found['inet6']
         key = 'ifconfig_%s' % jail_if
         wanted[key] = ('inet %s' % v4[0]) if v4 else ('up' if v6 else None)
         for number, address in enumerate(v4[1:]):
@@ -319,6 +367,13 @@ def jail_rc_vars(params, jail_if, current):
         for existing in current:
             if existing.startswith(key + '_alias') and existing not in wanted:
                 wanted[existing] = None
+    wanted.update(gateways(vnet))
+    return wanted
+
+
+def gateways(vnet):
+    """{'defaultrouter': G, 'ipv6_defaultrouter': G6} of vnet.gateway and vnet.gateway6 (those set), canonical."""
+    found = {}
     for option, key, family in (('gateway', 'defaultrouter', 4), ('gateway6', 'ipv6_defaultrouter', 6)):
         if vnet.get(option):
             try:
@@ -327,15 +382,17 @@ def jail_rc_vars(params, jail_if, current):
                 raise ParameterError('vnet.%s' % option, '%r is not an address' % vnet[option])
             if address.version != family:
                 raise ParameterError('vnet.%s' % option, '%r is not an IPv%d address' % (vnet[option], family))
-            wanted[key] = str(address)
-    return wanted
+            found[key] = str(address)
+    return found
 
 
 def declared_addresses(vnet):
     """{'inet'|'inet6': [ADDR/PREFIX, ...]} of vnet.addresses, canonical, in declared order."""
     found = {'inet': [], 'inet6': []}
     for value in vnet.get('addresses') or []:
-        address = _address('vnet.addresses', value)[1]
+        iface, address = _address('vnet.addresses', value)
+        if iface:
+            raise ParameterError('vnet.addresses', '%r: the interface is always the jail side of the epair' % value)
         found['inet' if address.version == 4 else 'inet6'].append(address.with_prefixlen)
     return found
 

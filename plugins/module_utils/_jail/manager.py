@@ -68,6 +68,7 @@ def jail_argument_spec():
                 addresses=dict(type='list', elements='str'),
                 gateway=dict(type='str'),
                 gateway6=dict(type='str'),
+                configure=dict(type='str', choices=['rc', 'host']),
             )),
             devfs_ruleset=dict(type='int'),
             securelevel=dict(type='int', choices=[-1, 0, 1, 2, 3]),
@@ -198,6 +199,27 @@ def _bridge_named(changes):
     return found
 
 
+def _network_named(changes):
+    """The host's network hook of ``exec.poststart`` (vnet.configure: host) changes with the addresses and
+    routes: named by the options the user changed (``exec.poststart`` stays only when its other commands
+    changed too)."""
+    found = []
+    for change in changes:
+        if change.name == 'exec.poststart':
+            (old, old_rest), (new, new_rest) = config.network_of(change.before), config.network_of(change.after)
+            if old != new:
+                if old is None or new is None:
+                    found.append(OPTIONS.change('vnet.configure', 'rc' if old is None else 'host',
+                                                'rc' if new is None else 'host'))
+                else:
+                    found.extend(OPTIONS.change('vnet.' + key, old[key], new[key])
+                                 for key in ('addresses', 'gateway', 'gateway6') if old[key] != new[key])
+                if old_rest == new_rest:
+                    continue
+        found.append(change)
+    return found
+
+
 def _same_addresses(live, wanted):
     return all(sorted(live[f]) == sorted(wanted[f]) for f in ('inet', 'inet6'))
 
@@ -231,8 +253,9 @@ OPTIONS = Options(
     Option('jail.conf', LIVE),              # the block's layout alone (its parameters unchanged)
     Option('vnet.addresses', LIVE),         # ifconfig in the running jail, and its rc.conf
     Option('vnet.bridge', RESTART),         # its epair is added to the bridge by exec.prestart
-    Option('vnet.gateway', RESTART),        # the jail's rc runs at its start
+    Option('vnet.gateway', RESTART),        # set at its start (by its rc, or by the host's exec.poststart)
     Option('vnet.gateway6', RESTART),
+    Option('vnet.configure', RESTART),      # rc inside the jail or the host's exec.poststart, at its start
     Option('rc.conf', LIVE),                # the jail's rc.conf rewritten, its settings unchanged
     Option('root.properties', LIVE),        # zfs set
     Option('autostart', LIVE),              # jail_enable and jail_list
@@ -600,12 +623,14 @@ class JailKind(Kind):
                 lambda: zfs.read_datasets(self.runner, properties))
 
         rc_path = os.path.join(path, 'etc', 'rc.conf') if path else None
-        rc_text = self._guest(d, path).read('etc/rc.conf') if (rc_path and d.jail_if) else None
+        # The jail's own rc.conf holds its network, unless the host configures it (vnet.configure: host).
+        in_rc = bool(d.jail_if) and not config.host_configured(d.p.get('vnet'))
+        rc_text = self._guest(d, path).read('etc/rc.conf') if (rc_path and in_rc) else None
         rc_new = rc_text
         rc_wanted = None
         rc = ShVars(rc_text)        # the jail's rc.conf, parsed once for the whole plan
         rc_vars = rc_new_vars = rc.vars
-        if d.jail_if and d.state != 'absent':
+        if in_rc and d.state != 'absent':
             rc_wanted = config.jail_rc_vars(d.p, d.jail_if, rc_vars)
             rc_new, rc_new_vars = rc.edited(rc_wanted)
 
@@ -781,7 +806,7 @@ class JailKind(Kind):
         changes = [options.change(param, before.get(param), after.get(param))
                    for param in sorted(set(before) | set(after)) if param != 'name']
         changes = [c for c in changes if c is not None]
-        changes = _bridge_named(changes)
+        changes = _network_named(_bridge_named(changes))
         if text_changed and not changes:
             changes.append(OPTIONS.changed('jail.conf', 'formatting', 'canonical'))
         if runtime:
@@ -801,6 +826,8 @@ class JailKind(Kind):
             if not _same_addresses(live_addresses, wanted):
                 old, new = live_addresses, wanted
         if old is not None:
+            # What the running jail has, rather than what its block said (the same option, once).
+            changes = [c for c in changes if c is None or c.name != 'vnet.addresses']
             changes.append(OPTIONS.change('vnet.addresses', old['inet'] + old['inet6'], new['inet'] + new['inet6']))
         if rc_changed:
             # The default routes apply when the jail's rc runs (at its next start), not in place.
@@ -1082,7 +1109,9 @@ class JailKind(Kind):
             facts['dataset'] = ctx['root']['dataset']
         if d.jail_if and d.state != 'absent':
             facts['vnet_interface'] = d.jail_if
-            facts['vnet_addresses'] = config.rc_addresses(ctx['rc_new_vars'], d.jail_if)
+            facts['vnet_addresses'] = (config.declared_addresses(d.p['vnet'])
+                                       if config.host_configured(d.p['vnet'])
+                                       else config.rc_addresses(ctx['rc_new_vars'], d.jail_if))
         return facts
 
     @staticmethod

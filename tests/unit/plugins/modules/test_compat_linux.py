@@ -132,6 +132,8 @@ def test_an_osrelease_the_userland_cannot_run_on_fails_before_any_change(host, m
     (dict(osrelease='5.15.0=1'), 'osrelease'), (dict(modules=[]), 'modules'),
     (dict(userland=dict(source='package', package='tmux')), 'userland.package'),
     (dict(userland=dict(source='debootstrap')), 'bootstrap.suite'),
+    (dict(jail=dict(name='lx', vnet=dict(addresses=['192.0.2.2/24'], configure='rc'))), 'jail.vnet.configure'),
+    (dict(jail=dict(name='lx', vnet=dict(addresses=['192.0.2.2/24'], gateway='2001:db8::1'))), 'vnet.gateway'),
 ])
 def test_bad_input_fails_before_anything_is_read(host, monkeypatch, extra, option):
     kind, result, ran = run_module(compat_linux.main, params(host, **extra), [], monkeypatch)

@@ -394,6 +394,51 @@ def test_a_new_bridge_of_a_running_jail_is_named_and_checked_before_any_change(m
     assert result['diff'][-1]['before']['vnet.bridge'] == 'bridge0' and result['diff'][-1]['after']['vnet.bridge'] == 'bridge1'
 
 
+def test_vnet_configured_by_the_host_writes_nothing_in_the_jail_and_readdresses_in_place(monkeypatch):
+    """vnet.configure host: one exec.poststart command (ifconfig -j, route -j), the jail's rc.conf untouched;
+    a new address is added in the running jail and named vnet.addresses, not exec.poststart."""
+    vnet = dict(bridge='bridge0', addresses=['10.0.0.11/24', 'fd00::11/64'], gateway='10.0.0.1', configure='host')
+    params = vnet_params(root=None, autostart=None, vnet=vnet)
+    start = c(['jail', '-f', HOST['conf'], '-c', 'web'], (0, 'web: created\n', ''))
+    kind, result = run(jail, params, [c(JLS_WEB, NOT_FOUND), BRIDGE0, start, c(JLS_WEB, jls(running(vnet='new')))],
+                       monkeypatch, diff=True)
+    assert kind == 'exit' and result['changed'] is True, result
+    hook = ('/sbin/ifconfig -j web lo0 inet 127.0.0.1/8 up && /sbin/ifconfig -j web ej_webb up'
+            ' && /sbin/ifconfig -j web ej_webb inet 10.0.0.11/24 alias && /sbin/ifconfig -j web ej_webb inet6 -ifdisabled'
+            ' && /sbin/ifconfig -j web ej_webb inet6 fd00::11/64 alias && /sbin/route -j web add default 10.0.0.1')
+    text = open(HOST['conf']).read()
+    assert 'exec.poststart = "%s";' % hook in text, text
+    assert config.network_of([hook]) == ({'addresses': ['10.0.0.11/24', 'fd00::11/64'], 'gateway': '10.0.0.1',
+                                          'gateway6': None}, [])
+    assert open(os.path.join(HOST['path'], 'etc', 'rc.conf')).read() == '# jail rc.conf\nsshd_enable="YES"\n'
+    assert len(result['diff']) == 2        # the block and the jail, no rc.conf
+    assert result['jail']['vnet_addresses'] == {'inet': ['10.0.0.11/24'], 'inet6': ['fd00::11/64']}
+
+    live = ifconfig_out('10.0.0.11')
+    live = (0, live[1] + '\tinet6 fd00::11 prefixlen 64\n', '')
+    kind, again = run(jail, params, [c(JLS_WEB, jls(running(vnet='new'))), c(IFCONFIG_WEB, live)], monkeypatch,
+                      check_mode=True)
+    assert kind == 'exit' and again['changed'] is False and again['actions'] == [], again
+
+    more = dict(params, vnet=dict(vnet, addresses=vnet['addresses'] + ['10.0.0.12/24']))
+    kind, result = run(jail, more, [
+        c(JLS_WEB, jls(running(vnet='new'))), c(IFCONFIG_WEB, live),
+        c(['ifconfig', '-j', 'web', 'ej_webb', 'inet', '10.0.0.12/24', 'alias'], (0, '', '')),
+        c(JLS_WEB, jls(running(vnet='new'))),
+    ], monkeypatch, diff=True)
+    assert kind == 'exit' and result['changed'] is True, result
+    assert result['jail']['pending_restart'] == [], result
+    assert result['diff'][-1]['after']['vnet.addresses'] == ['10.0.0.11/24', '10.0.0.12/24', 'fd00::11/64']
+    assert 'exec.poststart' not in result['diff'][-1]['after']
+    assert 'inet 10.0.0.12/24 alias' in open(HOST['conf']).read()
+
+    # A new gateway waits for the next start, named as the option.
+    moved = dict(more, vnet=dict(more['vnet'], gateway='10.0.0.254'))
+    live2 = (0, live[1].replace('\tinet6', '\tinet 10.0.0.12 netmask 0xffffff00 broadcast 10.0.0.255\n\tinet6', 1), '')
+    kind, result = run(jail, moved, [c(JLS_WEB, jls(running(vnet='new'))), c(IFCONFIG_WEB, live2)], monkeypatch)
+    assert kind == 'exit' and result['jail']['pending_restart'] == ['vnet.gateway'], result
+
+
 def test_missing_template_snapshot_and_archive_fail_first(monkeypatch):
     kind, result = run(jail, vnet_params(vnet=None, autostart=None), [
         c(JLS_WEB, NOT_FOUND), c(ZFS_GET, NO_DATASET),
