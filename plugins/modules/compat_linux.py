@@ -197,6 +197,7 @@ options:
     description:
       - With O(state=absent), also remove the userland at O(root), after everything below it is
         unmounted; never through a mount. Data is lost.
+      - With O(userland.source=package), the package is deleted too (C(pkg delete -y)), last.
     type: bool
     default: false
 notes:

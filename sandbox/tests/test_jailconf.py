@@ -150,7 +150,7 @@ def test_mounts_devfs_nullfs_and_vnet_interface(confhost):
     assert confhost.run('jexec', 'a', '/bin/sh', '-c', 'echo x > /mnt/new')[0] != 0
     assert confhost.run('jexec', 'a', '/bin/sh', '-c', 'echo x > /dev/null') == (0, '', '')
     assert 'epair0b' not in confhost.run('ifconfig', '-l')[1].split()
-    assert confhost.run('ifconfig', '-j', 'a', '-l') == (0, 'epair0b\n', '')
+    assert confhost.run('ifconfig', '-j', 'a', '-l') == (0, 'lo0 epair0b\n', '')
     assert confhost.run('jail', '-qr', 'a') == (0, '', '')
     assert confhost.run('mount')[1].count('/jails/a') == 0
     assert 'epair0b' in confhost.run('ifconfig', '-l')[1].split()

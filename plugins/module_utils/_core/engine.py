@@ -108,7 +108,8 @@ class Kind(object):
     # False for objects that are there or not (a kernel module, a chroot): "stopped" is shown "present".
     run_state = True
     # A composite's own actions of these verbs come before its parts' on the way up (what its parts are
-    # made in: a package that installs a userland); the others after them.
+    # made in: a package that installs a userland) and after them on the way down; the others after
+    # them up, before them down.
     LEADING = ()
 
     def __init__(self, runner):
@@ -309,8 +310,8 @@ def plan_object(kind, view, desired, current, provided=None):
 
 def _assemble(plan, parts, down, leading):
     """The composite's plan with its parts': their actions before its own (but those of the verbs
-    ``leading``), after them, in reverse, when it goes down; and their edits, file diffs, warnings,
-    prerequisites and pending changes."""
+    ``leading``), after them, in reverse, when it goes down (but before those of ``leading``); and their
+    edits, file diffs, warnings, prerequisites and pending changes."""
     ordered = list(reversed(parts)) if down else list(parts)
     actions = [a for p in ordered for a in p.plan.actions]
     for action in actions:
@@ -318,11 +319,9 @@ def _assemble(plan, parts, down, leading):
             # A kind's batched command (several jails started by one jail -c) is the composite's kind's to
             # merge, which does not know it: a part's runs alone, as planned.  File writes still merge.
             action.batch = None
-    if down:
-        plan.actions[:] = plan.actions + actions
-    else:
-        first = [a for a in plan.actions if a.verb in leading]
-        plan.actions[:] = first + actions + [a for a in plan.actions if a.verb not in leading]
+    outer = [a for a in plan.actions if a.verb in leading]
+    inner = [a for a in plan.actions if a.verb not in leading]
+    plan.actions[:] = (inner + actions + outer) if down else (outer + actions + inner)
     for one in parts:
         plan.edits.extend(one.plan.edits)
         plan.files.extend(one.plan.files)

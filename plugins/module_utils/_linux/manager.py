@@ -146,7 +146,7 @@ class CompatLinuxKind(Kind):
     run_state = False
     argument_spec = compat_linux_argument_spec()['argument_spec']
     OPTIONS = OPTIONS
-    LEADING = ('package',)      # a package's userland is installed before its mounts are made
+    LEADING = ('package',)      # a package's userland is installed before its mounts, deleted after
 
     def __init__(self, runner):
         super().__init__(runner)
@@ -360,6 +360,11 @@ class CompatLinuxKind(Kind):
             self._persist_sysctl(plan, desired, current, {})
         if desired.extra['params']['enable'] == 'rc_linux' and current.settings['linux_enable']:
             plan.edits.append(SysrcEdit('linux_enable', 'remove'))
+        package = current.settings['package']
+        if purge and package:
+            # The package's files are pkg's to remove, after the unmounts and the purge of what is left.
+            plan.add('package', 'delete %s (its userland was %s)' % (package, desired.name),
+                     argv=['pkg', 'delete', '-y', package])
 
     # -- the result -------------------------------------------------------------------------------
     def provides(self, desired):

@@ -505,3 +505,23 @@ def test_a_composite_plans_its_parts_by_their_kinds_up_in_order_down_in_reverse(
     assert [a for a in runner.ran[2:] if a[0] not in ('list', 'labels')] == [
         ['unlabel', 'c'], ['stopbox', 'b'], ['rmbox', 'b'], ['sysrc', 'box_list-=b']]
     assert outcome.warnings == ['box a is kept: something else uses it']
+
+
+class WrapperCrateKind(CrateKind):
+    """A crate whose label is what its boxes are made in (as a package is a userland's): first up, last down."""
+
+    LEADING = ('label', 'unlabel')
+
+
+def test_a_composite_s_leading_verbs_come_first_up_and_last_down():
+    runner = CrateRunner({})
+    crate = WrapperCrateKind(runner)
+    call = engine.Call(runner, isolate=False)
+    call.declare(crate, dict(name='c', boxes=['a'], colour='none', label='fragile'))
+    call.run()
+    assert [a[0] for a in runner.ran if a[0] not in ('list', 'labels')] == ['label', 'mkbox', 'startbox', 'sysrc']
+    runner.ran[:] = []
+    down = engine.Call(runner, isolate=False)
+    down.declare(crate, dict(name='c', boxes=['a'], state='absent'))
+    down.run()
+    assert [a[0] for a in runner.ran if a[0] not in ('list', 'labels')] == ['stopbox', 'rmbox', 'unlabel', 'sysrc']
