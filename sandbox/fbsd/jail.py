@@ -457,10 +457,10 @@ def jail_netif(cmd, state, jail):
                 net.apply(cmd, state, name, words + (['alias'] if alias else []) + ['up'], jail['name'])
             except net.IfError as exc:
                 cmd.warnx('%s: /etc/rc.conf %s: %s' % (jail['name'], key, exc))
-    for key in ('defaultrouter', 'ipv6_defaultrouter'):
+    for key, family in (('defaultrouter', 'inet'), ('ipv6_defaultrouter', 'inet6')):
         if settings.get(key):
             try:
-                net.set_route(state, jail, 'default', settings[key])
+                net.set_route(state, jail, family, 'default', settings[key])
             except (net.RouteError, ValueError) as exc:
                 cmd.warnx('%s: /etc/rc.conf %s: route add default %s: %s' % (jail['name'], key, settings[key], exc))
 

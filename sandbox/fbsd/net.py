@@ -64,7 +64,6 @@ def shown(key):
 
 def vnet_made(state, jail_name):
     """A new vnet: its own loopback, down, without addresses."""
-    interfaces(state)
     iface = new_iface(state, 'lo0@%s' % jail_name, 'loop')
     iface.update(mtu=16384, ether=None, vnet=jail_name)
 
@@ -80,6 +79,7 @@ def vnet_gone(state, jail_name):
 
 
 def new_iface(state, name, kind):
+    ifaces = interfaces(state)
     net = state['net']
     index = net['next_index']
     net['next_index'] = index + 1
@@ -87,7 +87,7 @@ def new_iface(state, name, kind):
              'ether': '58:9c:fc:%02x:%02x:%02x' % (index >> 16 & 255, index >> 8 & 255, index & 255)}
     if kind == 'bridge':
         iface['members'] = []
-    interfaces(state)[name] = iface
+    ifaces[name] = iface
     return iface
 
 
@@ -412,10 +412,9 @@ def gateway_interface(state, view, gateway):
     return None
 
 
-def set_route(state, jail, destination, gateway, verb='add'):
+def set_route(state, jail, family, destination, gateway, verb='add'):
     """add/change/delete one route of the vnet of ``jail`` (None: the host); raises RouteError(errno text)."""
     view = jail['name'] if jail is not None else None
-    family = 'inet6' if ':' in (gateway or destination) else 'inet'
     table = route_table(state, jail)[family]
     if verb == 'delete':
         if destination not in table:
@@ -506,12 +505,14 @@ def route_main(prog, args):
         gateway = words[1] if len(words) > 1 else None
         if gateway is not None:
             try:
-                ipaddress.ip_address(gateway)
+                version = ipaddress.ip_address(gateway).version
             except ValueError:
+                version = None
+            if version != (6 if family == 'inet6' else 4):
                 cmd.errx(1, 'bad address: %s' % gateway)
         head = '%s %s %s' % (verb, kind, shown_dest) + (': gateway %s' % gateway if gateway else '')
         try:
-            set_route(state, jail, destination, gateway, verb)
+            set_route(state, jail, family, destination, gateway, verb)
         except RouteError as exc:
             # route.c over netlink: the kernel's errno, then the line with the reason [mem for all but EEXIST].
             cmd.warnx('message indicates error: %s' % ERRNO_OF[str(exc)])

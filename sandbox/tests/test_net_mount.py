@@ -104,6 +104,16 @@ def test_a_vnet_has_its_own_lo0_and_routing_table(fresh):
     assert fresh.run('route', '-n', 'get', 'default') == \
         (1, '   route to: default\n', 'route: route has not been found\n')     # the host's table is apart
     assert fresh.run('route', '-j', 'v', 'delete', 'default') == (0, 'delete net default\n', '')
+    # IPv6 has a table of its own: -inet6 adds and deletes there, and a gateway of the other family is refused.
+    assert fresh.run('ifconfig', '-j', 'v', 'epair0b', 'inet6', '2001:db8::5/64', 'alias') == (0, '', '')
+    assert fresh.run('route', '-j', 'v', 'add', '-inet6', 'default', '2001:db8::1') == \
+        (0, 'add net default: gateway 2001:db8::1\n', '')
+    assert fresh.run('route', '-j', 'v', 'add', '-inet6', 'default', '192.0.2.1') == \
+        (1, '', 'route: bad address: 192.0.2.1\n')
+    assert fresh.run('route', '-j', 'v', '-n', 'get', 'default')[0] == 1      # the IPv4 one is gone
+    assert fresh.run('route', '-j', 'v', 'delete', '-inet6', 'default') == (0, 'delete net default\n', '')
+    assert fresh.run('route', '-j', 'v', 'delete', '-inet6', 'default') == \
+        (1, 'delete net default fib 0: not in table\n', 'route: message indicates error: No such process\n')
     assert fresh.run('route', '-j', 'nosuch', 'get', 'default') == (1, '', 'route: jail "nosuch" not found\n')
     assert fresh.run('route', 'frobnicate')[0] == 64
     # The jail's vnet goes with it: its lo0 too, the epair's side back to the host.

@@ -184,40 +184,39 @@ def _names(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-def _bridge_named(changes):
-    """A new ``vnet.bridge`` changes the epair hook of ``exec.prestart``: named ``vnet.bridge``, the
-    option the user changed (``exec.prestart`` stays only when its other commands changed too)."""
+def _named_from_hook(changes, hook, split, named):
+    """A hook command the module writes from options (``split`` finds it: (what it sets, the other
+    commands)) changes with them: named by the options the user changed (``named(old, new)``); the
+    hook's change stays only when its other commands changed too."""
     found = []
     for change in changes:
-        if change.name == 'exec.prestart':
-            (old, old_rest), (new, new_rest) = config.bridge_of(change.before), config.bridge_of(change.after)
+        if change.name == hook:
+            (old, old_rest), (new, new_rest) = split(change.before), split(change.after)
             if old != new:
-                found.append(OPTIONS.change('vnet.bridge', old, new))
+                found.extend(named(old, new))
                 if old_rest == new_rest:
                     continue
         found.append(change)
     return found
+
+
+def _bridge_named(changes):
+    """A new ``vnet.bridge`` changes the epair hook of ``exec.prestart``."""
+    return _named_from_hook(changes, 'exec.prestart', config.bridge_of,
+                            lambda old, new: [OPTIONS.change('vnet.bridge', old, new)])
+
+
+def _network_changes(old, new):
+    if old is None or new is None:
+        return [OPTIONS.change('vnet.configure', 'rc' if old is None else 'host', 'rc' if new is None else 'host')]
+    return [OPTIONS.change('vnet.' + key, old[key], new[key])
+            for key in ('addresses', 'gateway', 'gateway6') if old[key] != new[key]]
 
 
 def _network_named(changes):
     """The host's network hook of ``exec.poststart`` (vnet.configure: host) changes with the addresses and
-    routes: named by the options the user changed (``exec.poststart`` stays only when its other commands
-    changed too)."""
-    found = []
-    for change in changes:
-        if change.name == 'exec.poststart':
-            (old, old_rest), (new, new_rest) = config.network_of(change.before), config.network_of(change.after)
-            if old != new:
-                if old is None or new is None:
-                    found.append(OPTIONS.change('vnet.configure', 'rc' if old is None else 'host',
-                                                'rc' if new is None else 'host'))
-                else:
-                    found.extend(OPTIONS.change('vnet.' + key, old[key], new[key])
-                                 for key in ('addresses', 'gateway', 'gateway6') if old[key] != new[key])
-                if old_rest == new_rest:
-                    continue
-        found.append(change)
-    return found
+    the routes, or when the host starts or stops configuring the jail's network."""
+    return _named_from_hook(changes, 'exec.poststart', config.network_of, _network_changes)
 
 
 def _same_addresses(live, wanted):

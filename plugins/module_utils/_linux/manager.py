@@ -202,11 +202,10 @@ class CompatLinuxKind(Kind):
         merged['exec'] = dict(JAIL_DEFAULTS['exec'], **(given.get('exec') or {}))
         if given.get('vnet') is not None:
             # A Linux userland runs no rc of FreeBSD: the host configures the jail's network.
-            vnet = dict(given['vnet'])
-            if vnet.get('configure') not in (None, 'host'):
+            if given['vnet'].get('configure') not in (None, 'host'):
                 raise ParameterError('jail.vnet.configure', 'a Linux userland reads no /etc/rc.conf: its network '
                                                             'is configured from the host (host)')
-            merged['vnet'] = dict(vnet, configure='host')
+            merged['vnet'] = dict(given['vnet'], configure='host')
         merged['allow'] = sorted(set(given.get('allow') or []) | set(['sysvipc']))
         merged.update(path=root, state='absent' if params['state'] == 'absent' else given.get('state') or 'started')
         checked = self.jail_spec.validate(merged)

@@ -98,6 +98,38 @@ def test_the_epair_hook_never_leaves_a_pair_behind(step, tmp_path):
         assert result.returncode == 1 and not (tmp_path / 'pair').exists()
 
 
+# Fake ifconfig and route that log their arguments and fail when told to.
+FAKE_NET = '''
+ifconfig() { echo "ifconfig $*" >> log; [ "$FAIL" != "$*" ]; }
+route() { echo "route $*" >> log; [ "$FAIL" != "$*" ]; }
+'''
+
+
+def test_the_host_network_hook_as_sh_runs_it(tmp_path):
+    """vnet.configure host: jail(8) runs exec.poststart with sh; each step in order, the first failure stops it
+    (the start fails), and network_of reads back what it sets."""
+    vnet = dict(configure='host', addresses=['10.0.0.5/24', '10.0.0.6/24', 'fd00::5/64'], gateway='10.0.0.1',
+                gateway6='fd00::1')
+    hook = config.desired_params(params(name='web', vnet=vnet))['exec.poststart'][0]
+    assert config.network_of([hook, '/bin/true']) == ({'addresses': ['10.0.0.5/24', '10.0.0.6/24', 'fd00::5/64'],
+                                                       'gateway': '10.0.0.1', 'gateway6': 'fd00::1'}, ['/bin/true'])
+    script = FAKE_NET + hook.replace('/sbin/', '')
+    for fail in ('', '-j web ej_webb inet 10.0.0.6/24 alias'):
+        log = tmp_path / 'log'
+        if log.exists():
+            log.unlink()
+        result = subprocess.run(['sh', '-c', script], cwd=str(tmp_path), env=dict(os.environ, FAIL=fail), check=False)
+        calls = log.read_text().splitlines()
+        expected = ['ifconfig -j web lo0 inet 127.0.0.1/8 up', 'ifconfig -j web ej_webb up',
+                    'ifconfig -j web ej_webb inet 10.0.0.5/24 alias', 'ifconfig -j web ej_webb inet 10.0.0.6/24 alias',
+                    'ifconfig -j web ej_webb inet6 -ifdisabled', 'ifconfig -j web ej_webb inet6 fd00::5/64 alias',
+                    'route -j web add default 10.0.0.1', 'route -j web add -inet6 default fd00::1']
+        if fail:
+            assert result.returncode != 0 and calls == expected[:4]
+        else:
+            assert result.returncode == 0 and calls == expected
+
+
 @pytest.mark.parametrize('kwargs, parameter', [
     (dict(name='1'), 'name'),
     (dict(name='a.b'), 'name'),
@@ -114,6 +146,12 @@ def test_the_epair_hook_never_leaves_a_pair_behind(step, tmp_path):
     (dict(vnet=dict(epair='x' * 15)), 'vnet.epair'),
     (dict(mounts=[dict(source='/a', target='rel', type='nullfs', options='ro')]), 'mounts.target'),
     (dict(mounts=[dict(source='/a b', target='/x', type='nullfs', options='ro')]), 'mounts.source'),
+    # What the host's network hook (vnet.configure host) is made of reaches sh: each word by its grammar.
+    (dict(vnet=dict(configure='host', addresses=['10.0.0.5/24 && reboot'])), 'vnet.addresses'),
+    (dict(vnet=dict(configure='host', addresses=['10.0.0.5/24;reboot'])), 'vnet.addresses'),
+    (dict(vnet=dict(configure='host', addresses=['em0|10.0.0.5/24'])), 'vnet.addresses'),
+    (dict(vnet=dict(configure='host', gateway='10.0.0.1 && reboot')), 'vnet.gateway'),
+    (dict(vnet=dict(configure='host', gateway6='$(reboot)')), 'vnet.gateway6'),
 ])
 def test_bad_input_names_the_parameter(kwargs, parameter):
     with pytest.raises(ParameterError) as info:
